@@ -1,0 +1,46 @@
+// One message of the Segment Tracking API (identify, track, page, screen, group, alias),
+// validated and normalized. Produced by the parser (HTTP bodies, JSONL import) and by the
+// CSV importers; consumed by the worker.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/time/time.h"
+
+namespace segmenta {
+
+enum class MessageType : uint8_t { kIdentify, kTrack, kPage, kScreen, kGroup, kAlias };
+
+// "identify", "track", ... as the spec spells them.
+std::string_view MessageTypeName(MessageType type);
+// Inverse of MessageTypeName; false for an unknown name.
+bool ParseMessageType(std::string_view name, MessageType* type);
+
+struct Message {
+  MessageType type = MessageType::kTrack;
+  // Unique per message; the parser generates a UUID when the client sent none.
+  std::string message_id;
+  // Identities; empty when absent. At least one of user_id / anonymous_id is set, except
+  // for account-only group messages made by the accounts CSV import.
+  std::string user_id;
+  std::string anonymous_id;
+  std::string previous_id;  // alias only
+  std::string group_id;     // group only
+  std::string event;        // track only: the event name ("Order Completed")
+  std::string name;         // page/screen name, may be empty
+  // When it happened: `timestamp` if sent, else `originalTimestamp` corrected for client
+  // clock skew with `sentAt`, else the time the server received it.
+  absl::Time timestamp;
+  absl::Time received_at;
+  // Minified JSON objects kept as text ("" when absent): `traits` (identify, group; also
+  // context.traits is not merged here), `properties` (track, page, screen), `context`,
+  // `integrations`.
+  std::string traits;
+  std::string properties;
+  std::string context;
+  std::string integrations;
+};
+
+}  // namespace segmenta

@@ -1,0 +1,111 @@
+// The worker: applies messages to contacts and makes them durable, with group commit.
+//
+// Requests from any thread queue their messages; one writer thread takes everything
+// queued, resolves identities, merges contacts, appends activities and writes the whole
+// group as one atomic RocksDB batch; a sync thread then fsyncs the WAL once for the group
+// and completes each request. While one group is fsynced the next is being applied, so one
+// fsync serves many requests (LevelDB's write path, pipelined).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "collect/message.h"
+#include "core/clock.h"
+#include "identity/identity_graph.h"
+#include "store/store.h"
+
+namespace segmenta {
+
+struct WorkerOptions {
+  IdentityOptions identity;
+  // Acknowledge only after the WAL is fsynced. Default: true. False is for bulk imports
+  // into a store opened with disable_wal, which flush at the end.
+  bool durable = true;
+  // Most messages applied in one group (one RocksDB batch). Default: 20,000.
+  size_t max_group_messages = 20000;
+};
+
+// Totals since the store was created (persisted with every group).
+struct WorkerStats {
+  uint64_t contacts = 0;     // contacts alive (absorbed ones excluded)
+  uint64_t merges = 0;       // contacts absorbed by identity merges
+  uint64_t refused_links = 0;
+  uint64_t accounts = 0;
+  uint64_t activities = 0;   // messages stored
+  uint64_t duplicates = 0;   // messages dropped as repeated messageIds
+};
+
+// What became of one submission.
+struct IngestResult {
+  size_t stored = 0;
+  size_t duplicates = 0;
+};
+
+class Worker {
+ public:
+  // Loads the identity graph and counters from `store` and starts the threads.
+  // `store` and `clock` must outlive the worker.
+  static absl::StatusOr<std::unique_ptr<Worker>> Start(Store* store, WorkerOptions options,
+                                                       Clock* clock = Clock::Real());
+  // Stops after completing everything submitted.
+  ~Worker();
+
+  using Done = std::function<void(absl::StatusOr<IngestResult>)>;
+
+  // Queues `messages`, all stored or none. `done` runs on a worker thread once they are
+  // durable (OK) or failed (the error; nothing of them is stored). A message whose
+  // messageId was stored before is counted as a duplicate, not stored again. Thread-safe.
+  void Submit(std::vector<Message> messages, Done done);
+
+  // Submit and wait. Thread-safe.
+  absl::StatusOr<IngestResult> SubmitAndWait(std::vector<Message> messages);
+
+  // Completes everything submitted so far, then returns. Thread-safe.
+  void Drain();
+
+  // A copy of the totals. Thread-safe.
+  WorkerStats stats() const;
+
+ private:
+  struct Pending {
+    std::vector<Message> messages;
+    Done done;
+  };
+  struct Group;
+  class Applier;
+
+  Worker(Store* store, WorkerOptions options, Clock* clock);
+  absl::Status Load();
+  void WriteLoop();
+  void SyncLoop();
+
+  Store* store_;
+  WorkerOptions options_;
+  Clock* clock_;
+  std::unique_ptr<Applier> applier_;  // writer thread only
+
+  mutable std::mutex mu_;
+  std::condition_variable queue_cv_;
+  std::condition_variable drained_cv_;
+  std::deque<Pending> queue_;
+  std::deque<std::unique_ptr<Group>> to_sync_;
+  std::condition_variable sync_cv_;
+  uint64_t submitted_ = 0;
+  uint64_t completed_ = 0;
+  bool stopping_ = false;
+  WorkerStats stats_;  // guarded by mu_
+
+  std::thread writer_;
+  std::thread syncer_;
+};
+
+}  // namespace segmenta

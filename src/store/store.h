@@ -1,0 +1,93 @@
+// The durable store: one RocksDB database with a column family per kind of record.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+
+namespace segmenta {
+
+// Kinds of record, one column family each. Key and value formats are in store/keys.h.
+enum class Family : int {
+  kMeta = 0,        // counters, statistics
+  kIdentities,      // identity key -> contact id
+  kContacts,        // contact id -> Contact record
+  kActivities,      // (contact id, time, seq) -> activity JSON
+  kMessages,        // messageId -> where it was stored (deduplication)
+  kAccounts,        // groupId -> Account record
+  kAccountMembers,  // (groupId, contact id) -> ""
+  kRedirects,       // absorbed contact id -> survivor contact id
+  kKeys,            // SHA-256 of a secret -> key record
+  kCount,
+};
+
+struct StoreOptions {
+  // Open without the write-ahead log, for bulk loads that call Flush() at the end.
+  // A crash before Flush() loses what was written. Default: false.
+  bool disable_wal = false;
+  // RocksDB block cache shared by all families. Default: 64 MiB.
+  size_t block_cache_bytes = 64 << 20;
+  // Memtable size per column family. Default: 32 MiB.
+  size_t write_buffer_bytes = 32 << 20;
+  // Open read-only (another process may hold the write lock). Default: false.
+  bool read_only = false;
+};
+
+// Thread-safe: RocksDB serializes writes and reads run concurrently.
+class Store {
+ public:
+  // Opens or creates the database in `dir`.
+  // Errors: FailedPrecondition when another process (a running `segmenta serve`) holds the
+  // directory; Internal for other RocksDB errors, with RocksDB's message.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir,
+                                                     const StoreOptions& options = {});
+  ~Store();
+
+  // Applies `batch` atomically. With `sync`, returns only once the batch is in the fsynced
+  // WAL. Without it, the batch is in the OS page cache and visible to readers; SyncWal()
+  // makes it durable (group commit: one SyncWal serves every write before it).
+  absl::Status Write(rocksdb::WriteBatch* batch, bool sync);
+
+  // Fsyncs the write-ahead log: every Write() that returned before this call is durable
+  // when it returns OK. Safe to call concurrently with Write().
+  absl::Status SyncWal();
+
+  // Writes memtables to fsynced table files (ends a bulk load without WAL).
+  absl::Status Flush();
+
+  // The value at `key`, or nullopt when absent.
+  absl::StatusOr<std::optional<std::string>> Get(Family family, std::string_view key) const;
+
+  // An iterator over one family; the caller seeks it. Sees a consistent snapshot.
+  std::unique_ptr<rocksdb::Iterator> NewIterator(Family family) const;
+
+  rocksdb::ColumnFamilyHandle* handle(Family family) const {
+    return handles_[static_cast<int>(family)];
+  }
+  rocksdb::DB* db() const { return db_.get(); }
+  const std::string& dir() const { return dir_; }
+  const StoreOptions& options() const { return options_; }
+
+  // A RocksDB property summed over families ("rocksdb.estimate-num-keys", ...).
+  uint64_t IntProperty(Family family, const std::string& property) const;
+
+ private:
+  Store() = default;
+
+  std::string dir_;
+  StoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* handles_[static_cast<int>(Family::kCount)] = {};
+};
+
+// Turns a RocksDB status into an absl::Status carrying `what` and RocksDB's message.
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what);
+
+}  // namespace segmenta
