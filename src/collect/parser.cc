@@ -1,1 +1,702 @@
-// Placeholder: being written.
+#include "collect/parser.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "core/json_writer.h"
+#include "core/time_format.h"
+#include "fmt/format.h"
+#include "simdjson.h"
+
+namespace segmenta {
+
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
+
+// Longest accepted messageId; Segment deduplicates on it, so it must stay a reasonable key.
+constexpr size_t kMaxMessageIdChars = 256;
+// The parse buffers start at this size and grow, up to Limits::max_batch_bytes, on demand.
+constexpr size_t kInitialCapacity = 64 * 1024;
+// A minified message is at most this many times longer than its text in the body (a number
+// such as 1e15 becomes 1000000000000000.0); bodies small enough that no message can
+// exceed the limit skip the per-message measurement.
+constexpr size_t kMaxMinifiedGrowth = 5;
+
+// The fields of a message that the parser reads; everything else is ignored, as Segment does,
+// so that newer clients keep working.
+enum Field : int {
+  kType,
+  kUserId,
+  kAnonymousId,
+  kPreviousId,
+  kGroupId,
+  kEvent,
+  kName,
+  kTimestamp,
+  kOriginalTimestamp,
+  kSentAt,
+  kReceivedAt,
+  kMessageId,
+  kTraits,
+  kProperties,
+  kContext,
+  kIntegrations,
+  kWriteKey,
+  kFieldCount,
+  kUnknownField = kFieldCount,
+};
+
+constexpr std::string_view kFieldNames[kFieldCount] = {
+    "type",   "userId",     "anonymousId",       "previousId",   "groupId",    "event",
+    "name",   "timestamp",  "originalTimestamp", "sentAt",       "receivedAt", "messageId",
+    "traits", "properties", "context",           "integrations", "writeKey",
+};
+
+// The field `key` names, or kUnknownField. Called for every key of every message: one
+// comparison per key instead of one per known name.
+Field LookupField(std::string_view key) {
+  Field candidate = kUnknownField;
+  switch (key.size()) {
+    case 4:
+      candidate = key[0] == 't' ? kType : kName;
+      break;
+    case 5:
+      candidate = kEvent;
+      break;
+    case 6:
+      candidate = key[0] == 'u' ? kUserId : key[0] == 's' ? kSentAt : kTraits;
+      break;
+    case 7:
+      candidate = key[0] == 'g' ? kGroupId : kContext;
+      break;
+    case 8:
+      candidate = kWriteKey;
+      break;
+    case 9:
+      candidate = key[0] == 't' ? kTimestamp : kMessageId;
+      break;
+    case 10:
+      candidate = key[0] == 'p' && key[1] == 'r' && key[2] == 'e' ? kPreviousId
+                  : key[0] == 'p'                                 ? kProperties
+                                                                  : kReceivedAt;
+      break;
+    case 11:
+      candidate = kAnonymousId;
+      break;
+    case 12:
+      candidate = kIntegrations;
+      break;
+    case 17:
+      candidate = kOriginalTimestamp;
+      break;
+    default:
+      return kUnknownField;
+  }
+  return kFieldNames[candidate] == key ? candidate : kUnknownField;
+}
+
+// The fields of one message object, found in one pass over its keys. A JSON null counts as
+// absent, as clients send `"userId": null` for "no userId".
+struct Fields {
+  element value[kFieldCount];
+  uint32_t present = 0;
+
+  bool Has(Field f) const { return (present >> f) & 1u; }
+  const element& operator[](Field f) const { return value[f]; }
+};
+
+void CollectFields(object obj, Fields* fields) {
+  for (simdjson::dom::key_value_pair kv : obj) {
+    Field f = LookupField(kv.key);
+    if (f == kUnknownField || kv.value.is_null()) continue;
+    fields->value[f] = kv.value;
+    fields->present |= 1u << f;
+  }
+}
+
+// What the messages of one body share: the batch envelope and how to read them.
+struct Envelope {
+  absl::Time received_at;
+  // `sentAt` of the batch, used by messages that carry none.
+  std::optional<absl::Time> sent_at;
+  // `context` of the batch, merged under each message's own.
+  std::optional<object> context;
+  // The type when the endpoint implies it; otherwise read from each message's `type`.
+  std::optional<MessageType> implied_type;
+  // Measure each message's minified size against Limits::max_message_bytes.
+  bool check_message_size = true;
+  // JSONL import: a group message may name only the account, and `receivedAt` in the line
+  // replaces the import time.
+  bool line_mode = false;
+};
+
+// Converts an identifier that Segment accepts as a string or a number into text.
+// False for any other JSON type.
+bool ReadId(const element& e, std::string* out) {
+  switch (e.type()) {
+    case element_type::STRING: {
+      std::string_view s;
+      if (e.get(s) != simdjson::SUCCESS) return false;
+      out->assign(s.data(), s.size());
+      return true;
+    }
+    case element_type::INT64: {
+      int64_t v = 0;
+      if (e.get(v) != simdjson::SUCCESS) return false;
+      out->assign(fmt::format_int(v).str());
+      return true;
+    }
+    case element_type::UINT64: {
+      uint64_t v = 0;
+      if (e.get(v) != simdjson::SUCCESS) return false;
+      out->assign(fmt::format_int(v).str());
+      return true;
+    }
+    case element_type::DOUBLE: {
+      double v = 0;
+      if (e.get(v) != simdjson::SUCCESS) return false;
+      *out = fmt::format("{}", v);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+std::string PlaceholderReason(std::string_view value) {
+  return fmt::format("placeholder value \"{}\" cannot identify a contact", value.substr(0, 64));
+}
+
+}  // namespace
+
+struct MessageParser::Impl {
+  explicit Impl(const Limits& limits) : limits(limits) {}
+
+  // (Re)sizes the JSON parser. simdjson needs max_depth N + 1 to accept N nested levels.
+  bool EnsureAllocated() {
+    const size_t depth = limits.max_depth + 1;
+    if (allocated && json.max_depth() == depth) return true;
+    const size_t capacity = std::max<size_t>(std::min(limits.max_batch_bytes, kInitialCapacity),
+                                             simdjson::dom::MINIMAL_DOCUMENT_CAPACITY);
+    allocated = json.allocate(capacity, depth) == simdjson::SUCCESS;
+    return allocated;
+  }
+
+  // Parses `text` into json's document. On failure appends a body-level error and returns
+  // false. `what` names the input in size errors ("body", "line").
+  bool ParseJson(std::string_view text, std::string_view what, element* root,
+                 std::vector<FieldError>* errors);
+
+  // Validates the object `msg` (message `index` of its body) and appends the Message to
+  // `result`, or its errors.
+  void ParseMessage(const element& msg, int index, const Envelope& envelope, ParseResult* result);
+
+  void ParseBatch(object body, Envelope envelope, ParseResult* result);
+
+  // Minified JSON of `e`; valid until the next use of `builder`.
+  template <typename T>  // element or object
+  std::string_view Minify(const T& e) {
+    builder.clear();
+    builder.append(e);
+    return builder.str();
+  }
+
+  // Reads an optional object field into minified text; errors unless it is an object.
+  void ReadObject(const Fields& fields, Field f, int index, std::string* out,
+                  std::vector<FieldError>* errors) {
+    if (!fields.Has(f)) return;
+    if (!fields[f].is_object()) {
+      errors->push_back({index, std::string(kFieldNames[f]), "must be an object"});
+      return;
+    }
+    std::string_view text = Minify(fields[f]);
+    out->assign(text.data(), text.size());
+  }
+
+  // The message's own context with the batch context's keys that it lacks (shallow merge,
+  // the message wins), as minified JSON.
+  void MergeContext(object own, object batch, std::string* out);
+
+  Limits limits;
+  simdjson::dom::parser json;
+  bool allocated = false;
+  // simdjson's own minifier (what simdjson::minify uses), kept to reuse its buffer.
+  simdjson::internal::string_builder<> builder;
+};
+
+bool MessageParser::Impl::ParseJson(std::string_view text, std::string_view what, element* root,
+                                    std::vector<FieldError>* errors) {
+  if (text.size() > limits.max_batch_bytes) {
+    errors->push_back({-1, "",
+                       fmt::format("{} is {} bytes, more than the {}-byte limit", what, text.size(),
+                                   limits.max_batch_bytes)});
+    return false;
+  }
+  if (!EnsureAllocated()) {
+    errors->push_back({-1, "", "cannot allocate the JSON parser"});
+    return false;
+  }
+  // realloc_if_needed copies the text into the parser's padded buffer (reused between calls).
+  simdjson::error_code error = json.parse(text.data(), text.size(), true).get(*root);
+  switch (error) {
+    case simdjson::SUCCESS:
+      return true;
+    case simdjson::UTF8_ERROR:
+      errors->push_back({-1, "", "invalid UTF-8"});
+      return false;
+    case simdjson::DEPTH_ERROR:
+      errors->push_back({-1, "", fmt::format("nesting deeper than {} levels", limits.max_depth)});
+      return false;
+    case simdjson::EMPTY:
+      errors->push_back({-1, "", fmt::format("{} is empty", what)});
+      return false;
+    default:
+      errors->push_back(
+          {-1, "", fmt::format("malformed JSON: {}", simdjson::error_message(error))});
+      return false;
+  }
+}
+
+void MessageParser::Impl::MergeContext(object own, object batch, std::string* out) {
+  out->clear();
+  out->push_back('{');
+  bool first = true;
+  auto add = [&](std::string_view key, const element& value) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(key, out);
+    out->push_back(':');
+    out->append(Minify(value));
+  };
+  for (simdjson::dom::key_value_pair kv : own) add(kv.key, kv.value);
+  for (simdjson::dom::key_value_pair kv : batch) {
+    element ignored;
+    if (own.at_key(kv.key).get(ignored) == simdjson::SUCCESS) continue;
+    add(kv.key, kv.value);
+  }
+  out->push_back('}');
+}
+
+void MessageParser::Impl::ParseMessage(const element& msg, int index, const Envelope& envelope,
+                                       ParseResult* result) {
+  std::vector<FieldError>& errors = result->errors;
+  const size_t errors_before = errors.size();
+  object obj;
+  if (msg.get(obj) != simdjson::SUCCESS) {
+    errors.push_back({index, "", "message must be a JSON object"});
+    return;
+  }
+  if (envelope.check_message_size) {
+    size_t size = Minify(msg).size();
+    if (size > limits.max_message_bytes) {
+      errors.push_back({index, "",
+                        fmt::format("message is {} bytes, more than the {}-byte limit", size,
+                                    limits.max_message_bytes)});
+      return;
+    }
+  }
+
+  Fields fields;
+  CollectFields(obj, &fields);
+  auto error = [&](Field f, std::string reason) {
+    errors.push_back({index, std::string(kFieldNames[f]), std::move(reason)});
+  };
+
+  Message& m = result->messages.emplace_back();
+
+  // Type: implied by the endpoint (a `type` field is then ignored), else required.
+  bool type_known = false;
+  if (envelope.implied_type) {
+    m.type = *envelope.implied_type;
+    type_known = true;
+  } else if (!fields.Has(kType)) {
+    error(kType, "is required");
+  } else {
+    std::string_view name;
+    if (fields[kType].get(name) != simdjson::SUCCESS) {
+      error(kType, "must be a string");
+    } else if (!ParseMessageType(name, &m.type)) {
+      error(kType, fmt::format("unknown type \"{}\"; expected identify, track, page, screen, "
+                               "group or alias",
+                               name.substr(0, 64)));
+    } else {
+      type_known = true;
+    }
+  }
+
+  // Identities. A placeholder never identifies anyone: it is dropped when the other id is
+  // usable, and refused when it is all the message has.
+  const bool has_user = fields.Has(kUserId);
+  const bool has_anonymous = fields.Has(kAnonymousId);
+  bool user_error = false;  // an error already names userId
+  if (has_user && !ReadId(fields[kUserId], &m.user_id)) {
+    error(kUserId, "must be a string");
+    user_error = true;
+  }
+  bool ids_typed = !user_error;
+  if (has_anonymous && !ReadId(fields[kAnonymousId], &m.anonymous_id)) {
+    error(kAnonymousId, "must be a string");
+    ids_typed = false;
+  }
+  std::string dropped_user;  // a userId given but dropped as a placeholder
+  if (ids_typed) {
+    const bool user_usable = has_user && !IsPlaceholderId(m.user_id);
+    const bool anonymous_usable = has_anonymous && !IsPlaceholderId(m.anonymous_id);
+    if (!user_usable && !anonymous_usable) {
+      if (has_user) {
+        error(kUserId, PlaceholderReason(m.user_id));
+        user_error = true;
+      } else if (has_anonymous) {
+        error(kAnonymousId, PlaceholderReason(m.anonymous_id));
+      } else if (!(envelope.line_mode && type_known && m.type == MessageType::kGroup)) {
+        error(kUserId, "userId or anonymousId is required");
+        user_error = true;
+      }
+    }
+    if (!user_usable) dropped_user = std::move(m.user_id);
+    if (!user_usable) m.user_id.clear();
+    if (!anonymous_usable) m.anonymous_id.clear();
+  }
+
+  // What each type requires.
+  if (type_known) {
+    switch (m.type) {
+      case MessageType::kTrack: {
+        std::string_view event;
+        if (!fields.Has(kEvent)) {
+          error(kEvent, "is required");
+        } else if (fields[kEvent].get(event) != simdjson::SUCCESS) {
+          error(kEvent, "must be a string");
+        } else if (event.empty()) {
+          error(kEvent, "must not be empty");
+        } else {
+          m.event.assign(event.data(), event.size());
+        }
+        break;
+      }
+      case MessageType::kPage:
+      case MessageType::kScreen: {
+        std::string_view name;
+        if (fields.Has(kName)) {
+          if (fields[kName].get(name) != simdjson::SUCCESS) {
+            error(kName, "must be a string");
+          } else {
+            m.name.assign(name.data(), name.size());
+          }
+        }
+        break;
+      }
+      case MessageType::kGroup:
+        if (!fields.Has(kGroupId)) {
+          error(kGroupId, "is required");
+        } else if (!ReadId(fields[kGroupId], &m.group_id)) {
+          error(kGroupId, "must be a string");
+        } else if (m.group_id.empty()) {
+          error(kGroupId, "must not be empty");
+        }
+        break;
+      case MessageType::kAlias:
+        if (!fields.Has(kPreviousId)) {
+          error(kPreviousId, "is required");
+        } else if (!ReadId(fields[kPreviousId], &m.previous_id)) {
+          error(kPreviousId, "must be a string");
+        } else if (IsPlaceholderId(m.previous_id)) {
+          error(kPreviousId, PlaceholderReason(m.previous_id));
+        }
+        // An alias links previousId to userId: a usable userId is required.
+        if (m.user_id.empty() && !user_error) {
+          error(kUserId, has_user ? PlaceholderReason(dropped_user) : "is required");
+        }
+        break;
+      case MessageType::kIdentify:
+        break;
+    }
+  }
+
+  // Free-form objects, kept as minified JSON text.
+  std::string traits_text, properties_text;
+  ReadObject(fields, kTraits, index, &traits_text, &errors);
+  ReadObject(fields, kProperties, index, &properties_text, &errors);
+  ReadObject(fields, kIntegrations, index, &m.integrations, &errors);
+  object own_context;
+  bool has_context = fields.Has(kContext);
+  if (has_context && fields[kContext].get(own_context) != simdjson::SUCCESS) {
+    error(kContext, "must be an object");
+    has_context = false;
+  } else if (has_context && envelope.context) {
+    MergeContext(own_context, *envelope.context, &m.context);
+  } else if (has_context) {
+    std::string_view text = Minify(fields[kContext]);
+    m.context.assign(text.data(), text.size());
+  } else if (envelope.context) {
+    std::string_view text = Minify(*envelope.context);
+    m.context.assign(text.data(), text.size());
+  }
+  if (type_known) {
+    switch (m.type) {
+      case MessageType::kIdentify:
+        m.traits = std::move(traits_text);
+        if (m.traits.empty() && !fields.Has(kTraits)) {
+          // Segment's libraries may send identify traits in context.traits only.
+          element context_traits;
+          bool found = (has_context &&
+                        own_context.at_key("traits").get(context_traits) == simdjson::SUCCESS) ||
+                       (envelope.context && envelope.context->at_key("traits").get(
+                                                context_traits) == simdjson::SUCCESS);
+          if (found && context_traits.is_object()) {
+            std::string_view text = Minify(context_traits);
+            m.traits.assign(text.data(), text.size());
+          }
+        }
+        break;
+      case MessageType::kGroup:
+        m.traits = std::move(traits_text);
+        break;
+      case MessageType::kTrack:
+      case MessageType::kPage:
+      case MessageType::kScreen:
+        m.properties = std::move(properties_text);
+        break;
+      case MessageType::kAlias:
+        break;
+    }
+  }
+
+  // Time. `timestamp` is taken as sent; `originalTimestamp` is corrected for the client's
+  // clock skew, measured as receivedAt - sentAt.
+  auto read_time = [&](Field f, std::optional<absl::Time>* out) {
+    if (!fields.Has(f)) return;
+    std::string_view text;
+    if (fields[f].get(text) != simdjson::SUCCESS) {
+      error(f, "must be an ISO-8601 timestamp string");
+      return;
+    }
+    absl::StatusOr<absl::Time> t = ParseTimestamp(text);
+    if (!t.ok()) {
+      error(f, std::string(t.status().message()));
+      return;
+    }
+    *out = *t;
+  };
+  std::optional<absl::Time> timestamp, original_timestamp, sent_at, received_at;
+  read_time(kTimestamp, &timestamp);
+  read_time(kOriginalTimestamp, &original_timestamp);
+  read_time(kSentAt, &sent_at);
+  if (envelope.line_mode) read_time(kReceivedAt, &received_at);
+  m.received_at = received_at.value_or(envelope.received_at);
+  if (!sent_at) sent_at = envelope.sent_at;
+  if (timestamp) {
+    m.timestamp = *timestamp;
+  } else if (original_timestamp) {
+    m.timestamp = *original_timestamp;
+    if (sent_at) m.timestamp += m.received_at - *sent_at;
+  } else {
+    m.timestamp = m.received_at;
+  }
+
+  // messageId: the key of idempotence; generated when the client sent none.
+  if (fields.Has(kMessageId)) {
+    if (!ReadId(fields[kMessageId], &m.message_id)) {
+      error(kMessageId, "must be a string");
+    } else if (m.message_id.size() > kMaxMessageIdChars) {
+      error(kMessageId, fmt::format("is {} characters, more than the {}-character limit",
+                                    m.message_id.size(), kMaxMessageIdChars));
+    }
+  }
+  if (m.message_id.empty()) m.message_id = NewUuid();
+
+  if (fields.Has(kWriteKey) && result->write_key.empty()) {
+    std::string_view key;
+    if (fields[kWriteKey].get(key) == simdjson::SUCCESS) result->write_key.assign(key);
+  }
+
+  if (errors.size() != errors_before) result->messages.pop_back();
+}
+
+void MessageParser::Impl::ParseBatch(object body, Envelope envelope, ParseResult* result) {
+  std::vector<FieldError>& errors = result->errors;
+  element batch;
+  bool has_batch = false;
+  for (simdjson::dom::key_value_pair kv : body) {
+    if (kv.value.is_null()) continue;
+    if (kv.key == "batch") {
+      batch = kv.value;
+      has_batch = true;
+    } else if (kv.key == "context") {
+      object context;
+      if (kv.value.get(context) != simdjson::SUCCESS) {
+        errors.push_back({-1, "context", "must be an object"});
+      } else {
+        envelope.context = context;
+      }
+    } else if (kv.key == "sentAt") {
+      std::string_view text;
+      if (kv.value.get(text) != simdjson::SUCCESS) {
+        errors.push_back({-1, "sentAt", "must be an ISO-8601 timestamp string"});
+      } else if (absl::StatusOr<absl::Time> t = ParseTimestamp(text); !t.ok()) {
+        errors.push_back({-1, "sentAt", std::string(t.status().message())});
+      } else {
+        envelope.sent_at = *t;
+      }
+    } else if (kv.key == "writeKey") {
+      std::string_view key;
+      if (kv.value.get(key) == simdjson::SUCCESS) result->write_key.assign(key);
+    }
+  }
+  simdjson::dom::array messages;
+  if (!has_batch) {
+    errors.push_back({-1, "batch", "is required"});
+  } else if (batch.get(messages) != simdjson::SUCCESS) {
+    errors.push_back({-1, "batch", "must be an array"});
+  }
+  if (!errors.empty()) return;
+  const size_t count = messages.size();
+  if (count == 0) {
+    errors.push_back({-1, "batch", "batch is empty"});
+    return;
+  }
+  if (count > limits.max_batch_messages) {
+    errors.push_back({-1, "batch",
+                      fmt::format("batch holds {} messages, more than the {}-message limit", count,
+                                  limits.max_batch_messages)});
+    return;
+  }
+  result->messages.reserve(count);
+  int index = 0;
+  for (element msg : messages) ParseMessage(msg, index++, envelope, result);
+}
+
+MessageParser::MessageParser(Limits limits)
+    : limits_(limits), impl_(std::make_unique<Impl>(limits)) {
+  impl_->EnsureAllocated();
+}
+
+MessageParser::~MessageParser() = default;
+
+ParseResult MessageParser::Parse(std::string_view body, Endpoint endpoint, absl::Time received_at) {
+  ParseResult result;
+  element root;
+  if (!impl_->ParseJson(body, "body", &root, &result.errors)) return result;
+  if (!root.is_object()) {
+    result.errors.push_back({-1, "", "body must be a JSON object"});
+    return result;
+  }
+  Envelope envelope;
+  envelope.received_at = received_at;
+  // No message can outgrow the limit when the whole body is this small.
+  envelope.check_message_size = body.size() * kMaxMinifiedGrowth > limits_.max_message_bytes;
+  switch (endpoint) {
+    case Endpoint::kBatch: {
+      object body_object;
+      if (root.get(body_object) == simdjson::SUCCESS) {
+        impl_->ParseBatch(body_object, envelope, &result);
+      }
+      break;
+    }
+    case Endpoint::kIdentify:
+      envelope.implied_type = MessageType::kIdentify;
+      break;
+    case Endpoint::kTrack:
+      envelope.implied_type = MessageType::kTrack;
+      break;
+    case Endpoint::kPage:
+      envelope.implied_type = MessageType::kPage;
+      break;
+    case Endpoint::kScreen:
+      envelope.implied_type = MessageType::kScreen;
+      break;
+    case Endpoint::kGroup:
+      envelope.implied_type = MessageType::kGroup;
+      break;
+    case Endpoint::kAlias:
+      envelope.implied_type = MessageType::kAlias;
+      break;
+  }
+  if (endpoint != Endpoint::kBatch) impl_->ParseMessage(root, 0, envelope, &result);
+  if (!result.errors.empty()) result.messages.clear();
+  return result;
+}
+
+ParseResult MessageParser::ParseLine(std::string_view line, absl::Time received_at) {
+  ParseResult result;
+  element root;
+  if (!impl_->ParseJson(line, "line", &root, &result.errors)) return result;
+  Envelope envelope;
+  envelope.received_at = received_at;
+  envelope.check_message_size = line.size() * kMaxMinifiedGrowth > limits_.max_message_bytes;
+  envelope.line_mode = true;
+  impl_->ParseMessage(root, 0, envelope, &result);
+  if (!result.errors.empty()) result.messages.clear();
+  return result;
+}
+
+bool IsPlaceholderId(std::string_view id) {
+  // Kept in lower case; compared after trimming and lower-casing the id.
+  static constexpr std::string_view kPlaceholders[] = {
+      "null",
+      "undefined",
+      "nil",
+      "none",
+      "0",
+      "-1",
+      "anonymous",
+      "unknown",
+      "n/a",
+      "na",
+      "nan",
+      "false",
+      "true",
+      "{}",
+      "[]",
+      "(null)",
+      "[object object]",
+      "00000000-0000-0000-0000-000000000000",
+      "00000000000000000000000000000000",
+  };
+  constexpr size_t kLongest = 36;
+  auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
+  while (!id.empty() && is_space(id.front())) id.remove_prefix(1);
+  while (!id.empty() && is_space(id.back())) id.remove_suffix(1);
+  if (id.empty()) return true;
+  if (id.size() > kLongest) return false;
+  char lower[kLongest];
+  for (size_t i = 0; i < id.size(); ++i) {
+    char c = id[i];
+    lower[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  const std::string_view folded(lower, id.size());
+  for (std::string_view p : kPlaceholders) {
+    if (p == folded) return true;
+  }
+  return false;
+}
+
+std::string NewUuid() {
+  thread_local absl::BitGen gen;
+  uint64_t hi = absl::Uniform<uint64_t>(gen);
+  uint64_t lo = absl::Uniform<uint64_t>(gen);
+  hi = (hi & ~uint64_t{0xF000}) | uint64_t{0x4000};            // version 4
+  lo = (lo & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60);  // variant RFC 4122
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  size_t pos = 0;
+  auto put = [&](uint64_t bits, int nibbles) {
+    for (int i = nibbles - 1; i >= 0; --i) {
+      if (pos == 8 || pos == 13 || pos == 18 || pos == 23) ++pos;
+      out[pos++] = kHex[(bits >> (i * 4)) & 0xF];
+    }
+  };
+  put(hi, 16);
+  put(lo, 16);
+  return out;
+}
+
+}  // namespace segmenta

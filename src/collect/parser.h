@@ -53,12 +53,16 @@ class MessageParser {
 
   // Parses the JSON `body` of a request to `endpoint` received at `received_at`.
   // A batch is all-or-nothing: when any message is invalid, `errors` names each bad one and
-  // the caller must store none. Never throws; malformed JSON, invalid UTF-8, too deep
-  // nesting, oversize bodies and messages become errors.
+  // the caller must store none (`messages` is then empty). Never throws; malformed JSON,
+  // invalid UTF-8, too deep nesting, oversize bodies and messages become errors.
+  // Body-level errors have index -1; message errors name the field by its JSON key
+  // ("userId", "event", ...) with the message's index (0 for single-message endpoints).
   ParseResult Parse(std::string_view body, Endpoint endpoint, absl::Time received_at);
 
   // Parses one JSONL line holding one message whose `type` field names its type (the
-  // format `segmenta gen` writes and Segment exports). Errors as Parse (index 0).
+  // format `segmenta gen` writes and Segment exports). Errors as Parse (index 0). Unlike
+  // Parse, it accepts a group message with neither userId nor anonymousId (an account alone),
+  // and a `receivedAt` in the line (an export) replaces `received_at`.
   ParseResult ParseLine(std::string_view line, absl::Time received_at);
 
   const Limits& limits() const { return limits_; }
@@ -69,9 +73,10 @@ class MessageParser {
   std::unique_ptr<Impl> impl_;
 };
 
-// True for values that must never link contacts: "", "null", "undefined", "0", "-1",
-// "anonymous", "unknown", "none", "nil", "n/a", "[object Object]", all-zero UUIDs...
-// (case-insensitive, after trimming).
+// True for values that must never link contacts, compared case-insensitively after trimming
+// whitespace: "", "null", "undefined", "nil", "none", "(null)", "0", "-1", "anonymous",
+// "unknown", "n/a", "na", "nan", "false", "true", "{}", "[]", "[object Object]", and the
+// all-zero UUID (with or without dashes). Thread-safe.
 bool IsPlaceholderId(std::string_view id);
 
 // A random RFC 4122 version-4 UUID. Thread-safe.

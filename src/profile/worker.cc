@@ -1,1 +1,511 @@
-// Placeholder: being written.
+#include "profile/worker.h"
+
+#include <algorithm>
+#include <future>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "collect/parser.h"
+#include "core/json_writer.h"
+#include "core/status.h"
+#include "core/time_format.h"
+#include "fmt/format.h"
+#include "profile/contact.h"
+#include "simdjson.h"
+#include "spdlog/spdlog.h"
+
+namespace segmenta {
+namespace {
+
+// Most messages waiting in the queue before Submit() refuses more (backpressure).
+constexpr size_t kMaxQueuedMessages = 500000;
+
+std::string ActivityJson(const Message& m) {
+  JsonWriter w;
+  w.BeginObject().Field("type", MessageTypeName(m.type)).Field("messageId", m.message_id);
+  w.Field("timestamp", FormatTimestamp(m.timestamp));
+  w.Field("receivedAt", FormatTimestamp(m.received_at));
+  if (!m.user_id.empty()) w.Field("userId", m.user_id);
+  if (!m.anonymous_id.empty()) w.Field("anonymousId", m.anonymous_id);
+  if (!m.event.empty()) w.Field("event", m.event);
+  if (!m.name.empty()) w.Field("name", m.name);
+  if (!m.group_id.empty()) w.Field("groupId", m.group_id);
+  if (!m.previous_id.empty()) w.Field("previousId", m.previous_id);
+  if (!m.properties.empty()) w.Key("properties").Raw(m.properties);
+  if (!m.traits.empty()) w.Key("traits").Raw(m.traits);
+  if (!m.context.empty()) w.Key("context").Raw(m.context);
+  w.EndObject();
+  return w.Take();
+}
+
+// The `email` trait of an identify message, if any.
+std::string EmailTrait(std::string_view traits_json) {
+  if (traits_json.empty()) return {};
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view email;
+  if (parser.parse(traits_json.data(), traits_json.size()).get(root)) return {};
+  if (root["email"].get_string().get(email)) return {};
+  return std::string(email);
+}
+
+}  // namespace
+
+// Everything the writer thread owns: the identity graph, counters, and the state of the
+// group being built. Not thread-safe.
+class Worker::Applier {
+ public:
+  Applier(Store* store, const WorkerOptions& options)
+      : store_(store), options_(options), graph_(options.identity) {}
+
+  absl::Status Load() {
+    SEGMENTA_RETURN_IF_ERROR(graph_.Load(*store_));
+    SEGMENTA_ASSIGN_OR_RETURN(std::optional<std::string> counters,
+                              store_->Get(Family::kMeta, std::string(kMetaCounters)));
+    if (!counters) return absl::OkStatus();
+    simdjson::dom::parser parser;
+    simdjson::dom::object o;
+    if (parser.parse(*counters).get_object().get(o) ||
+        o["next_contact"].get_uint64().get(next_contact_) ||
+        o["next_seq"].get_uint64().get(next_seq_) ||
+        o["contacts"].get_uint64().get(stats_.contacts) ||
+        o["merges"].get_uint64().get(stats_.merges) ||
+        o["refused_links"].get_uint64().get(stats_.refused_links) ||
+        o["accounts"].get_uint64().get(stats_.accounts) ||
+        o["activities"].get_uint64().get(stats_.activities) ||
+        o["duplicates"].get_uint64().get(stats_.duplicates)) {
+      return absl::DataLossError("malformed counters record in the store");
+    }
+    return absl::OkStatus();
+  }
+
+  // Applies every submission of a group into one batch and writes it (not yet fsynced).
+  // `results[i]` is the outcome of `pending[i]`: a submission with an invalid message is
+  // refused alone. A store error fails the whole group and leaves the worker broken.
+  absl::Status ApplyGroup(const std::vector<Pending*>& pending,
+                          std::vector<absl::StatusOr<IngestResult>>* results) {
+    batch_.Clear();
+    contacts_.clear();
+    dirty_contacts_.clear();
+    accounts_.clear();
+    dirty_accounts_.clear();
+    message_ids_.clear();
+    pending_activities_.clear();
+    results->clear();
+    for (Pending* p : pending) {
+      absl::Status valid = CheckSubmission(p->messages);
+      if (!valid.ok()) {
+        results->push_back(valid);
+        continue;
+      }
+      IngestResult result;
+      for (Message& m : p->messages) {
+        SEGMENTA_RETURN_IF_ERROR(ApplyMessage(m, &result));
+      }
+      results->push_back(result);
+    }
+    for (ContactId id : dirty_contacts_) {
+      const Contact& c = contacts_.at(id);
+      batch_.Put(store_->handle(Family::kContacts), ContactKey(id), c.Encode());
+    }
+    for (const std::string& group_id : dirty_accounts_) {
+      batch_.Put(store_->handle(Family::kAccounts), group_id, accounts_.at(group_id).Encode());
+    }
+    batch_.Put(store_->handle(Family::kMeta), std::string(kMetaCounters), CountersJson());
+    return store_->Write(&batch_, /*sync=*/false);
+  }
+
+  const WorkerStats& stats() const { return stats_; }
+
+ private:
+  absl::Status CheckSubmission(const std::vector<Message>& messages) {
+    for (size_t i = 0; i < messages.size(); ++i) {
+      const Message& m = messages[i];
+      bool usable = (!m.user_id.empty() && !IsPlaceholderId(m.user_id)) ||
+                    (!m.anonymous_id.empty() && !IsPlaceholderId(m.anonymous_id));
+      bool account_only = m.type == MessageType::kGroup && m.user_id.empty() &&
+                          m.anonymous_id.empty() && !m.group_id.empty();
+      if (!usable && !account_only) {
+        return absl::InvalidArgumentError(
+            fmt::format("message {} has no usable userId or anonymousId", i));
+      }
+      if (m.message_id.empty()) {
+        return absl::InvalidArgumentError(fmt::format("message {} has no messageId", i));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<bool> IsDuplicate(const std::string& message_id) {
+    if (message_ids_.contains(message_id)) return true;
+    SEGMENTA_ASSIGN_OR_RETURN(auto stored, store_->Get(Family::kMessages, message_id));
+    return stored.has_value();
+  }
+
+  absl::StatusOr<Contact*> LoadContact(ContactId id) {
+    auto it = contacts_.find(id);
+    if (it != contacts_.end()) return &it->second;
+    SEGMENTA_ASSIGN_OR_RETURN(auto bytes, store_->Get(Family::kContacts, ContactKey(id)));
+    if (!bytes) {
+      return absl::DataLossError(fmt::format("identity points to missing contact {}", id));
+    }
+    SEGMENTA_ASSIGN_OR_RETURN(Contact contact, Contact::Decode(*bytes));
+    return &contacts_.emplace(id, std::move(contact)).first->second;
+  }
+
+  absl::StatusOr<Account*> LoadAccount(const std::string& group_id, int64_t time_ms) {
+    auto it = accounts_.find(group_id);
+    if (it != accounts_.end()) return &it->second;
+    SEGMENTA_ASSIGN_OR_RETURN(auto bytes, store_->Get(Family::kAccounts, group_id));
+    Account account;
+    if (bytes) {
+      SEGMENTA_ASSIGN_OR_RETURN(account, Account::Decode(*bytes));
+    } else {
+      account.group_id = group_id;
+      account.created_ms = time_ms;
+      account.updated_ms = time_ms;
+      ++stats_.accounts;
+      dirty_accounts_.insert(group_id);
+    }
+    return &accounts_.emplace(group_id, std::move(account)).first->second;
+  }
+
+  absl::Status UpsertAccount(const Message& m, int64_t time_ms) {
+    SEGMENTA_ASSIGN_OR_RETURN(Account * account, LoadAccount(m.group_id, time_ms));
+    if (!m.traits.empty()) {
+      SEGMENTA_RETURN_IF_ERROR(MergeTraitsJson(m.traits, time_ms, &account->traits));
+      account->updated_ms = std::max(account->updated_ms, time_ms);
+      dirty_accounts_.insert(m.group_id);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ApplyMessage(const Message& m, IngestResult* result) {
+    SEGMENTA_ASSIGN_OR_RETURN(bool duplicate, IsDuplicate(m.message_id));
+    if (duplicate) {
+      ++result->duplicates;
+      ++stats_.duplicates;
+      return absl::OkStatus();
+    }
+    message_ids_.insert(m.message_id);
+    const int64_t time_ms = ToMillis(m.timestamp);
+
+    if (m.type == MessageType::kGroup && m.user_id.empty() && m.anonymous_id.empty()) {
+      SEGMENTA_RETURN_IF_ERROR(UpsertAccount(m, time_ms));
+      batch_.Put(store_->handle(Family::kMessages), m.message_id, std::string_view());
+      ++result->stored;
+      return absl::OkStatus();
+    }
+
+    IdentityClaim claim{m.user_id, m.anonymous_id, {}, m.previous_id};
+    if (m.type == MessageType::kIdentify && options_.identity.merge_on_email) {
+      claim.email = EmailTrait(m.traits);
+    }
+    SEGMENTA_ASSIGN_OR_RETURN(Resolution r, graph_.Resolve(claim, &next_contact_));
+    for (const std::string& note : r.refused) {
+      if (note.rfind("refused", 0) == 0) {
+        ++stats_.refused_links;
+        spdlog::info("identity: {}", note);
+      }
+    }
+
+    Contact* contact;
+    if (r.created) {
+      Contact fresh;
+      fresh.id = r.contact;
+      fresh.created_ms = time_ms;
+      fresh.updated_ms = time_ms;
+      contact = &contacts_.emplace(r.contact, std::move(fresh)).first->second;
+      dirty_contacts_.insert(r.contact);
+      ++stats_.contacts;
+    } else {
+      SEGMENTA_ASSIGN_OR_RETURN(contact, LoadContact(r.contact));
+    }
+
+    std::vector<std::vector<Identity>> absorbed_identities;
+    for (ContactId absorbed_id : r.absorb) {
+      SEGMENTA_ASSIGN_OR_RETURN(Contact * absorbed, LoadContact(absorbed_id));
+      absorbed_identities.push_back(absorbed->identities);
+      SEGMENTA_RETURN_IF_ERROR(Merge(absorbed, contact));
+      // `absorbed` is gone from contacts_ now; `contact` stays valid (node map).
+    }
+    for (const Identity& identity : r.attach) {
+      batch_.Put(store_->handle(Family::kIdentities),
+                 IdentityKey(static_cast<char>(identity.kind), identity.value),
+                 ContactKey(contact->id));
+      contact->identities.push_back(identity);
+      dirty_contacts_.insert(contact->id);
+    }
+    graph_.Apply(r, absorbed_identities);
+
+    if (m.type == MessageType::kIdentify && !m.traits.empty()) {
+      SEGMENTA_RETURN_IF_ERROR(MergeTraitsJson(m.traits, time_ms, &contact->traits));
+      dirty_contacts_.insert(contact->id);
+    }
+    if (m.type == MessageType::kGroup) {
+      SEGMENTA_RETURN_IF_ERROR(UpsertAccount(m, time_ms));
+      if (contact->AddAccount(m.group_id)) {
+        batch_.Put(store_->handle(Family::kAccountMembers),
+                   AccountMemberKey(m.group_id, contact->id), std::string_view());
+        dirty_contacts_.insert(contact->id);
+      }
+    }
+    if (dirty_contacts_.contains(contact->id)) {
+      contact->updated_ms = std::max(contact->updated_ms, time_ms);
+    }
+
+    std::string key = ActivityKey(contact->id, time_ms, next_seq_++);
+    std::string value = ActivityJson(m);
+    batch_.Put(store_->handle(Family::kActivities), key, value);
+    pending_activities_[contact->id].push_back({std::move(key), std::move(value)});
+    batch_.Put(store_->handle(Family::kMessages), m.message_id, ContactKey(contact->id));
+    ++stats_.activities;
+    ++result->stored;
+    return absl::OkStatus();
+  }
+
+  // Folds `absorbed` into `survivor` in the batch: profile, identities, accounts,
+  // activities; leaves a redirect so that the old id still finds the survivor.
+  absl::Status Merge(Contact* absorbed, Contact* survivor) {
+    const ContactId from = absorbed->id;
+    const ContactId to = survivor->id;
+    survivor->Absorb(*absorbed);
+    dirty_contacts_.insert(to);
+    for (const Identity& identity : absorbed->identities) {
+      batch_.Put(store_->handle(Family::kIdentities),
+                 IdentityKey(static_cast<char>(identity.kind), identity.value), ContactKey(to));
+    }
+    for (const std::string& group_id : absorbed->accounts) {
+      batch_.Delete(store_->handle(Family::kAccountMembers), AccountMemberKey(group_id, from));
+      batch_.Put(store_->handle(Family::kAccountMembers), AccountMemberKey(group_id, to),
+                 std::string_view());
+    }
+    // Activities already in the store, then those written earlier in this group.
+    auto it = store_->NewIterator(Family::kActivities);
+    std::string prefix = ActivityPrefix(from);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      ActivityKeyParts parts = DecodeActivityKey(std::string_view(it->key().data(), 24));
+      batch_.Put(store_->handle(Family::kActivities), ActivityKey(to, parts.time_ms, parts.seq),
+                 it->value());
+      batch_.Delete(store_->handle(Family::kActivities), it->key());
+    }
+    SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "moving activities"));
+    auto pending = pending_activities_.find(from);
+    if (pending != pending_activities_.end()) {
+      auto& target = pending_activities_[to];
+      for (auto& [key, value] : pending->second) {
+        ActivityKeyParts parts = DecodeActivityKey(key);
+        std::string moved = ActivityKey(to, parts.time_ms, parts.seq);
+        batch_.Put(store_->handle(Family::kActivities), moved, value);
+        batch_.Delete(store_->handle(Family::kActivities), key);
+        target.push_back({std::move(moved), std::move(value)});
+      }
+      pending_activities_.erase(from);
+    }
+    batch_.Delete(store_->handle(Family::kContacts), ContactKey(from));
+    batch_.Put(store_->handle(Family::kRedirects), ContactKey(from), ContactKey(to));
+    // Contacts absorbed earlier by `from` now redirect straight to `to`.
+    for (ContactId earlier : absorbed->absorbed) {
+      batch_.Put(store_->handle(Family::kRedirects), ContactKey(earlier), ContactKey(to));
+    }
+    dirty_contacts_.erase(from);
+    contacts_.erase(from);
+    ++stats_.merges;
+    --stats_.contacts;
+    return absl::OkStatus();
+  }
+
+  std::string CountersJson() const {
+    JsonWriter w;
+    w.BeginObject().Field("next_contact", next_contact_).Field("next_seq", next_seq_);
+    w.Field("contacts", stats_.contacts).Field("merges", stats_.merges);
+    w.Field("refused_links", stats_.refused_links).Field("accounts", stats_.accounts);
+    w.Field("activities", stats_.activities).Field("duplicates", stats_.duplicates);
+    w.EndObject();
+    return w.Take();
+  }
+
+  Store* store_;
+  WorkerOptions options_;
+  IdentityGraph graph_;
+  ContactId next_contact_ = 1;
+  uint64_t next_seq_ = 1;
+  WorkerStats stats_;
+
+  // State of the group being applied.
+  rocksdb::WriteBatch batch_;
+  std::unordered_map<ContactId, Contact> contacts_;  // node-based: pointers stay valid
+  absl::flat_hash_set<ContactId> dirty_contacts_;
+  std::unordered_map<std::string, Account> accounts_;
+  absl::flat_hash_set<std::string> dirty_accounts_;
+  absl::flat_hash_set<std::string> message_ids_;
+  absl::flat_hash_map<ContactId, std::vector<std::pair<std::string, std::string>>>
+      pending_activities_;
+};
+
+struct Worker::Group {
+  std::vector<Done> dones;
+  std::vector<absl::StatusOr<IngestResult>> results;
+  size_t submissions = 0;
+};
+
+Worker::Worker(Store* store, WorkerOptions options, Clock* clock)
+    : store_(store), options_(options), clock_(clock),
+      applier_(std::make_unique<Applier>(store, options)) {}
+
+absl::StatusOr<std::unique_ptr<Worker>> Worker::Start(Store* store, WorkerOptions options,
+                                                      Clock* clock) {
+  std::unique_ptr<Worker> worker(new Worker(store, options, clock));
+  SEGMENTA_RETURN_IF_ERROR(worker->applier_->Load());
+  worker->stats_ = worker->applier_->stats();
+  worker->writer_ = std::thread([w = worker.get()] { w->WriteLoop(); });
+  worker->syncer_ = std::thread([w = worker.get()] { w->SyncLoop(); });
+  return worker;
+}
+
+Worker::~Worker() {
+  Drain();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  sync_cv_.notify_all();
+  writer_.join();
+  syncer_.join();
+}
+
+void Worker::Submit(std::vector<Message> messages, Done done) {
+  absl::Status refused;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++submitted_;
+    if (!broken_.ok()) {
+      refused = broken_;
+    } else if (queued_messages_ + messages.size() > kMaxQueuedMessages && !queue_.empty()) {
+      refused = absl::ResourceExhaustedError(
+          "the worker has too many messages queued; retry after a short wait");
+    } else {
+      queued_messages_ += messages.size();
+      queue_.push_back(Pending{std::move(messages), std::move(done)});
+    }
+  }
+  if (refused.ok()) {
+    queue_cv_.notify_one();
+    return;
+  }
+  done(refused);
+  std::lock_guard<std::mutex> lock(mu_);
+  ++completed_;
+  drained_cv_.notify_all();
+}
+
+absl::StatusOr<IngestResult> Worker::SubmitAndWait(std::vector<Message> messages) {
+  std::promise<absl::StatusOr<IngestResult>> promise;
+  auto future = promise.get_future();
+  Submit(std::move(messages),
+         [&promise](absl::StatusOr<IngestResult> result) { promise.set_value(std::move(result)); });
+  return future.get();
+}
+
+void Worker::Drain() {
+  std::unique_lock<std::mutex> lock(mu_);
+  uint64_t target = submitted_;
+  drained_cv_.wait(lock, [&] { return completed_ >= target; });
+}
+
+WorkerStats Worker::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void Worker::Complete(Group* group, const absl::Status& status) {
+  for (size_t i = 0; i < group->dones.size(); ++i) {
+    if (!status.ok()) {
+      group->dones[i](status);
+    } else {
+      group->dones[i](std::move(group->results[i]));
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  completed_ += group->dones.size();
+  drained_cv_.notify_all();
+}
+
+void Worker::WriteLoop() {
+  std::deque<Pending> taken;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping
+      size_t messages = 0;
+      while (!queue_.empty() &&
+             (taken.empty() || messages + queue_.front().messages.size() <=
+                                   options_.max_group_messages)) {
+        messages += queue_.front().messages.size();
+        taken.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queued_messages_ -= messages;
+    }
+    auto group = std::make_unique<Group>();
+    std::vector<Pending*> pending;
+    for (Pending& p : taken) {
+      pending.push_back(&p);
+      group->dones.push_back(std::move(p.done));
+    }
+    absl::Status status;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      status = broken_;
+    }
+    if (status.ok()) status = applier_->ApplyGroup(pending, &group->results);
+    taken.clear();
+    if (!status.ok()) {
+      spdlog::error("worker: {}; refusing further writes until restart", status.ToString());
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        broken_ = status;
+      }
+      Complete(group.get(), status);
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stats_ = applier_->stats();
+    }
+    if (!options_.durable) {
+      Complete(group.get(), absl::OkStatus());
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      to_sync_.push_back(std::move(group));
+    }
+    sync_cv_.notify_one();
+  }
+}
+
+void Worker::SyncLoop() {
+  std::deque<std::unique_ptr<Group>> groups;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      sync_cv_.wait(lock, [&] { return !to_sync_.empty() || stopping_; });
+      if (to_sync_.empty()) return;
+      groups.swap(to_sync_);
+    }
+    // One fsync makes every group written so far durable.
+    absl::Status status = store_->SyncWal();
+    if (!status.ok()) {
+      spdlog::error("worker: {}; refusing further writes until restart", status.ToString());
+      std::lock_guard<std::mutex> lock(mu_);
+      broken_ = status;
+    }
+    for (auto& group : groups) Complete(group.get(), status);
+    groups.clear();
+  }
+}
+
+}  // namespace segmenta

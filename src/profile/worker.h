@@ -87,6 +87,8 @@ class Worker {
   absl::Status Load();
   void WriteLoop();
   void SyncLoop();
+  // Runs the callbacks of `group` with its results, or with `status` when not OK.
+  void Complete(Group* group, const absl::Status& status);
 
   Store* store_;
   WorkerOptions options_;
@@ -99,6 +101,9 @@ class Worker {
   std::deque<Pending> queue_;
   std::deque<std::unique_ptr<Group>> to_sync_;
   std::condition_variable sync_cv_;
+  size_t queued_messages_ = 0;
+  // Set by the first store error: later submissions fail with it until a restart.
+  absl::Status broken_;
   uint64_t submitted_ = 0;
   uint64_t completed_ = 0;
   bool stopping_ = false;

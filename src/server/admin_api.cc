@@ -1,1 +1,399 @@
-// Placeholder: being written.
+#include "server/admin_api.h"
+
+#include <charconv>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "core/json_writer.h"
+#include "core/time_format.h"
+#include "fmt/format.h"
+#include "simdjson.h"
+#include "spdlog/spdlog.h"
+
+namespace segmenta {
+namespace {
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+HttpResponse Json(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+HttpResponse BadParameter(std::string_view name, std::string_view reason) {
+  JsonWriter w;
+  w.BeginArray().BeginObject().Field("field", name).Field("reason", reason).EndObject().EndArray();
+  return ErrorResponse(400, "invalid_parameter", fmt::format("{}: {}", name, reason), w.str());
+}
+
+HttpResponse StoreError(const absl::Status& status) {
+  return ErrorResponse(500, "store_error", std::string(status.message()));
+}
+
+HttpResponse MethodNotAllowed(std::string_view path, std::string_view allow) {
+  HttpResponse response = ErrorResponse(
+      405, "method_not_allowed", fmt::format("{} accepts {} only", path, allow));
+  response.headers.emplace_back("Allow", std::string(allow));
+  return response;
+}
+
+// Parses `text` as an integer in [min, max]; else a 400 naming `name`.
+std::optional<HttpResponse> ParseCount(std::string_view name, std::string_view text, size_t min,
+                                       size_t max, size_t* value) {
+  size_t parsed = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || parsed < min ||
+      parsed > max) {
+    return BadParameter(name, fmt::format("must be an integer from {} to {}, not \"{}\"", min,
+                                          max, text));
+  }
+  *value = parsed;
+  return std::nullopt;
+}
+
+bool IsJsonNumber(std::string_view s) {
+  size_t i = 0;
+  auto digits = [&] {
+    size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > start;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
+// A query value as the JSON text a trait holds: a literal (number, true, false, null) or
+// an already quoted JSON string as is, anything else as a JSON string.
+std::string TraitJson(std::string_view value) {
+  if (value == "true" || value == "false" || value == "null" || IsJsonNumber(value)) {
+    return std::string(value);
+  }
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+    simdjson::dom::parser parser;
+    simdjson::padded_string padded(value);
+    simdjson::dom::element element;
+    if (parser.parse(padded).get(element) == simdjson::SUCCESS && element.is_string()) {
+      return simdjson::minify(element);
+    }
+  }
+  std::string out;
+  AppendJsonString(value, &out);
+  return out;
+}
+
+void CursorField(JsonWriter& w, const std::string& cursor) {
+  w.Key("nextCursor");
+  if (cursor.empty()) {
+    w.Null();
+  } else {
+    w.String(cursor);
+  }
+}
+
+// `object_json` (a JSON object) with `extra` (",\"k\":v..." members) appended.
+std::string WithMembers(std::string object_json, std::string_view extra) {
+  if (object_json.empty() || object_json.back() != '}') return object_json;
+  object_json.pop_back();
+  if (object_json.size() > 1) object_json.push_back(',');
+  object_json.append(extra);
+  object_json.push_back('}');
+  return object_json;
+}
+
+void KeyFields(JsonWriter& w, const KeyRecord& record) {
+  w.Field("id", record.id).Field("name", record.name).Field("kind", KeyKindName(record.kind));
+  w.Field("created", FormatTimestamp(FromMillis(record.created_ms)));
+}
+
+enum class AdminRoute { kContacts, kContact, kAccount, kStats, kKeys, kKey };
+
+}  // namespace
+
+AdminApi::AdminApi(const Store* store, Worker* worker, KeyRing* keys, Clock* clock)
+    : reader_(store), worker_(worker), keys_(keys), clock_(clock) {}
+
+void AdminApi::Handle(const HttpRequest& request, Responder respond) {
+  respond(Route(request));
+}
+
+HttpResponse AdminApi::Route(const HttpRequest& request) {
+  const std::string& method = request.method;
+  if (request.path == "/health") {
+    if (method != "GET" && method != "HEAD") return MethodNotAllowed(request.path, "GET");
+    return Json(200, R"({"status":"ok"})");
+  }
+
+  // Path segments, still percent-encoded (an id may hold an encoded '/').
+  std::vector<std::string_view> parts;
+  std::string_view path = request.path;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  while (true) {
+    size_t slash = path.find('/');
+    parts.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  if (parts.size() > 1 && parts.back().empty()) parts.pop_back();  // a trailing slash
+  AdminRoute route;
+  std::vector<std::string_view> allow = {"GET"};
+  size_t n = parts.size();
+  if (n < 2 || parts[0] != "api") {
+    return ErrorResponse(404, "not_found", fmt::format("no route {}", request.path));
+  } else if (n == 2 && parts[1] == "contacts") {
+    route = AdminRoute::kContacts;
+  } else if (n == 3 && parts[1] == "contacts" && !parts[2].empty()) {
+    route = AdminRoute::kContact;
+  } else if (n == 3 && parts[1] == "accounts" && !parts[2].empty()) {
+    route = AdminRoute::kAccount;
+  } else if (n == 2 && parts[1] == "stats") {
+    route = AdminRoute::kStats;
+  } else if (n == 2 && parts[1] == "keys") {
+    route = AdminRoute::kKeys;
+    allow = {"GET", "POST"};
+  } else if (n == 3 && parts[1] == "keys" && !parts[2].empty()) {
+    route = AdminRoute::kKey;
+    allow = {"DELETE"};
+  } else {
+    return ErrorResponse(404, "not_found", fmt::format("no route {}", request.path));
+  }
+  bool allowed = false;
+  for (std::string_view m : allow) allowed = allowed || method == m || (method == "HEAD" && m == "GET");
+  if (!allowed) {
+    std::string list;
+    for (std::string_view m : allow) list += list.empty() ? std::string(m) : ", " + std::string(m);
+    return MethodNotAllowed(request.path, list);
+  }
+  bool mutating = method != "GET" && method != "HEAD";
+
+  // Auth.
+  std::string_view authorization = request.Header("authorization");
+  size_t space = authorization.find(' ');
+  if (authorization.empty() || space == std::string_view::npos ||
+      !absl::EqualsIgnoreCase(std::string(authorization.substr(0, space)), "bearer")) {
+    HttpResponse response = ErrorResponse(
+        401, "unauthorized", "an admin or read-only token is required: \"Authorization: Bearer "
+                             "TOKEN\"");
+    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"segmenta\"");
+    return response;
+  }
+  std::string token(absl::StripAsciiWhitespace(std::string(authorization.substr(space + 1))));
+  absl::StatusOr<KeyRecord> key = keys_->Check(token);
+  if (!key.ok()) {
+    HttpResponse response = ErrorResponse(401, "unauthorized", "unknown token");
+    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"segmenta\"");
+    return response;
+  }
+  std::string note = fmt::format("token={}", key->id);
+  if (key->kind == KeyKind::kWrite ||
+      (key->kind == KeyKind::kRead && mutating)) {
+    HttpResponse response = ErrorResponse(
+        403, "forbidden",
+        key->kind == KeyKind::kWrite
+            ? fmt::format("key {} is a write key: it may only send events to /v1", key->id)
+            : fmt::format("token {} is read-only: {} {} needs an admin token", key->id, method,
+                          request.path));
+    response.log_note = std::move(note);
+    return response;
+  }
+
+  absl::StatusOr<Params> params = ParseQuery(request.query);
+  if (!params.ok()) {
+    return ErrorResponse(400, "invalid_parameter", std::string(params.status().message()));
+  }
+  auto unknown = [&](std::initializer_list<std::string_view> known,
+                     bool trait_filter) -> std::optional<HttpResponse> {
+    for (const auto& [name, value] : *params) {
+      bool ok = trait_filter && absl::StartsWith(name, "trait.") && name.size() > 6;
+      for (std::string_view k : known) ok = ok || name == k;
+      if (!ok) return BadParameter(name, "unknown parameter");
+    }
+    return std::nullopt;
+  };
+
+  HttpResponse response;
+  switch (route) {
+    case AdminRoute::kContact: {
+      if (auto error = unknown({"activities"}, false)) return *error;
+      size_t activities = 20;
+      for (const auto& [name, value] : *params) {
+        if (auto error = ParseCount(name, value, 0, 1000, &activities)) return *error;
+      }
+      absl::StatusOr<std::string> id = PercentDecode(parts[2]);
+      if (!id.ok()) return BadParameter("id", std::string(id.status().message()));
+      absl::StatusOr<Contact> contact = reader_.Find(*id);
+      if (absl::IsNotFound(contact.status())) {
+        response = ErrorResponse(404, "not_found", fmt::format("no contact with id \"{}\"", *id));
+        break;
+      }
+      if (!contact.ok()) return StoreError(contact.status());
+      absl::StatusOr<std::vector<Activity>> list = reader_.Activities(contact->id, activities);
+      if (!list.ok()) return StoreError(list.status());
+      absl::StatusOr<uint64_t> count = reader_.ActivityCount(contact->id);
+      if (!count.ok()) return StoreError(count.status());
+      response = Json(200, WithMembers(ContactJson(*contact, ActivitiesJson(*list)),
+                                       fmt::format("\"activityCount\":{}", *count)));
+      break;
+    }
+    case AdminRoute::kContacts: {
+      if (auto error = unknown({"limit", "cursor"}, true)) return *error;
+      size_t limit = 50;
+      std::string cursor, trait, trait_json;
+      for (const auto& [name, value] : *params) {
+        if (name == "limit") {
+          if (auto error = ParseCount(name, value, 1, 1000, &limit)) return *error;
+        } else if (name == "cursor") {
+          cursor = value;
+        } else if (!trait.empty()) {
+          return BadParameter(name, "only one trait.NAME filter is supported");
+        } else {
+          trait = name.substr(6);
+          trait_json = TraitJson(value);
+        }
+      }
+      absl::StatusOr<ContactPage> page = reader_.List(cursor, limit, trait, trait_json);
+      if (absl::IsInvalidArgument(page.status())) {
+        return BadParameter("cursor", std::string(page.status().message()));
+      }
+      if (!page.ok()) return StoreError(page.status());
+      JsonWriter w;
+      w.BeginObject().Key("contacts").BeginArray();
+      for (const Contact& contact : page->contacts) w.Raw(ContactJson(contact));
+      w.EndArray();
+      CursorField(w, page->next_cursor);
+      w.EndObject();
+      response = Json(200, w.Take());
+      break;
+    }
+    case AdminRoute::kAccount: {
+      if (auto error = unknown({"limit", "cursor"}, false)) return *error;
+      size_t limit = 50;
+      std::string cursor;
+      for (const auto& [name, value] : *params) {
+        if (name == "limit") {
+          if (auto error = ParseCount(name, value, 1, 1000, &limit)) return *error;
+        } else {
+          cursor = value;
+        }
+      }
+      absl::StatusOr<std::string> group_id = PercentDecode(parts[2]);
+      if (!group_id.ok()) return BadParameter("groupId", std::string(group_id.status().message()));
+      absl::StatusOr<Account> account = reader_.FindAccount(*group_id);
+      if (absl::IsNotFound(account.status())) {
+        response = ErrorResponse(404, "not_found",
+                                 fmt::format("no account with groupId \"{}\"", *group_id));
+        break;
+      }
+      if (!account.ok()) return StoreError(account.status());
+      absl::StatusOr<AccountMembersPage> members =
+          reader_.AccountMembers(*group_id, cursor, limit);
+      if (absl::IsInvalidArgument(members.status())) {
+        return BadParameter("cursor", std::string(members.status().message()));
+      }
+      if (!members.ok()) return StoreError(members.status());
+      std::string extra;
+      JsonWriter w(&extra);
+      w.BeginObject().Key("contacts").BeginArray();
+      for (ContactId id : members->contacts) w.String(std::to_string(id));
+      w.EndArray();
+      CursorField(w, members->next_cursor);
+      w.EndObject();
+      // Reuse the members of the object just written, without its braces.
+      response = Json(200, WithMembers(AccountJson(*account),
+                                       std::string_view(extra).substr(1, extra.size() - 2)));
+      break;
+    }
+    case AdminRoute::kStats: {
+      if (auto error = unknown({}, false)) return *error;
+      WorkerStats stats = worker_->stats();
+      JsonWriter w;
+      w.BeginObject()
+          .Field("contacts", stats.contacts)
+          .Field("merges", stats.merges)
+          .Field("refusedLinks", stats.refused_links)
+          .Field("accounts", stats.accounts)
+          .Field("activities", stats.activities)
+          .Field("duplicates", stats.duplicates)
+          .EndObject();
+      response = Json(200, w.Take());
+      break;
+    }
+    case AdminRoute::kKeys: {
+      if (auto error = unknown({}, false)) return *error;
+      if (method == "POST") {
+        simdjson::dom::parser parser;
+        simdjson::padded_string body(request.body);
+        simdjson::dom::element doc;
+        if (parser.parse(body).get(doc) != simdjson::SUCCESS || !doc.is_object()) {
+          return BadParameter("body", "must be a JSON object {\"kind\": ..., \"name\": ...}");
+        }
+        std::string_view kind_name, name;
+        KeyKind kind;
+        if (doc["kind"].get(kind_name) != simdjson::SUCCESS || !ParseKeyKind(kind_name, &kind)) {
+          return BadParameter("kind", "must be \"write\", \"admin\" or \"read\"");
+        }
+        if (doc["name"].get(name) != simdjson::SUCCESS || name.empty() || name.size() > 200) {
+          return BadParameter("name", "must be a non-empty string of at most 200 bytes");
+        }
+        auto created = keys_->Create(kind, name, ToMillis(clock_->Now()));
+        if (!created.ok()) return StoreError(created.status());
+        spdlog::info("created key {} ({}) with token {}", created->first.id, KeyKindName(kind),
+                     key->id);
+        JsonWriter w;
+        w.BeginObject();
+        KeyFields(w, created->first);
+        w.Field("secret", created->second).EndObject();
+        response = Json(201, w.Take());
+      } else {
+        JsonWriter w;
+        w.BeginObject().Key("keys").BeginArray();
+        for (const KeyRecord& record : keys_->List()) {
+          w.BeginObject();
+          KeyFields(w, record);
+          w.EndObject();
+        }
+        w.EndArray().EndObject();
+        response = Json(200, w.Take());
+      }
+      break;
+    }
+    case AdminRoute::kKey: {
+      if (auto error = unknown({}, false)) return *error;
+      absl::StatusOr<std::string> id = PercentDecode(parts[2]);
+      if (!id.ok()) return BadParameter("id", std::string(id.status().message()));
+      absl::Status revoked = keys_->Revoke(*id);
+      if (absl::IsNotFound(revoked)) {
+        response = ErrorResponse(404, "not_found", fmt::format("no key with id \"{}\"", *id));
+        break;
+      }
+      if (!revoked.ok()) return StoreError(revoked);
+      spdlog::info("revoked key {} with token {}", *id, key->id);
+      JsonWriter w;
+      w.BeginObject().Field("id", *id).Field("revoked", true).EndObject();
+      response = Json(200, w.Take());
+      break;
+    }
+  }
+  response.log_note = std::move(note);
+  return response;
+}
+
+}  // namespace segmenta

@@ -2,8 +2,11 @@
 // digests; a secret is shown once, when it is created.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"

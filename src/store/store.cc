@@ -1,1 +1,145 @@
-// Placeholder: being written.
+#include "store/store.h"
+
+#include "core/status.h"
+
+#include <vector>
+
+#include "fmt/format.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+
+namespace segmenta {
+namespace {
+
+const char* const kFamilyNames[] = {
+    "default",  // kMeta
+    "identities", "contacts", "activities", "messages", "accounts", "account_members",
+    "redirects", "keys"};
+static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
+
+rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& options,
+                                           const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  cf.write_buffer_size = options.write_buffer_bytes;
+  cf.compression = rocksdb::kLZ4Compression;
+  cf.bottommost_compression = rocksdb::kZSTD;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  // Point lookups dominate everywhere but in activities (range scans per contact).
+  if (family != Family::kActivities) {
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.whole_key_filtering = true;
+  }
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  if (family == Family::kMessages || family == Family::kActivities) {
+    cf.level_compaction_dynamic_level_bytes = true;
+  }
+  return cf;
+}
+
+}  // namespace
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string message = fmt::format("{}: {}", what, s.ToString());
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return absl::FailedPreconditionError(message);
+  }
+  if (s.IsCorruption()) return absl::DataLossError(message);
+  if (s.IsNotFound()) return absl::NotFoundError(message);
+  return absl::InternalError(message);
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
+                                                   const StoreOptions& options) {
+  std::unique_ptr<Store> store(new Store());
+  store->dir_ = dir;
+  store->options_ = options;
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.max_total_wal_size = 256 << 20;
+  db_options.keep_log_file_num = 3;
+  db_options.info_log_level = rocksdb::WARN_LEVEL;
+  // Two writers never race: the worker is the only writer of data families. Pipelined writes
+  // let the WAL append of one batch overlap the memtable insert of the previous one.
+  db_options.enable_pipelined_write = true;
+
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (int i = 0; i < static_cast<int>(Family::kCount); ++i) {
+    families.emplace_back(kFamilyNames[i],
+                          FamilyOptions(static_cast<Family>(i), options, cache));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s;
+  if (options.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(db_options, dir, families, &handles, &db);
+  } else {
+    s = rocksdb::DB::Open(db_options, dir, families, &handles, &db);
+  }
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return absl::FailedPreconditionError(fmt::format(
+          "data directory {} is in use by another process (a running `segmenta serve`?)", dir));
+    }
+    return FromRocks(s, fmt::format("opening data directory {}", dir));
+  }
+  store->db_.reset(db);
+  for (size_t i = 0; i < handles.size(); ++i) store->handles_[i] = handles[i];
+  return store;
+}
+
+Store::~Store() {
+  if (db_ == nullptr) return;
+  for (auto* handle : handles_) {
+    if (handle != nullptr) db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+  }
+  db_->Close().PermitUncheckedError();
+}
+
+absl::Status Store::Write(rocksdb::WriteBatch* batch, bool sync) {
+  rocksdb::WriteOptions options;
+  options.sync = sync && !options_.disable_wal;
+  options.disableWAL = options_.disable_wal;
+  return FromRocks(db_->Write(options, batch), "writing to the store");
+}
+
+absl::Status Store::SyncWal() {
+  if (options_.disable_wal) return absl::OkStatus();
+  return FromRocks(db_->SyncWAL(), "fsyncing the write-ahead log");
+}
+
+absl::Status Store::Flush() {
+  rocksdb::FlushOptions options;
+  options.wait = true;
+  std::vector<rocksdb::ColumnFamilyHandle*> all(handles_, handles_ + static_cast<int>(Family::kCount));
+  return FromRocks(db_->Flush(options, all), "flushing the store");
+}
+
+absl::StatusOr<std::optional<std::string>> Store::Get(Family family, std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handle(family),
+                               rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return FromRocks(s, "reading the store");
+  return value;
+}
+
+std::unique_ptr<rocksdb::Iterator> Store::NewIterator(Family family) const {
+  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), handle(family)));
+}
+
+uint64_t Store::IntProperty(Family family, const std::string& property) const {
+  uint64_t value = 0;
+  db_->GetIntProperty(handle(family), property, &value);
+  return value;
+}
+
+}  // namespace segmenta

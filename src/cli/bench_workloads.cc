@@ -1,0 +1,697 @@
+#include "cli/bench_workloads.h"
+
+#include <fcntl.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "cli/bench_process.h"
+// #include "cli/http_loader.h"
+#include "cli/pg_peer.h"
+#include "core/status.h"
+#include "fmt/format.h"
+#include "gen/traffic.h"
+#include "server/key_ring.h"
+#include "simdjson.h"
+#include "store/keys.h"
+#include "store/store.h"
+
+namespace segmenta {
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Formatting
+
+// 1234567 -> "1,234,567".
+std::string Grouped(uint64_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
+std::string Rate(double per_second) {
+  return Grouped(static_cast<uint64_t>(per_second + 0.5)) + " events/s";
+}
+
+std::string Bytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 4) {
+    bytes /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, units[u]);
+}
+
+std::string Ratio(double a, double b) {
+  if (b <= 0) return "";
+  return fmt::format("{:.2f}×", a / b);
+}
+
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+std::string Runs(const std::vector<double>& values) {
+  std::string out;
+  for (double v : values) {
+    if (!out.empty()) out += ", ";
+    out += Grouped(static_cast<uint64_t>(v + 0.5));
+  }
+  return out;
+}
+
+std::string LoadAverage() {
+  std::string text = ReadWholeFile("/proc/loadavg");
+  // "0.15 0.16 0.08 1/87 7162": the first three fields.
+  size_t end = 0;
+  for (int i = 0; i < 3 && end != std::string::npos; ++i) end = text.find(' ', end + 1);
+  return end == std::string::npos ? "?" : text.substr(0, end);
+}
+
+// Progress notes go to stderr, figures to stdout, so that `> results.txt` keeps the figures.
+template <typename... Args>
+void Note(fmt::format_string<Args...> format, Args&&... args) {
+  fmt::print(stderr, "  ... {}\n", fmt::format(format, std::forward<Args>(args)...));
+  std::fflush(stderr);
+}
+
+// ---------------------------------------------------------------------------------------
+// Files and directories
+
+std::string TempParent(const BenchOptions& options) {
+  if (!options.temp_parent.empty()) return options.temp_parent;
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+}
+
+// A fresh directory, deleted with everything in it when the object goes.
+class TempDir {
+ public:
+  static absl::StatusOr<TempDir> Create(const std::string& parent, std::string_view name) {
+    std::string templ = fmt::format("{}/segmenta-bench-{}-XXXXXX", parent, name);
+    if (mkdtemp(templ.data()) == nullptr) {
+      return absl::InternalError(fmt::format("mkdtemp {}: {}", templ, strerror(errno)));
+    }
+    TempDir dir;
+    dir.path_ = templ;
+    return dir;
+  }
+  TempDir(TempDir&& other) noexcept { std::swap(path_, other.path_); }
+  TempDir& operator=(TempDir&& other) noexcept {
+    std::swap(path_, other.path_);
+    return *this;
+  }
+  ~TempDir() {
+    if (path_.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  TempDir() = default;
+  std::string path_;
+};
+
+// Bytes of the regular files under `dir`.
+uint64_t DirBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code size_ec;
+    if (it->is_regular_file(size_ec)) {
+      uintmax_t size = it->file_size(size_ec);
+      if (!size_ec) total += size;
+    }
+  }
+  return total;
+}
+
+// Median latency, in microseconds, of writing 8 KiB and fdatasync'ing it in `dir`: the
+// floor of one durable group commit on this disk.
+std::optional<double> FsyncMicros(const std::string& dir) {
+  std::string path = dir + "/segmenta-bench-fsync-probe";
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return std::nullopt;
+  std::string block(8192, 'x');
+  std::vector<double> micros;
+  for (int i = 0; i < 200; ++i) {
+    absl::Time t0 = absl::Now();
+    if (pwrite(fd, block.data(), block.size(), 0) != static_cast<ssize_t>(block.size()) ||
+        fdatasync(fd) != 0) {
+      break;
+    }
+    micros.push_back(absl::ToDoubleMicroseconds(absl::Now() - t0));
+  }
+  close(fd);
+  unlink(path.c_str());
+  if (micros.empty()) return std::nullopt;
+  return Median(micros);
+}
+
+// ---------------------------------------------------------------------------------------
+// The data
+
+struct GeneratedLines {
+  std::vector<std::string> lines;
+  uint64_t contacts = 0;  // generator contacts the lines come from
+  uint64_t bytes = 0;
+};
+
+// The first `events` messages of the generated traffic (contact after contact).
+GeneratedLines GenerateLines(uint64_t events, uint64_t seed) {
+  TrafficOptions traffic;
+  traffic.contacts = std::max<uint64_t>(events, 1);  // an upper bound; the cursor stops early
+  traffic.seed = seed;
+  TrafficGenerator generator(traffic);
+  TrafficCursor cursor(&generator);
+  GeneratedLines out;
+  out.lines.reserve(events);
+  std::string line;
+  while (out.lines.size() < events && cursor.Next(&line)) {
+    out.bytes += line.size() + 1;
+    out.lines.push_back(line);
+  }
+  out.contacts = cursor.stats().contacts;
+  return out;
+}
+
+struct GeneratedFile {
+  uint64_t events = 0;
+  uint64_t contacts = 0;
+  uint64_t bytes = 0;
+};
+
+// Writes generated traffic to `path` as JSONL: the first `events` messages when set,
+// otherwise all the traffic of `contacts` contacts.
+absl::StatusOr<GeneratedFile> GenerateFile(const std::string& path, std::optional<uint64_t> events,
+                                           uint64_t contacts, uint64_t seed) {
+  TrafficOptions traffic;
+  traffic.contacts = events.has_value() ? std::max<uint64_t>(*events, 1) : contacts;
+  traffic.seed = seed;
+  TrafficGenerator generator(traffic);
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  if (file == nullptr) {
+    return absl::InternalError(fmt::format("cannot create {}: {}", path, strerror(errno)));
+  }
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(file, &std::fclose);
+  static char buffer[1 << 20];
+  std::setvbuf(file, buffer, _IOFBF, sizeof(buffer));
+  GeneratedFile out;
+  if (!events.has_value()) {
+    TrafficStats stats;
+    SEGMENTA_RETURN_IF_ERROR(generator.WriteTo(file, &stats));
+    out.events = stats.messages;
+    out.contacts = stats.contacts;
+    out.bytes = stats.bytes;
+  } else {
+    TrafficCursor cursor(&generator);
+    std::string line;
+    while (out.events < *events && cursor.Next(&line)) {
+      line.push_back('\n');
+      if (std::fwrite(line.data(), 1, line.size(), file) != line.size()) {
+        return absl::InternalError(fmt::format("cannot write {}: {}", path, strerror(errno)));
+      }
+      ++out.events;
+      out.bytes += line.size();
+    }
+    out.contacts = cursor.stats().contacts;
+  }
+  if (std::fflush(file) != 0) {
+    return absl::InternalError(fmt::format("cannot write {}: {}", path, strerror(errno)));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// The system under test
+
+// Creates a write key in a fresh data dir (opening the store directly, before the server).
+absl::StatusOr<std::string> CreateWriteKey(const std::string& data_dir) {
+  SEGMENTA_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(data_dir));
+  SEGMENTA_ASSIGN_OR_RETURN(std::unique_ptr<KeyRing> ring, KeyRing::Load(store.get()));
+  SEGMENTA_ASSIGN_OR_RETURN(auto created,
+                            ring->Create(KeyKind::kWrite, "bench", absl::ToUnixMillis(absl::Now())));
+  return created.second;
+}
+
+// The worker's persisted totals, read from a stopped server's data dir.
+struct StoreCounters {
+  uint64_t contacts = 0;
+  uint64_t merges = 0;
+  uint64_t accounts = 0;
+  uint64_t activities = 0;
+  uint64_t duplicates = 0;
+};
+
+absl::StatusOr<StoreCounters> ReadCounters(const std::string& data_dir) {
+  StoreOptions store_options;
+  store_options.read_only = true;
+  SEGMENTA_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(data_dir, store_options));
+  SEGMENTA_ASSIGN_OR_RETURN(std::optional<std::string> json,
+                            store->Get(Family::kMeta, std::string(kMetaCounters)));
+  StoreCounters counters;
+  if (!json.has_value()) return counters;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(*json).get(doc) != simdjson::SUCCESS) {
+    return absl::DataLossError("unreadable counters in the store");
+  }
+  auto get = [&](const char* name, uint64_t* out) {
+    uint64_t v = 0;
+    if (doc[name].get_uint64().get(v) == simdjson::SUCCESS) *out = v;
+  };
+  get("contacts", &counters.contacts);
+  get("merges", &counters.merges);
+  get("accounts", &counters.accounts);
+  get("activities", &counters.activities);
+  get("duplicates", &counters.duplicates);
+  return counters;
+}
+
+// `segmenta serve` on a data dir, as a child process on an ephemeral loopback port.
+class ServerChild {
+ public:
+  // Starts the server and waits (up to `timeout`) for its "listening on http://HOST:PORT"
+  // line; `ready` is when that line appeared (the identity graph is loaded by then).
+  static absl::StatusOr<ServerChild> Start(const BenchOptions& options,
+                                           const std::string& data_dir,
+                                           const std::string& log_dir,
+                                           absl::Duration timeout = absl::Minutes(10)) {
+    ServerChild server;
+    server.stdout_path_ = log_dir + "/serve.out";
+    server.stderr_path_ = log_dir + "/serve.err";
+    SpawnOptions spawn;
+    spawn.stdout_path = server.stdout_path_;
+    spawn.stderr_path = server.stderr_path_;
+    absl::Time start = absl::Now();
+    SEGMENTA_ASSIGN_OR_RETURN(
+        ChildProcess child,
+        ChildProcess::Spawn({options.binary, "--data-dir", data_dir, "serve", "--host",
+                             "127.0.0.1", "--port", "0"},
+                            spawn));
+    server.child_.emplace(std::move(child));
+    absl::Time deadline = start + timeout;
+    while (absl::Now() < deadline) {
+      std::string out = ReadWholeFile(server.stdout_path_);
+      size_t at = out.find("listening on http://");
+      if (at != std::string::npos) {
+        size_t end = out.find('\n', at);
+        size_t colon = out.rfind(':', end);
+        if (end != std::string::npos && colon != std::string::npos && colon > at + 20) {
+          server.port_ = std::atoi(out.c_str() + colon + 1);
+          server.startup_ = absl::Now() - start;
+          return server;
+        }
+      }
+      if (!server.child_->Running()) {
+        return absl::InternalError(fmt::format(
+            "segmenta serve exited ({}) before listening: {}",
+            DescribeWaitStatus(*server.child_->Wait()), TailOfFile(server.stderr_path_)));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return absl::DeadlineExceededError(
+        fmt::format("segmenta serve did not report listening within {}: {}",
+                    absl::FormatDuration(timeout), TailOfFile(server.stderr_path_)));
+  }
+
+  pid_t pid() const { return child_->pid(); }
+  int port() const { return port_; }
+  std::string url() const { return fmt::format("http://127.0.0.1:{}", port_); }
+  absl::Duration startup() const { return startup_; }
+
+  // Graceful stop (SIGTERM). Errors: Internal when it does not exit cleanly in time.
+  absl::Status Stop() {
+    int status = child_->Stop(SIGTERM, absl::Seconds(120));
+    if (!ExitedCleanly(status)) {
+      return absl::InternalError(fmt::format("segmenta serve stopped with {}: {}",
+                                             DescribeWaitStatus(status),
+                                             TailOfFile(stderr_path_)));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  ServerChild() = default;
+  std::optional<ChildProcess> child_;
+  std::string stdout_path_;
+  std::string stderr_path_;
+  int port_ = 0;
+  absl::Duration startup_;
+};
+
+// Runs `segmenta --data-dir DIR import activities FILE` to completion; returns its wall
+// time. Errors: Internal with its stderr when it fails.
+absl::StatusOr<absl::Duration> RunImport(const BenchOptions& options, const std::string& data_dir,
+                                         const std::string& file, const std::string& log_dir) {
+  SpawnOptions spawn;
+  spawn.stdout_path = log_dir + "/import.out";
+  spawn.stderr_path = log_dir + "/import.err";
+  absl::Time start = absl::Now();
+  SEGMENTA_ASSIGN_OR_RETURN(
+      ChildProcess child,
+      ChildProcess::Spawn({options.binary, "--data-dir", data_dir, "import", "activities", file},
+                          spawn));
+  int status = *child.Wait();
+  absl::Duration elapsed = absl::Now() - start;
+  if (!ExitedCleanly(status)) {
+    return absl::InternalError(fmt::format("segmenta import failed ({}): {}",
+                                           DescribeWaitStatus(status),
+                                           TailOfFile(spawn.stderr_path)));
+  }
+  return elapsed;
+}
+
+// One HTTP load, as the bench reports it.
+struct IngestRun {
+  double events_per_second = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+};
+
+absl::StatusOr<IngestRun> PostLines(const std::string& url, const std::string& write_key,
+                                    const std::vector<std::string>& lines, int connections,
+                                    int batch_size);
+
+// Checks that a stopped server's store holds every event sent: stored or recognized as a
+// duplicate. Account-only group calls are not activities, so they may make up the
+// difference.
+std::string CheckStored(const StoreCounters& counters, uint64_t sent) {
+  uint64_t seen = counters.activities + counters.duplicates;
+  if (seen == sent) return "";
+  return fmt::format(" (store holds {} activities + {} duplicates for {} sent)",
+                     Grouped(counters.activities), Grouped(counters.duplicates), Grouped(sent));
+}
+
+absl::StatusOr<std::unique_ptr<PostgresPeer>> StartPeer(const BenchOptions& options) {
+  PostgresPeerOptions peer_options;
+  peer_options.bin_dir = options.postgres_bin_dir;
+  peer_options.temp_parent = TempParent(options);
+  Note("starting a throwaway PostgreSQL cluster");
+  SEGMENTA_ASSIGN_OR_RETURN(std::unique_ptr<PostgresPeer> peer,
+                            PostgresPeer::Start(peer_options));
+  SEGMENTA_ASSIGN_OR_RETURN(std::string fsync, peer->Setting("fsync"));
+  SEGMENTA_ASSIGN_OR_RETURN(std::string sync_commit, peer->Setting("synchronous_commit"));
+  SEGMENTA_ASSIGN_OR_RETURN(std::string wal_sync, peer->Setting("wal_sync_method"));
+  SEGMENTA_ASSIGN_OR_RETURN(std::string buffers, peer->Setting("shared_buffers"));
+  fmt::print("  peer: {}\n        fsync={} synchronous_commit={} wal_sync_method={} "
+             "shared_buffers={}\n",
+             peer->version(), fsync, sync_commit, wal_sync, buffers);
+  if (fsync != "on" || sync_commit != "on") {
+    return absl::FailedPreconditionError("the PostgreSQL peer must run with fsync and "
+                                         "synchronous_commit on");
+  }
+  return peer;
+}
+
+}  // namespace
+
+// -----------------------------------------------------------------------------------------
+// Header
+
+std::string MachineHeader(const BenchOptions& options) {
+  std::string model = "?";
+  std::string cpuinfo = ReadWholeFile("/proc/cpuinfo");
+  size_t at = cpuinfo.find("model name");
+  if (at != std::string::npos) {
+    size_t colon = cpuinfo.find(':', at);
+    size_t end = cpuinfo.find('\n', at);
+    if (colon != std::string::npos && end != std::string::npos && colon < end) {
+      model = cpuinfo.substr(colon + 2, end - colon - 2);
+    }
+  }
+  std::string ram = "?";
+  std::string meminfo = ReadWholeFile("/proc/meminfo");
+  at = meminfo.find("MemTotal:");
+  if (at != std::string::npos) {
+    ram = Bytes(static_cast<double>(std::strtoull(meminfo.c_str() + at + 9, nullptr, 10)) *
+                1024);
+  }
+  struct utsname uts;
+  std::string kernel = uname(&uts) == 0 ? fmt::format("{} {}", uts.sysname, uts.release) : "?";
+  std::optional<double> fsync = FsyncMicros(TempParent(options));
+#ifdef NDEBUG
+  const char* build = "release (NDEBUG)";
+#else
+  const char* build = "debug (assertions on)";
+#endif
+  std::string out;
+  out += fmt::format("Date:       {}\n", absl::FormatTime("%Y-%m-%d %H:%M:%S %Z", absl::Now(),
+                                                          absl::UTCTimeZone()));
+  out += fmt::format("CPU:        {} × {}\n", std::thread::hardware_concurrency(), model);
+  out += fmt::format("RAM:        {}\n", ram);
+  out += fmt::format("Kernel:     {}\n", kernel);
+  out += fmt::format("Load avg:   {} (1, 5, 15 min, at start; the machine is shared)\n",
+                     LoadAverage());
+  out += fmt::format("Disk:       {} µs per 8 KiB write + fdatasync (median of 200) in {}\n",
+                     fsync.has_value() ? fmt::format("{:.0f}", *fsync) : "?",
+                     TempParent(options));
+  out += fmt::format("Build:      {}, binary {}\n", build, options.binary);
+  out += fmt::format("Repeats:    {} per workload, medians reported\n", options.repeats);
+  return out;
+}
+
+// -----------------------------------------------------------------------------------------
+// ingest
+
+absl::StatusOr<WorkloadResult> RunIngestBench(const BenchOptions& options) {
+  const uint64_t events = options.events.value_or(1'000'000);
+  Note("generating {} events in memory", Grouped(events));
+  GeneratedLines data = GenerateLines(events, options.seed);
+  WorkloadResult result;
+  result.workload = "ingest";
+  result.data = fmt::format("{} events, {} contacts", Grouped(data.lines.size()),
+                            Grouped(data.contacts));
+  result.goal = "≥ 100,000 events/s, ≥ 10× PostgreSQL";
+  fmt::print("\ningest: {} events ({} generated contacts, {} of JSONL), POST /v1/batch of {} "
+             "on loopback, {} connections, fsync'd before each 2xx\n",
+             Grouped(data.lines.size()), Grouped(data.contacts), Bytes(data.bytes),
+             options.batch_size, options.connections);
+  std::fflush(stdout);
+
+  std::unique_ptr<PostgresPeer> peer;
+  if (options.peer) {
+    SEGMENTA_ASSIGN_OR_RETURN(peer, StartPeer(options));
+  }
+  std::vector<double> ours, theirs, our_p50, our_p99, their_p50, their_p99;
+  for (int r = 1; r <= options.repeats; ++r) {
+    SEGMENTA_ASSIGN_OR_RETURN(TempDir dir, TempDir::Create(TempParent(options), "ingest"));
+    std::string data_dir = dir.path() + "/data";
+    SEGMENTA_ASSIGN_OR_RETURN(std::string key, CreateWriteKey(data_dir));
+    SEGMENTA_ASSIGN_OR_RETURN(ServerChild server, ServerChild::Start(options, data_dir,
+                                                                     dir.path()));
+    absl::StatusOr<IngestRun> run =
+        PostLines(server.url(), key, data.lines, options.connections, options.batch_size);
+    absl::Status stopped = server.Stop();
+    if (!run.ok()) return run.status();
+    SEGMENTA_RETURN_IF_ERROR(stopped);
+    SEGMENTA_ASSIGN_OR_RETURN(StoreCounters counters, ReadCounters(data_dir));
+    ours.push_back(run->events_per_second);
+    our_p50.push_back(run->p50_ms);
+    our_p99.push_back(run->p99_ms);
+    fmt::print("  run {}  segmenta    {:>18}  batch p50 {:6.2f} ms  p99 {:6.2f} ms  "
+               "load avg {}{}\n",
+               r, Rate(run->events_per_second), run->p50_ms, run->p99_ms, LoadAverage(),
+               CheckStored(counters, data.lines.size()));
+    std::fflush(stdout);
+    if (peer != nullptr) {
+      SEGMENTA_RETURN_IF_ERROR(peer->ResetEventsTable());
+      SEGMENTA_ASSIGN_OR_RETURN(
+          PeerLoadReport pg,
+          peer->InsertBatched(data.lines, options.connections, options.batch_size));
+      theirs.push_back(pg.events_per_second);
+      their_p50.push_back(pg.p50_ms);
+      their_p99.push_back(pg.p99_ms);
+      fmt::print("  run {}  postgresql  {:>18}  batch p50 {:6.2f} ms  p99 {:6.2f} ms  "
+                 "load avg {}{}\n",
+                 r, Rate(pg.events_per_second), pg.p50_ms, pg.p99_ms, LoadAverage(),
+                 pg.events == data.lines.size()
+                     ? ""
+                     : fmt::format(" ({} rows for {} lines)", Grouped(pg.events),
+                                   Grouped(data.lines.size())));
+      std::fflush(stdout);
+    }
+  }
+  if (peer != nullptr) SEGMENTA_RETURN_IF_ERROR(peer->Stop());
+
+  result.segmenta = Rate(Median(ours));
+  fmt::print("  median    segmenta    {:>18}  batch p50 {:6.2f} ms  p99 {:6.2f} ms  (runs: {})\n",
+             result.segmenta, Median(our_p50), Median(our_p99), Runs(ours));
+  if (!theirs.empty()) {
+    result.peer = Rate(Median(theirs));
+    result.ratio = Ratio(Median(ours), Median(theirs));
+    fmt::print("  median    postgresql  {:>18}  batch p50 {:6.2f} ms  p99 {:6.2f} ms  (runs: {})\n",
+               result.peer, Median(their_p50), Median(their_p99), Runs(theirs));
+    fmt::print("  ratio     segmenta / postgresql = {}\n", result.ratio);
+  }
+  return result;
+}
+
+// -----------------------------------------------------------------------------------------
+// import
+
+absl::StatusOr<WorkloadResult> RunImportBench(const BenchOptions& options) {
+  const uint64_t events = options.events.value_or(10'000'000);
+  SEGMENTA_ASSIGN_OR_RETURN(TempDir work, TempDir::Create(TempParent(options), "import"));
+  std::string file = work.path() + "/events.jsonl";
+  Note("writing {} generated events to {}", Grouped(events), file);
+  SEGMENTA_ASSIGN_OR_RETURN(GeneratedFile data, GenerateFile(file, events, 0, options.seed));
+  WorkloadResult result;
+  result.workload = "import";
+  result.data = fmt::format("{} events, {} contacts", Grouped(data.events),
+                            Grouped(data.contacts));
+  result.goal = "≥ 500,000 events/s";
+  fmt::print("\nimport: {} events ({} generated contacts, {} of JSONL), segmenta import "
+             "activities FILE into a fresh data dir; peer: one COPY FROM STDIN\n",
+             Grouped(data.events), Grouped(data.contacts), Bytes(data.bytes));
+  std::fflush(stdout);
+
+  std::unique_ptr<PostgresPeer> peer;
+  if (options.peer) {
+    SEGMENTA_ASSIGN_OR_RETURN(peer, StartPeer(options));
+  }
+  std::vector<double> ours, theirs;
+  for (int r = 1; r <= options.repeats; ++r) {
+    SEGMENTA_ASSIGN_OR_RETURN(TempDir dir, TempDir::Create(TempParent(options), "import-data"));
+    std::string data_dir = dir.path() + "/data";
+    SEGMENTA_ASSIGN_OR_RETURN(absl::Duration elapsed,
+                              RunImport(options, data_dir, file, dir.path()));
+    SEGMENTA_ASSIGN_OR_RETURN(StoreCounters counters, ReadCounters(data_dir));
+    double rate = static_cast<double>(data.events) / absl::ToDoubleSeconds(elapsed);
+    ours.push_back(rate);
+    fmt::print("  run {}  segmenta    {:>18}  {:7.1f} s  {:6.1f} MiB/s  store {}  load avg {}{}\n",
+               r, Rate(rate), absl::ToDoubleSeconds(elapsed),
+               static_cast<double>(data.bytes) / (1 << 20) / absl::ToDoubleSeconds(elapsed),
+               Bytes(DirBytes(data_dir)), LoadAverage(), CheckStored(counters, data.events));
+    std::fflush(stdout);
+    if (peer != nullptr) {
+      SEGMENTA_RETURN_IF_ERROR(peer->ResetEventsTable());
+      SEGMENTA_ASSIGN_OR_RETURN(PeerLoadReport pg, peer->CopyFile(file));
+      SEGMENTA_ASSIGN_OR_RETURN(uint64_t table_bytes, peer->EventsTableBytes());
+      theirs.push_back(pg.events_per_second);
+      fmt::print("  run {}  postgresql  {:>18}  {:7.1f} s  {:6.1f} MiB/s  table {}  load avg {}\n",
+                 r, Rate(pg.events_per_second), absl::ToDoubleSeconds(pg.elapsed),
+                 static_cast<double>(data.bytes) / (1 << 20) / absl::ToDoubleSeconds(pg.elapsed),
+                 Bytes(table_bytes), LoadAverage());
+      std::fflush(stdout);
+    }
+  }
+  if (peer != nullptr) SEGMENTA_RETURN_IF_ERROR(peer->Stop());
+  result.segmenta = Rate(Median(ours));
+  fmt::print("  median    segmenta    {:>18}  (runs: {})\n", result.segmenta, Runs(ours));
+  if (!theirs.empty()) {
+    result.peer = Rate(Median(theirs));
+    result.ratio = Ratio(Median(ours), Median(theirs));
+    fmt::print("  median    postgresql  {:>18}  (runs: {})\n", result.peer, Runs(theirs));
+    fmt::print("  ratio     segmenta / postgresql = {}\n", result.ratio);
+  }
+  return result;
+}
+
+// -----------------------------------------------------------------------------------------
+// memory
+
+absl::StatusOr<WorkloadResult> RunMemoryBench(const BenchOptions& options) {
+  const uint64_t contacts = options.contacts.value_or(1'000'000);
+  SEGMENTA_ASSIGN_OR_RETURN(TempDir work, TempDir::Create(TempParent(options), "memory"));
+  std::string file = work.path() + "/events.jsonl";
+  Note("writing the traffic of {} generated contacts to {}", Grouped(contacts), file);
+  SEGMENTA_ASSIGN_OR_RETURN(GeneratedFile data,
+                            GenerateFile(file, std::nullopt, contacts, options.seed));
+  std::string data_dir = work.path() + "/data";
+  Note("importing {} events", Grouped(data.events));
+  SEGMENTA_ASSIGN_OR_RETURN(absl::Duration import_time,
+                            RunImport(options, data_dir, file, work.path()));
+  std::filesystem::remove(file);
+  SEGMENTA_ASSIGN_OR_RETURN(StoreCounters counters, ReadCounters(data_dir));
+  if (counters.contacts == 0) return absl::InternalError("the import stored no contacts");
+  const uint64_t disk = DirBytes(data_dir);
+
+  WorkloadResult result;
+  result.workload = "memory";
+  result.data = fmt::format("{} contacts ({} events)", Grouped(counters.contacts),
+                            Grouped(data.events));
+  fmt::print("\nmemory: traffic of {} generated contacts, {} events ({} of JSONL), imported in "
+             "{:.1f} s; the store holds {} contacts ({} merged away), {} accounts, {} "
+             "activities\n",
+             Grouped(data.contacts), Grouped(data.events), Bytes(data.bytes),
+             absl::ToDoubleSeconds(import_time), Grouped(counters.contacts),
+             Grouped(counters.merges), Grouped(counters.accounts), Grouped(counters.activities));
+  std::fflush(stdout);
+
+  // The server's fixed cost, on an empty data dir.
+  std::vector<double> empty_rss;
+  {
+    SEGMENTA_ASSIGN_OR_RETURN(TempDir empty, TempDir::Create(TempParent(options), "empty"));
+    SEGMENTA_ASSIGN_OR_RETURN(ServerChild server,
+                              ServerChild::Start(options, empty.path() + "/data", empty.path()));
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    SEGMENTA_ASSIGN_OR_RETURN(uint64_t rss, ReadProcStatusBytes(server.pid(), "VmRSS"));
+    empty_rss.push_back(static_cast<double>(rss));
+    SEGMENTA_RETURN_IF_ERROR(server.Stop());
+  }
+  std::vector<double> rss_runs, startup_runs;
+  for (int r = 1; r <= options.repeats; ++r) {
+    SEGMENTA_ASSIGN_OR_RETURN(ServerChild server,
+                              ServerChild::Start(options, data_dir, work.path()));
+    // Let start-up work that follows the listening line settle before reading.
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    SEGMENTA_ASSIGN_OR_RETURN(uint64_t rss, ReadProcStatusBytes(server.pid(), "VmRSS"));
+    SEGMENTA_ASSIGN_OR_RETURN(uint64_t hwm, ReadProcStatusBytes(server.pid(), "VmHWM"));
+    SEGMENTA_RETURN_IF_ERROR(server.Stop());
+    rss_runs.push_back(static_cast<double>(rss));
+    startup_runs.push_back(absl::ToDoubleSeconds(server.startup()));
+    fmt::print("  run {}  segmenta serve  RSS {}  (peak {}), {:.0f} B/contact, ready in "
+               "{:.1f} s  load avg {}\n",
+               r, Bytes(rss), Bytes(hwm), static_cast<double>(rss) / counters.contacts,
+               absl::ToDoubleSeconds(server.startup()), LoadAverage());
+    std::fflush(stdout);
+  }
+  double rss = Median(rss_runs);
+  double per_contact = rss / counters.contacts;
+  double marginal = (rss - empty_rss[0]) / counters.contacts;
+  result.segmenta = fmt::format("{:.0f} B/contact RSS ({:.0f} B/contact on disk)", per_contact,
+                                static_cast<double>(disk) / counters.contacts);
+  fmt::print("  median    RSS {} = {:.0f} B/contact; minus the empty server's {} = {:.0f} "
+             "B/contact\n",
+             Bytes(rss), per_contact, Bytes(empty_rss[0]), marginal);
+  fmt::print("  disk      data dir {} = {:.0f} B/contact\n", Bytes(disk),
+             static_cast<double>(disk) / counters.contacts);
+  fmt::print("  start-up  {:.1f} s until listening (median)\n", Median(startup_runs));
+  return result;
+}
+
+// -----------------------------------------------------------------------------------------
+// The HTTP loader adapter
+
+namespace {
+
+absl::StatusOr<IngestRun> PostLines(const std::string& url, const std::string& write_key,
+                                    const std::vector<std::string>& lines, int connections,
+                                    int batch_size) {
+  return absl::UnimplementedError("waiting for cli/http_loader.h");
+}
+
+}  // namespace
+
+}  // namespace segmenta

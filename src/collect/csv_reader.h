@@ -1,0 +1,96 @@
+// A streaming RFC 4180 CSV reader: quoted fields (with delimiters, doubled quotes and line
+// breaks inside), CRLF or LF line ends, a UTF-8 byte order mark, and a delimiter detected
+// from the header line (',' ';' or TAB) unless given.
+//
+// Written here rather than taken from a library because Debian ships no maintained
+// streaming CSV library for C++, and what an importer needs (chunked reads of files larger
+// than memory, the line number of every record, errors as values) fits in a page.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <istream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace segmenta {
+
+struct CsvOptions {
+  // Field delimiter; 0 detects it from the header line: the most frequent of ',', ';' and
+  // TAB outside quotes (',' when none occurs). Default: 0.
+  char delimiter = 0;
+  // Bytes read from the input at a time. Default: 1 MiB.
+  size_t chunk_bytes = 1 << 20;
+  // Largest record accepted; a longer one is an error (it is most likely a quote that was
+  // never closed). Default: 16 MiB.
+  size_t max_record_bytes = 16 << 20;
+};
+
+struct CsvRecord {
+  // 1-based line on which the record starts (records may span lines).
+  int64_t line = 0;
+  std::vector<std::string> fields;
+};
+
+// Reads records one at a time from a stream, holding one chunk and one record in memory.
+// Not thread-safe.
+class CsvReader {
+ public:
+  // Fills `buffer` with up to `size` bytes; returns how many (0 at the end of input).
+  using ReadFn = std::function<size_t(char* buffer, size_t size)>;
+
+  explicit CsvReader(ReadFn read, CsvOptions options = {});
+  // Reads from `in` / `file`, which must outlive the reader.
+  static CsvReader FromStream(std::istream* in, CsvOptions options = {});
+  static CsvReader FromFile(std::FILE* file, CsvOptions options = {});
+
+  // Reads the first record as the header (detecting the delimiter first when asked).
+  // Errors: InvalidArgument when the input is empty, or as Next().
+  absl::Status ReadHeader();
+
+  // Reads the next record into *record. Returns false at the end of input. Blank lines are
+  // skipped. After ReadHeader(), a record whose field count differs from the header's is an
+  // error; reading may continue with the next record.
+  // Errors: InvalidArgument "line N: reason" (an unterminated quoted field, text after a
+  // closing quote, a record over max_record_bytes, a field count that differs from the
+  // header's); `record->line` and error_line() are N and error_reason() is the reason.
+  // After an unterminated quote the reader is at the end of input.
+  absl::StatusOr<bool> Next(CsvRecord* record);
+
+  const std::vector<std::string>& header() const { return header_; }
+  // The delimiter in use (detected by ReadHeader() when it was 0).
+  char delimiter() const { return delimiter_; }
+  // Bytes consumed from the input so far (for progress).
+  uint64_t bytes_read() const { return bytes_read_; }
+  // The last error's line and reason (without the "line N: " prefix).
+  int64_t error_line() const { return error_line_; }
+  const std::string& error_reason() const { return error_reason_; }
+
+ private:
+  // Ensures at least one unread byte in the buffer; false at the end of input.
+  bool Fill();
+  // Reads one record's fields with no field-count check.
+  absl::StatusOr<bool> ReadRecord(CsvRecord* record);
+  absl::Status Error(int64_t line, std::string reason);
+  char DetectDelimiter();
+
+  ReadFn read_;
+  CsvOptions options_;
+  char delimiter_;
+  std::string buffer_;
+  size_t pos_ = 0;
+  bool eof_ = false;
+  bool started_ = false;  // BOM handled
+  int64_t line_ = 1;      // line of the next unread byte
+  uint64_t bytes_read_ = 0;
+  std::vector<std::string> header_;
+  int64_t error_line_ = 0;
+  std::string error_reason_;
+};
+
+}  // namespace segmenta

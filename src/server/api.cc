@@ -1,0 +1,19 @@
+#include "server/api.h"
+
+#include "fmt/format.h"
+
+namespace segmenta {
+
+Api::Api(Store* store, Worker* worker, KeyRing* keys, Limits limits, Clock* clock)
+    : tracking_(worker, keys, limits, clock), admin_(store, worker, keys, clock) {}
+
+void Api::Handle(const HttpRequest& request, Responder respond) {
+  std::string_view path = request.path;
+  if (path.substr(0, 4) == "/v1/") return tracking_.Handle(request, std::move(respond));
+  if (path.substr(0, 5) == "/api/" || path == "/api" || path == "/health") {
+    return admin_.Handle(request, std::move(respond));
+  }
+  respond(ErrorResponse(404, "not_found", fmt::format("no route {}", path)));
+}
+
+}  // namespace segmenta

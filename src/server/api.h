@@ -1,0 +1,37 @@
+// Everything `segmenta serve` answers, as one HttpHandler: the tracking API under /v1/,
+// the admin API under /api/ and /health, 404 elsewhere.
+#pragma once
+
+#include "collect/parser.h"
+#include "core/clock.h"
+#include "profile/worker.h"
+#include "server/admin_api.h"
+#include "server/http_server.h"
+#include "server/key_ring.h"
+#include "server/tracking_api.h"
+#include "store/store.h"
+
+namespace segmenta {
+
+// Thread-safe.
+class Api {
+ public:
+  // `store`, `worker`, `keys` and `clock` must outlive the API.
+  Api(Store* store, Worker* worker, KeyRing* keys, Limits limits = {},
+      Clock* clock = Clock::Real());
+
+  void Handle(const HttpRequest& request, Responder respond);
+
+  // A handler for HttpServer::Start that calls Handle(). The API must outlive the server.
+  HttpHandler AsHandler() {
+    return [this](const HttpRequest& request, Responder respond) {
+      Handle(request, std::move(respond));
+    };
+  }
+
+ private:
+  TrackingApi tracking_;
+  AdminApi admin_;
+};
+
+}  // namespace segmenta

@@ -1,0 +1,23 @@
+// gzip for request bodies: SDKs may send `Content-Encoding: gzip`.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace segmenta {
+
+// Inflates `compressed`, a gzip stream (several concatenated members allowed) or a zlib
+// stream, the header telling which. Stops as soon as the output would pass `max_bytes`, so
+// a small "gzip bomb" cannot make it allocate more than that.
+// Errors: InvalidArgument for corrupt, truncated or trailing data; ResourceExhausted when
+// the inflated data is larger than `max_bytes`. Thread-safe.
+absl::StatusOr<std::string> GzipInflate(std::string_view compressed, size_t max_bytes);
+
+// Compresses `data` as one gzip member (for clients and tests). `level` is zlib's, 0 to 9
+// or -1 for the default. Errors: Internal when zlib fails. Thread-safe.
+absl::StatusOr<std::string> GzipDeflate(std::string_view data, int level = -1);
+
+}  // namespace segmenta

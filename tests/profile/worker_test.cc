@@ -1,0 +1,245 @@
+#include "profile/worker.h"
+
+#include <filesystem>
+
+#include "core/time_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "profile/contact_reader.h"
+
+namespace segmenta {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::Time At(int64_t seconds) { return absl::FromUnixSeconds(1795500000 + seconds); }
+
+Message Make(MessageType type, std::string id, std::string user, std::string anon,
+             absl::Time t) {
+  Message m;
+  m.type = type;
+  m.message_id = std::move(id);
+  m.user_id = std::move(user);
+  m.anonymous_id = std::move(anon);
+  m.timestamp = t;
+  m.received_at = t;
+  return m;
+}
+
+Message Track(std::string id, std::string user, std::string anon, std::string event,
+              absl::Time t, std::string properties = "{}") {
+  Message m = Make(MessageType::kTrack, std::move(id), std::move(user), std::move(anon), t);
+  m.event = std::move(event);
+  m.properties = std::move(properties);
+  return m;
+}
+
+Message Identify(std::string id, std::string user, std::string anon, std::string traits,
+                 absl::Time t) {
+  Message m = Make(MessageType::kIdentify, std::move(id), std::move(user), std::move(anon), t);
+  m.traits = std::move(traits);
+  return m;
+}
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/worker_test_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    Open();
+  }
+  void TearDown() override {
+    Close();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open(WorkerOptions options = {}) {
+    auto store = Store::Open(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    auto worker = Worker::Start(store_.get(), options);
+    ASSERT_TRUE(worker.ok()) << worker.status();
+    worker_ = std::move(*worker);
+  }
+  void Close() {
+    worker_.reset();
+    store_.reset();
+  }
+  IngestResult Ingest(std::vector<Message> messages) {
+    auto result = worker_->SubmitAndWait(std::move(messages));
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : IngestResult{};
+  }
+  Contact Find(std::string_view id) {
+    auto contact = ContactReader(store_.get()).Find(id);
+    EXPECT_TRUE(contact.ok()) << contact.status();
+    return contact.ok() ? *contact : Contact{};
+  }
+  std::vector<std::string> Events(ContactId id) {
+    auto activities = ContactReader(store_.get()).Activities(id, 100);
+    EXPECT_TRUE(activities.ok());
+    std::vector<std::string> out;
+    for (const Activity& a : *activities) out.push_back(a.json);
+    return out;
+  }
+
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Worker> worker_;
+};
+
+TEST_F(WorkerTest, IdentifyAndTrackBuildOneProfile) {
+  Ingest({Identify("m1", "u1", "a1", R"({"age":47,"country":"ES"})", At(0)),
+          Track("m2", "", "a1", "Product Viewed", At(10), R"({"category":"cycling"})")});
+  Contact c = Find("u1");
+  EXPECT_EQ(c.traits["age"].json, "47");
+  EXPECT_EQ(c.identities.size(), 2u);
+  EXPECT_EQ(Find("anonymous:a1").id, c.id);
+  auto events = Events(c.id);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_THAT(events[0], HasSubstr(R"("event":"Product Viewed")"));
+  EXPECT_THAT(events[0], HasSubstr(R"("properties":{"category":"cycling"})"));
+  EXPECT_EQ(worker_->stats().contacts, 1u);
+  EXPECT_EQ(worker_->stats().activities, 2u);
+}
+
+TEST_F(WorkerTest, RepeatedMessageIdIsStoredOnceEvenAcrossRestarts) {
+  IngestResult first = Ingest({Track("dup", "", "a1", "Page", At(0)),
+                               Track("dup", "", "a1", "Page", At(0))});
+  EXPECT_EQ(first.stored, 1u);
+  EXPECT_EQ(first.duplicates, 1u);
+  Close();
+  Open();
+  IngestResult again = Ingest({Track("dup", "", "a1", "Page", At(0))});
+  EXPECT_EQ(again.stored, 0u);
+  EXPECT_EQ(again.duplicates, 1u);
+  EXPECT_EQ(Events(Find("a1").id).size(), 1u);
+}
+
+TEST_F(WorkerTest, MergeMovesActivitiesTraitsAndAccountsAndSurvivesRestart) {
+  Ingest({Track("m1", "", "anon", "Product Added", At(0)),
+          Identify("m2", "", "anon", R"({"plan":"free","city":"Bilbao"})", At(1))});
+  Ingest({Identify("m3", "u1", "phone", R"({"plan":"pro"})", At(5))});
+  Message group = Make(MessageType::kGroup, "m4", "u1", "", At(6));
+  group.group_id = "acme";
+  group.traits = R"({"industry":"Retail","employees":120})";
+  Ingest({group});
+  ContactId anon_contact = Find("anon").id;
+  ContactId user_contact = Find("u1").id;
+  ASSERT_NE(anon_contact, user_contact);
+
+  // The web visitor logs in: both contacts become one, the older one survives.
+  Ingest({Identify("m5", "u1", "anon", "{}", At(10))});
+  Close();
+  Open();
+  Contact merged = Find("u1");
+  EXPECT_EQ(merged.id, std::min(anon_contact, user_contact));
+  EXPECT_EQ(Find("phone").id, merged.id);
+  EXPECT_EQ(Find(std::to_string(std::max(anon_contact, user_contact))).id, merged.id);
+  EXPECT_EQ(merged.traits["plan"].json, "\"pro\"");
+  EXPECT_EQ(merged.traits["city"].json, "\"Bilbao\"");
+  EXPECT_EQ(merged.accounts, std::vector<std::string>{"acme"});
+  EXPECT_EQ(Events(merged.id).size(), 5u);
+  auto members = ContactReader(store_.get()).AccountMembers("acme", "", 10);
+  ASSERT_TRUE(members.ok());
+  EXPECT_EQ(members->contacts, std::vector<ContactId>{merged.id});
+  EXPECT_EQ(worker_->stats().merges, 1u);
+  EXPECT_EQ(worker_->stats().contacts, 1u);
+
+  // Later events for either id reach the one contact.
+  Ingest({Track("m6", "", "phone", "Order Completed", At(20))});
+  EXPECT_EQ(Events(merged.id).size(), 6u);
+}
+
+TEST_F(WorkerTest, MergeWithinOneGroupMovesActivitiesWrittenInThatGroup) {
+  Ingest({Track("m1", "", "a1", "Product Viewed", At(0)),
+          Track("m2", "u1", "", "Order Completed", At(1)),
+          Identify("m3", "u1", "a1", "{}", At(2))});
+  Contact c = Find("u1");
+  EXPECT_EQ(Find("a1").id, c.id);
+  EXPECT_EQ(Events(c.id).size(), 3u);
+  EXPECT_EQ(ContactReader(store_.get()).ActivityCount(c.id).value(), 3u);
+}
+
+TEST_F(WorkerTest, ActivitiesAreReadInEventTimeOrderWhateverTheArrivalOrder) {
+  Ingest({Track("late", "", "a1", "Third", At(30)), Track("early", "", "a1", "First", At(10))});
+  Ingest({Track("middle", "", "a1", "Second", At(20))});
+  auto events = Events(Find("a1").id);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_THAT(events[0], HasSubstr("Third"));
+  EXPECT_THAT(events[1], HasSubstr("Second"));
+  EXPECT_THAT(events[2], HasSubstr("First"));
+}
+
+TEST_F(WorkerTest, ConflictingUserIdsAreNotMergedAndAreCounted) {
+  Ingest({Identify("m1", "u1", "shared", "{}", At(0)), Identify("m2", "u2", "x", "{}", At(1))});
+  Ingest({Identify("m3", "u2", "shared", "{}", At(2))});
+  EXPECT_NE(Find("u1").id, Find("u2").id);
+  EXPECT_EQ(Find("shared").id, Find("u1").id);
+  EXPECT_EQ(worker_->stats().refused_links, 1u);
+  EXPECT_EQ(worker_->stats().merges, 0u);
+}
+
+TEST_F(WorkerTest, AccountOnlyGroupMessageUpsertsAnAccount) {
+  Message account = Make(MessageType::kGroup, "acc1", "", "", At(0));
+  account.group_id = "globex";
+  account.traits = R"({"industry":"Software"})";
+  Ingest({account});
+  auto a = ContactReader(store_.get()).FindAccount("globex");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->traits["industry"].json, "\"Software\"");
+  EXPECT_EQ(worker_->stats().accounts, 1u);
+  EXPECT_EQ(worker_->stats().contacts, 0u);
+}
+
+TEST_F(WorkerTest, SubmissionWithoutUsableIdIsRefusedAloneAndStoresNothing) {
+  auto bad = worker_->SubmitAndWait({Track("ok", "", "a1", "E", At(0)),
+                                     Track("bad", "null", "", "E", At(0))});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(worker_->stats().activities, 0u);
+  Ingest({Track("ok", "", "a1", "E", At(0))});
+  EXPECT_EQ(worker_->stats().activities, 1u);
+}
+
+TEST_F(WorkerTest, ConcurrentSubmissionsAllCompleteDurably) {
+  constexpr int kThreads = 8, kPerThread = 50;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        auto r = worker_->SubmitAndWait({Track(id, "", "anon" + std::to_string(i % 7), "E",
+                                               At(i))});
+        ASSERT_TRUE(r.ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(worker_->stats().activities, uint64_t{kThreads * kPerThread});
+  Close();
+  Open();
+  EXPECT_EQ(worker_->stats().activities, uint64_t{kThreads * kPerThread});
+  EXPECT_EQ(worker_->stats().contacts, 7u);
+}
+
+TEST_F(WorkerTest, ListPagesThroughContactsAndFiltersByTrait) {
+  for (int i = 0; i < 5; ++i) {
+    Ingest({Identify("m" + std::to_string(i), "u" + std::to_string(i), "",
+                     i % 2 ? R"({"country":"ES"})" : R"({"country":"FR"})", At(i))});
+  }
+  ContactReader reader(store_.get());
+  auto page = reader.List("", 2);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->contacts.size(), 2u);
+  auto next = reader.List(page->next_cursor, 10);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->contacts.size(), 3u);
+  EXPECT_TRUE(next->next_cursor.empty());
+  auto spanish = reader.List("", 10, "country", "\"ES\"");
+  ASSERT_TRUE(spanish.ok());
+  EXPECT_EQ(spanish->contacts.size(), 2u);
+  EXPECT_FALSE(reader.List("zz!", 10).ok());
+}
+
+}  // namespace
+}  // namespace segmenta
