@@ -16,6 +16,9 @@ class ProgressBar {
   ~ProgressBar();
   // Redraws at most ten times a second.
   void Update(uint64_t done, std::string_view detail = {});
+  // True when the bar is drawn (stderr is a terminal): other output to stderr should clear
+  // the line first ("\r\x1b[K").
+  bool active() const { return enabled_; }
   // Draws the final state and ends the line.
   void Finish(std::string_view detail = {});
 

@@ -1,5 +1,8 @@
 #include "collect/message.h"
 
+#include "core/json_writer.h"
+#include "core/time_format.h"
+
 namespace segmenta {
 
 namespace {
@@ -32,6 +35,25 @@ bool ParseMessageType(std::string_view name, MessageType* type) {
     }
   }
   return false;
+}
+
+std::string MessageJson(const Message& m) {
+  JsonWriter w;
+  w.BeginObject().Field("type", MessageTypeName(m.type)).Field("messageId", m.message_id);
+  w.Field("timestamp", FormatTimestamp(m.timestamp));
+  w.Field("receivedAt", FormatTimestamp(m.received_at));
+  if (!m.user_id.empty()) w.Field("userId", m.user_id);
+  if (!m.anonymous_id.empty()) w.Field("anonymousId", m.anonymous_id);
+  if (!m.event.empty()) w.Field("event", m.event);
+  if (!m.name.empty()) w.Field("name", m.name);
+  if (!m.group_id.empty()) w.Field("groupId", m.group_id);
+  if (!m.previous_id.empty()) w.Field("previousId", m.previous_id);
+  if (!m.properties.empty()) w.Key("properties").Raw(m.properties);
+  if (!m.traits.empty()) w.Key("traits").Raw(m.traits);
+  if (!m.context.empty()) w.Key("context").Raw(m.context);
+  if (!m.integrations.empty()) w.Key("integrations").Raw(m.integrations);
+  w.EndObject();
+  return w.Take();
 }
 
 }  // namespace segmenta

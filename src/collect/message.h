@@ -43,4 +43,10 @@ struct Message {
   std::string integrations;
 };
 
+// The message as one compact JSON object in the Segment spec's field names ("type",
+// "messageId", "timestamp", "receivedAt", ids, "event", "name", "groupId", "previousId",
+// "properties", "traits", "context", "integrations"); absent fields are left out. What the
+// store keeps as an activity and what `segmenta import --url` sends. Thread-safe.
+std::string MessageJson(const Message& message);
+
 }  // namespace segmenta

@@ -10,6 +10,7 @@
 #include "core/time_format.h"
 #include "fmt/format.h"
 #include "simdjson.h"
+#include "xxhash.h"
 
 namespace segmenta {
 
@@ -134,6 +135,8 @@ struct Envelope {
   // JSONL import: a group message may name only the account, and `receivedAt` in the line
   // replaces the import time.
   bool line_mode = false;
+  // The line itself, in line mode.
+  std::string_view line_text;
 };
 
 // Converts an identifier that Segment accepts as a string or a number into text.
@@ -509,7 +512,11 @@ void MessageParser::Impl::ParseMessage(const element& msg, int index, const Enve
                                     m.message_id.size(), kMaxMessageIdChars));
     }
   }
-  if (m.message_id.empty()) m.message_id = NewUuid();
+  if (m.message_id.empty()) {
+    // An imported line without one gets an id derived from its text, so that importing a
+    // file again stores nothing twice; a request gets a random one, as Segment does.
+    m.message_id = envelope.line_mode ? DerivedMessageId("line", envelope.line_text) : NewUuid();
+  }
 
   if (fields.Has(kWriteKey) && result->write_key.empty()) {
     std::string_view key;
@@ -631,6 +638,7 @@ ParseResult MessageParser::ParseLine(std::string_view line, absl::Time received_
   envelope.received_at = received_at;
   envelope.check_message_size = line.size() * kMaxMinifiedGrowth > limits_.max_message_bytes;
   envelope.line_mode = true;
+  envelope.line_text = line;
   impl_->ParseMessage(root, 0, envelope, &result);
   if (!result.errors.empty()) result.messages.clear();
   return result;
@@ -677,6 +685,11 @@ bool IsPlaceholderId(std::string_view id) {
     if (p == folded) return true;
   }
   return false;
+}
+
+std::string DerivedMessageId(std::string_view tag, std::string_view content) {
+  XXH128_hash_t hash = XXH3_128bits(content.data(), content.size());
+  return fmt::format("{}-{:016x}{:016x}", tag, hash.high64, hash.low64);
 }
 
 std::string NewUuid() {

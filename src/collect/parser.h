@@ -79,6 +79,11 @@ class MessageParser {
 // all-zero UUID (with or without dashes). Thread-safe.
 bool IsPlaceholderId(std::string_view id);
 
+// A messageId derived from `content` ("TAG-" and 32 hex digits of its 128-bit XXH3 hash),
+// for imported records that carry none: importing the same record again gives the same id,
+// so it is stored once. Thread-safe.
+std::string DerivedMessageId(std::string_view tag, std::string_view content);
+
 // A random RFC 4122 version-4 UUID. Thread-safe.
 std::string NewUuid();
 

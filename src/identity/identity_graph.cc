@@ -70,6 +70,12 @@ std::optional<ContactId> IdentityGraph::Find(IdentityKind kind, std::string_view
   return it->second;
 }
 
+bool IdentityGraph::HasUsableIdentity(const IdentityClaim& claim) const {
+  auto usable = [](const std::string& id) { return !id.empty() && !IsPlaceholderId(id); };
+  return usable(claim.user_id) || usable(claim.anonymous_id) || usable(claim.previous_id) ||
+         (options_.merge_on_email && !claim.email.empty() && !NormalizeEmail(claim.email).empty());
+}
+
 const IdentityGraph::Summary* IdentityGraph::FindSummary(ContactId id) const {
   auto it = summaries_.find(id);
   return it == summaries_.end() ? nullptr : &it->second;

@@ -78,6 +78,11 @@ class IdentityGraph {
   void Apply(const Resolution& resolution,
              const std::vector<std::vector<Identity>>& absorbed_identities);
 
+  // True when Resolve() would find an identity in `claim` to place the message by: a
+  // userId, anonymousId or previousId that is not a placeholder, or (with merge_on_email) an
+  // e-mail address. Thread-safe with other const calls.
+  bool HasUsableIdentity(const IdentityClaim& claim) const;
+
   // The contact an identity points to, if any.
   std::optional<ContactId> Find(IdentityKind kind, std::string_view value) const;
 

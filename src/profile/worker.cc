@@ -20,24 +20,6 @@ namespace {
 // Most messages waiting in the queue before Submit() refuses more (backpressure).
 constexpr size_t kMaxQueuedMessages = 500000;
 
-std::string ActivityJson(const Message& m) {
-  JsonWriter w;
-  w.BeginObject().Field("type", MessageTypeName(m.type)).Field("messageId", m.message_id);
-  w.Field("timestamp", FormatTimestamp(m.timestamp));
-  w.Field("receivedAt", FormatTimestamp(m.received_at));
-  if (!m.user_id.empty()) w.Field("userId", m.user_id);
-  if (!m.anonymous_id.empty()) w.Field("anonymousId", m.anonymous_id);
-  if (!m.event.empty()) w.Field("event", m.event);
-  if (!m.name.empty()) w.Field("name", m.name);
-  if (!m.group_id.empty()) w.Field("groupId", m.group_id);
-  if (!m.previous_id.empty()) w.Field("previousId", m.previous_id);
-  if (!m.properties.empty()) w.Key("properties").Raw(m.properties);
-  if (!m.traits.empty()) w.Key("traits").Raw(m.traits);
-  if (!m.context.empty()) w.Key("context").Raw(m.context);
-  w.EndObject();
-  return w.Take();
-}
-
 // The `email` trait of an identify message, if any.
 std::string EmailTrait(std::string_view traits_json) {
   if (traits_json.empty()) return {};
@@ -118,14 +100,23 @@ class Worker::Applier {
   const WorkerStats& stats() const { return stats_; }
 
  private:
+  // The ids of `m` that identity resolution works with.
+  IdentityClaim ClaimOf(const Message& m) const {
+    IdentityClaim claim{m.user_id, m.anonymous_id, {}, m.previous_id};
+    if (m.type == MessageType::kIdentify && options_.identity.merge_on_email) {
+      claim.email = EmailTrait(m.traits);
+    }
+    return claim;
+  }
+
+  // A message the graph cannot place would fail the whole group: refuse its submission
+  // alone, up front.
   absl::Status CheckSubmission(const std::vector<Message>& messages) {
     for (size_t i = 0; i < messages.size(); ++i) {
       const Message& m = messages[i];
-      bool usable = (!m.user_id.empty() && !IsPlaceholderId(m.user_id)) ||
-                    (!m.anonymous_id.empty() && !IsPlaceholderId(m.anonymous_id));
       bool account_only = m.type == MessageType::kGroup && m.user_id.empty() &&
                           m.anonymous_id.empty() && !m.group_id.empty();
-      if (!usable && !account_only) {
+      if (!account_only && !graph_.HasUsableIdentity(ClaimOf(m))) {
         return absl::InvalidArgumentError(
             fmt::format("message {} has no usable userId or anonymousId", i));
       }
@@ -197,11 +188,7 @@ class Worker::Applier {
       return absl::OkStatus();
     }
 
-    IdentityClaim claim{m.user_id, m.anonymous_id, {}, m.previous_id};
-    if (m.type == MessageType::kIdentify && options_.identity.merge_on_email) {
-      claim.email = EmailTrait(m.traits);
-    }
-    SEGMENTA_ASSIGN_OR_RETURN(Resolution r, graph_.Resolve(claim, &next_contact_));
+    SEGMENTA_ASSIGN_OR_RETURN(Resolution r, graph_.Resolve(ClaimOf(m), &next_contact_));
     for (const std::string& note : r.refused) {
       if (note.rfind("refused", 0) == 0) {
         ++stats_.refused_links;
@@ -255,7 +242,7 @@ class Worker::Applier {
     }
 
     std::string key = ActivityKey(contact->id, time_ms, next_seq_++);
-    std::string value = ActivityJson(m);
+    std::string value = MessageJson(m);
     batch_.Put(store_->handle(Family::kActivities), key, value);
     pending_activities_[contact->id].push_back({std::move(key), std::move(value)});
     batch_.Put(store_->handle(Family::kMessages), m.message_id, ContactKey(contact->id));

@@ -69,6 +69,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   // Two writers never race: the worker is the only writer of data families. Pipelined writes
   // let the WAL append of one batch overlap the memtable insert of the previous one.
   db_options.enable_pipelined_write = true;
+  // Without a WAL, families must reach the disk together, or a crash could keep an
+  // identity whose contact record was never flushed.
+  db_options.atomic_flush = options.disable_wal;
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> families;

@@ -10,14 +10,12 @@
 #include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "store/store.h"
-#include "testing/http_client.h"
+#include "server/http_client.h"
 #include "testing/server_process.h"
 
 namespace segmenta {
 namespace {
 
-using testing::BasicAuth;
-using testing::HttpClient;
 using testing::RunSegmenta;
 using testing::ServerProcess;
 
