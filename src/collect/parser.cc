@@ -202,12 +202,12 @@ struct MessageParser::Impl {
 
   void ParseBatch(object body, Envelope envelope, ParseResult* result);
 
-  // Minified JSON of `e`; valid until the next use of `builder`.
+  // Minified JSON of `e`; valid until the next use of `minified`.
   template <typename T>  // element or object
   std::string_view Minify(const T& e) {
-    builder.clear();
-    builder.append(e);
-    return builder.str();
+    minified.clear();
+    AppendMinifiedJson(e, &minified);
+    return minified;
   }
 
   // Reads an optional object field into minified text; errors unless it is an object.
@@ -229,8 +229,8 @@ struct MessageParser::Impl {
   Limits limits;
   simdjson::dom::parser json;
   bool allocated = false;
-  // simdjson's own minifier (what simdjson::minify uses), kept to reuse its buffer.
-  simdjson::internal::string_builder<> builder;
+  // Minify()'s buffer, kept between calls.
+  std::string minified;
 };
 
 bool MessageParser::Impl::ParseJson(std::string_view text, std::string_view what, element* root,

@@ -6,7 +6,84 @@
 
 namespace segmenta {
 
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard Hinnant's
+// algorithms, exact for every int32 year).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
+}
+
+// Reads `n` digits at `s[pos]`; false when one is not a digit.
+bool Digits(std::string_view s, size_t pos, size_t n, unsigned* out) {
+  if (pos + n > s.size()) return false;
+  unsigned v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    unsigned c = static_cast<unsigned char>(s[i]) - '0';
+    if (c > 9) return false;
+    v = v * 10 + c;
+  }
+  *out = v;
+  return true;
+}
+
+// The form SDKs send nearly always, "YYYY-MM-DDTHH:MM:SS[.fff...]Z", without the cost of a
+// general parser. False for anything else (the general parser then decides).
+bool ParseUtcFast(std::string_view s, absl::Time* t) {
+  unsigned year, month, day, hour, minute, second;
+  if (s.size() < 20 || s.back() != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+      s[13] != ':' || s[16] != ':' || !Digits(s, 0, 4, &year) || !Digits(s, 5, 2, &month) ||
+      !Digits(s, 8, 2, &day) || !Digits(s, 11, 2, &hour) || !Digits(s, 14, 2, &minute) ||
+      !Digits(s, 17, 2, &second)) {
+    return false;
+  }
+  static constexpr unsigned kDaysIn[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (month < 1 || month > 12 || day < 1 || day > kDaysIn[month - 1] ||
+      (month == 2 && day == 29 && !leap) || hour > 23 || minute > 59 || second > 59) {
+    return false;
+  }
+  int64_t nanos = 0;
+  size_t pos = 19;
+  if (s[pos] == '.') {
+    int64_t scale = 100000000;
+    for (++pos; pos + 1 < s.size(); ++pos) {
+      unsigned c = static_cast<unsigned char>(s[pos]) - '0';
+      if (c > 9) return false;
+      nanos += c * scale;
+      scale /= 10;
+    }
+    if (s[pos - 1] == '.') return false;
+  }
+  if (pos != s.size() - 1) return false;
+  const int64_t seconds = DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
+                          second;
+  *t = absl::FromUnixSeconds(seconds) + absl::Nanoseconds(nanos);
+  return true;
+}
+
+}  // namespace
+
 absl::StatusOr<absl::Time> ParseTimestamp(std::string_view text) {
+  absl::Time fast;
+  if (ParseUtcFast(text, &fast)) return fast;
   std::string err;
   absl::Time t;
   std::string s(text);
@@ -23,7 +100,34 @@ absl::StatusOr<absl::Time> ParseTimestamp(std::string_view text) {
 }
 
 std::string FormatTimestamp(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+  const int64_t ms = absl::ToUnixMillis(t);
+  int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+  int64_t in_day = ms - days * 86400000;
+  int64_t year;
+  unsigned month, day;
+  CivilFromDays(days, &year, &month, &day);
+  if (year < 0 || year > 9999) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+  }
+  char buf[25];
+  auto put = [&](int pos, int64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i, v /= 10) buf[pos + i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, year, 4);
+  buf[4] = '-';
+  put(5, month, 2);
+  buf[7] = '-';
+  put(8, day, 2);
+  buf[10] = 'T';
+  put(11, in_day / 3600000, 2);
+  buf[13] = ':';
+  put(14, in_day / 60000 % 60, 2);
+  buf[16] = ':';
+  put(17, in_day / 1000 % 60, 2);
+  buf[19] = '.';
+  put(20, in_day % 1000, 3);
+  buf[23] = 'Z';
+  return std::string(buf, 24);
 }
 
 }  // namespace segmenta

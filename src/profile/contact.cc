@@ -16,7 +16,7 @@ simdjson::dom::parser& ThreadParser() {
   return parser;
 }
 
-std::string Minified(simdjson::dom::element element) { return simdjson::minify(element); }
+std::string Minified(simdjson::dom::element element) { return MinifiedJson(element); }
 
 void WriteTraitsRecord(const Traits& traits, JsonWriter* w) {
   w->BeginObject();

@@ -72,7 +72,7 @@ absl::StatusOr<Contact> ContactReader::Find(std::string_view id) const {
 absl::StatusOr<std::vector<Activity>> ContactReader::Activities(ContactId contact,
                                                                 size_t limit) const {
   std::vector<Activity> out;
-  auto it = store_->NewIterator(Family::kActivities);
+  auto it = store_->NewIterator(Family::kContactActivities);
   std::string prefix = ActivityPrefix(contact);
   // Newest first: seek past the contact's last key and walk back.
   std::string end = ActivityPrefix(contact + 1);
@@ -80,15 +80,32 @@ absl::StatusOr<std::vector<Activity>> ContactReader::Activities(ContactId contac
   if (it->Valid() && it->key() == rocksdb::Slice(end)) it->Prev();
   for (; it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Prev()) {
     ActivityKeyParts parts = DecodeActivityKey(std::string_view(it->key().data(), 24));
-    out.push_back({parts.time_ms, parts.seq, it->value().ToString()});
+    out.push_back({parts.time_ms, parts.seq, {}});
   }
   SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "reading activities"));
+  // Then the bodies, in one batched read.
+  std::vector<std::string> keys;
+  for (const Activity& a : out) keys.push_back(ActivitySeqKey(a.seq));
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(),
+                                                    store_->handle(Family::kActivities));
+  std::vector<std::string> values;
+  std::vector<rocksdb::Status> statuses =
+      store_->db()->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (statuses[i].IsNotFound()) {
+      return absl::DataLossError(fmt::format("activity {} of contact {} is missing", out[i].seq,
+                                             contact));
+    }
+    SEGMENTA_RETURN_IF_ERROR(FromRocks(statuses[i], "reading activities"));
+    out[i].json = std::move(values[i]);
+  }
   return out;
 }
 
 absl::StatusOr<uint64_t> ContactReader::ActivityCount(ContactId contact) const {
   uint64_t count = 0;
-  auto it = store_->NewIterator(Family::kActivities);
+  auto it = store_->NewIterator(Family::kContactActivities);
   std::string prefix = ActivityPrefix(contact);
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++count;
   SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "counting activities"));

@@ -1,5 +1,7 @@
 #include "profile/worker.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <future>
 
@@ -67,9 +69,11 @@ class Worker::Applier {
   absl::Status ApplyGroup(const std::vector<Pending*>& pending,
                           std::vector<absl::StatusOr<IngestResult>>* results) {
     batch_.Clear();
-    contacts_.clear();
+    // Contacts and accounts stay cached between groups (the writer is their only writer),
+    // up to a bound; past it the cache starts over.
+    if (contacts_.size() > options_.max_cached_contacts) contacts_.clear();
+    if (accounts_.size() > options_.max_cached_contacts) accounts_.clear();
     dirty_contacts_.clear();
-    accounts_.clear();
     dirty_accounts_.clear();
     message_ids_.clear();
     pending_activities_.clear();
@@ -241,10 +245,11 @@ class Worker::Applier {
       contact->updated_ms = std::max(contact->updated_ms, time_ms);
     }
 
-    std::string key = ActivityKey(contact->id, time_ms, next_seq_++);
-    std::string value = MessageJson(m);
-    batch_.Put(store_->handle(Family::kActivities), key, value);
-    pending_activities_[contact->id].push_back({std::move(key), std::move(value)});
+    const uint64_t seq = next_seq_++;
+    batch_.Put(store_->handle(Family::kActivities), ActivitySeqKey(seq), MessageJson(m));
+    batch_.Put(store_->handle(Family::kContactActivities), ActivityKey(contact->id, time_ms, seq),
+               std::string_view());
+    pending_activities_[contact->id].push_back({time_ms, seq});
     batch_.Put(store_->handle(Family::kMessages), m.message_id, ContactKey(contact->id));
     ++stats_.activities;
     ++result->stored;
@@ -267,27 +272,26 @@ class Worker::Applier {
       batch_.Put(store_->handle(Family::kAccountMembers), AccountMemberKey(group_id, to),
                  std::string_view());
     }
-    // Activities already in the store, then those written earlier in this group.
-    auto it = store_->NewIterator(Family::kActivities);
+    // The index of its activities: entries already in the store, then those written
+    // earlier in this group. The activities themselves (keyed by seq) stay where they are.
+    rocksdb::ColumnFamilyHandle* index = store_->handle(Family::kContactActivities);
+    auto it = store_->NewIterator(Family::kContactActivities);
     std::string prefix = ActivityPrefix(from);
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       ActivityKeyParts parts = DecodeActivityKey(std::string_view(it->key().data(), 24));
-      batch_.Put(store_->handle(Family::kActivities), ActivityKey(to, parts.time_ms, parts.seq),
-                 it->value());
-      batch_.Delete(store_->handle(Family::kActivities), it->key());
+      batch_.Put(index, ActivityKey(to, parts.time_ms, parts.seq), std::string_view());
+      batch_.Delete(index, it->key());
     }
     SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "moving activities"));
-    auto pending = pending_activities_.find(from);
-    if (pending != pending_activities_.end()) {
-      auto& target = pending_activities_[to];
-      for (auto& [key, value] : pending->second) {
-        ActivityKeyParts parts = DecodeActivityKey(key);
-        std::string moved = ActivityKey(to, parts.time_ms, parts.seq);
-        batch_.Put(store_->handle(Family::kActivities), moved, value);
-        batch_.Delete(store_->handle(Family::kActivities), key);
-        target.push_back({std::move(moved), std::move(value)});
+    if (auto pending = pending_activities_.find(from); pending != pending_activities_.end()) {
+      std::vector<PendingActivity> moved = std::move(pending->second);
+      pending_activities_.erase(pending);
+      std::vector<PendingActivity>& target = pending_activities_[to];
+      for (const PendingActivity& a : moved) {
+        batch_.Delete(index, ActivityKey(from, a.time_ms, a.seq));
+        batch_.Put(index, ActivityKey(to, a.time_ms, a.seq), std::string_view());
+        target.push_back(a);
       }
-      pending_activities_.erase(from);
     }
     batch_.Delete(store_->handle(Family::kContacts), ContactKey(from));
     batch_.Put(store_->handle(Family::kRedirects), ContactKey(from), ContactKey(to));
@@ -326,8 +330,12 @@ class Worker::Applier {
   std::unordered_map<std::string, Account> accounts_;
   absl::flat_hash_set<std::string> dirty_accounts_;
   absl::flat_hash_set<std::string> message_ids_;
-  absl::flat_hash_map<ContactId, std::vector<std::pair<std::string, std::string>>>
-      pending_activities_;
+  // Activities written in this group, per contact: a merge later in the group moves them.
+  struct PendingActivity {
+    int64_t time_ms;
+    uint64_t seq;
+  };
+  absl::flat_hash_map<ContactId, std::vector<PendingActivity>> pending_activities_;
 };
 
 struct Worker::Group {
@@ -345,8 +353,14 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Start(Store* store, WorkerOption
   std::unique_ptr<Worker> worker(new Worker(store, options, clock));
   SEGMENTA_RETURN_IF_ERROR(worker->applier_->Load());
   worker->stats_ = worker->applier_->stats();
-  worker->writer_ = std::thread([w = worker.get()] { w->WriteLoop(); });
-  worker->syncer_ = std::thread([w = worker.get()] { w->SyncLoop(); });
+  worker->writer_ = std::thread([w = worker.get()] {
+    pthread_setname_np(pthread_self(), "writer");
+    w->WriteLoop();
+  });
+  worker->syncer_ = std::thread([w = worker.get()] {
+    pthread_setname_np(pthread_self(), "fsync");
+    w->SyncLoop();
+  });
   return worker;
 }
 

@@ -32,6 +32,9 @@ struct WorkerOptions {
   bool durable = true;
   // Most messages applied in one group (one RocksDB batch). Default: 20,000.
   size_t max_group_messages = 20000;
+  // Contacts (and accounts) the writer keeps decoded in memory between groups, so that a
+  // visitor's next event needs no read of the store. Default: 200,000.
+  size_t max_cached_contacts = 200000;
 };
 
 // Totals since the store was created (persisted with every group).

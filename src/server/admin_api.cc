@@ -92,7 +92,7 @@ std::string TraitJson(std::string_view value) {
     simdjson::padded_string padded(value);
     simdjson::dom::element element;
     if (parser.parse(padded).get(element) == simdjson::SUCCESS && element.is_string()) {
-      return simdjson::minify(element);
+      return MinifiedJson(element);
     }
   }
   std::string out;

@@ -1,5 +1,7 @@
 #include "server/http_server.h"
 
+#include <pthread.h>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -496,6 +498,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions 
   shared->Accept(shared);
   for (int i = 0; i < options.io_threads; ++i) {
     shared->threads.emplace_back([ioc = &shared->ioc] {
+      pthread_setname_np(pthread_self(), "http-io");
       while (true) {
         try {
           ioc->run();

@@ -37,6 +37,12 @@ std::string IdentityKey(char kind, std::string_view value) {
   return key;
 }
 
+std::string ActivitySeqKey(uint64_t seq) {
+  std::string key;
+  AppendBigEndian64(seq, &key);
+  return key;
+}
+
 std::string ActivityKey(ContactId contact, int64_t time_ms, uint64_t seq) {
   std::string key;
   key.reserve(24);

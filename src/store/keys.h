@@ -20,8 +20,12 @@ ContactId DecodeContactKey(std::string_view key);
 // kIdentities key: kind letter ('a' anonymousId, 'u' userId, 'e' e-mail), ':', value.
 std::string IdentityKey(char kind, std::string_view value);
 
-// kActivities key: contact id, time (ms), sequence number; sorts a contact's activities
-// by time, then arrival.
+// kActivities key: the activity's sequence number (order of arrival). Activities are
+// appended in this order, so their bodies are written once and never moved, also by merges.
+std::string ActivitySeqKey(uint64_t seq);
+
+// kContactActivities key (the index of a contact's activities): contact id, time (ms),
+// sequence number; sorts a contact's activities by time, then arrival.
 std::string ActivityKey(ContactId contact, int64_t time_ms, uint64_t seq);
 // Prefix of all activities of a contact.
 std::string ActivityPrefix(ContactId contact);

@@ -13,7 +13,7 @@ namespace {
 
 const char* const kFamilyNames[] = {
     "default",  // kMeta
-    "identities", "contacts", "activities", "messages", "accounts", "account_members",
+    "identities", "contacts", "activities", "contact_activities", "messages", "accounts", "account_members",
     "redirects", "keys"};
 static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
 
@@ -27,15 +27,20 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& op
   table.block_cache = cache;
   table.cache_index_and_filter_blocks = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
-  // Point lookups dominate everywhere but in activities (range scans per contact).
-  if (family != Family::kActivities) {
+  // Point lookups dominate everywhere but in a contact's activities (range scans), and
+  // activities are read by seq only after the index found them.
+  const bool point_lookups =
+      family != Family::kActivities && family != Family::kContactActivities;
+  if (point_lookups) {
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     table.whole_key_filtering = true;
+    // Most lookups miss (a new messageId, a new identity): a bloom filter on the memtable
+    // answers them without walking its skip list.
+    cf.memtable_prefix_bloom_size_ratio = 0.05;
+    cf.memtable_whole_key_filtering = true;
   }
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  if (family == Family::kMessages || family == Family::kActivities) {
-    cf.level_compaction_dynamic_level_bytes = true;
-  }
+  cf.level_compaction_dynamic_level_bytes = true;
   return cf;
 }
 

@@ -19,7 +19,8 @@ enum class Family : int {
   kMeta = 0,        // counters, statistics
   kIdentities,      // identity key -> contact id
   kContacts,        // contact id -> Contact record
-  kActivities,      // (contact id, time, seq) -> activity JSON
+  kActivities,      // seq -> activity JSON
+  kContactActivities,  // (contact id, time, seq) -> "" (each contact's activities in time order)
   kMessages,        // messageId -> where it was stored (deduplication)
   kAccounts,        // groupId -> Account record
   kAccountMembers,  // (groupId, contact id) -> ""

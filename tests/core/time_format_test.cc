@@ -1,5 +1,6 @@
 #include "core/time_format.h"
 
+#include "absl/random/random.h"
 #include "gtest/gtest.h"
 
 namespace segmenta {
@@ -27,6 +28,27 @@ TEST(TimeFormatTest, FormatsRoundTrip) {
   absl::Time t = FromMillis(1795514400123);
   EXPECT_EQ(FormatTimestamp(t), "2026-11-24T10:00:00.123Z");
   EXPECT_EQ(*ParseTimestamp(FormatTimestamp(t)), t);
+}
+
+// The fast paths for the common "…Z" form must agree with absl's general parser and
+// formatter, across leap years, centuries, negative times and fractions.
+TEST(TimeFormatTest, FastPathsAgreeWithAbslOverManyInstants) {
+  absl::BitGen gen;
+  for (int i = 0; i < 20000; ++i) {
+    // Years 1000-9999 (absl writes earlier years without padding to four digits).
+    int64_t ms = absl::Uniform<int64_t>(gen, -30610224000000, 253402300799999);
+    absl::Time t = FromMillis(ms);
+    std::string general = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+    ASSERT_EQ(FormatTimestamp(t), general) << ms;
+    absl::StatusOr<absl::Time> parsed = ParseTimestamp(general);
+    ASSERT_TRUE(parsed.ok()) << general;
+    ASSERT_EQ(ToMillis(*parsed), ms) << general;
+  }
+  EXPECT_EQ(ToMillis(*ParseTimestamp("2024-02-29T23:59:59.999999Z")), 1709251199999);
+  EXPECT_EQ(*ParseTimestamp("2026-11-24T10:00:00Z"), *ParseTimestamp("2026-11-24T10:00:00.000Z"));
+  EXPECT_FALSE(ParseTimestamp("2026-02-29T10:00:00Z").ok());  // not a leap year
+  EXPECT_FALSE(ParseTimestamp("2026-13-01T10:00:00Z").ok());
+  EXPECT_FALSE(ParseTimestamp("2026-11-24T10:00:00.Z").ok());
 }
 
 }  // namespace
