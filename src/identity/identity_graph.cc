@@ -13,7 +13,8 @@ std::string GraphKey(IdentityKind kind, std::string_view value) {
   return IdentityKey(static_cast<char>(kind), value);
 }
 
-// Lower-cases and trims an e-mail address; empty when it does not look like one.
+}  // namespace
+
 std::string NormalizeEmail(std::string_view email) {
   while (!email.empty() && std::isspace(static_cast<unsigned char>(email.front()))) {
     email.remove_prefix(1);
@@ -28,8 +29,6 @@ std::string NormalizeEmail(std::string_view email) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
-
-}  // namespace
 
 std::string_view IdentityKindName(IdentityKind kind) {
   switch (kind) {
@@ -68,6 +67,14 @@ std::optional<ContactId> IdentityGraph::Find(IdentityKind kind, std::string_view
   auto it = contacts_by_identity_.find(GraphKey(kind, value));
   if (it == contacts_by_identity_.end()) return std::nullopt;
   return it->second;
+}
+
+void IdentityGraph::Forget(ContactId id, const std::vector<Identity>& identities) {
+  for (const Identity& identity : identities) {
+    auto it = contacts_by_identity_.find(GraphKey(identity.kind, identity.value));
+    if (it != contacts_by_identity_.end() && it->second == id) contacts_by_identity_.erase(it);
+  }
+  summaries_.erase(id);
 }
 
 bool IdentityGraph::HasUsableIdentity(const IdentityClaim& claim) const {

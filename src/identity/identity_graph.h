@@ -36,6 +36,10 @@ struct IdentityOptions {
   uint32_t max_anonymous_ids = 100;
 };
 
+// An e-mail address as the graph keys it: trimmed and lower-cased; empty when it does not
+// look like an address. Thread-safe.
+std::string NormalizeEmail(std::string_view email);
+
 // The ids one message carries, before placeholder filtering.
 struct IdentityClaim {
   std::string user_id;
@@ -82,6 +86,9 @@ class IdentityGraph {
   // userId, anonymousId or previousId that is not a placeholder, or (with merge_on_email) an
   // e-mail address. Thread-safe with other const calls.
   bool HasUsableIdentity(const IdentityClaim& claim) const;
+
+  // Removes `identities` of contact `id` and its summary (the contact was erased).
+  void Forget(ContactId id, const std::vector<Identity>& identities);
 
   // The contact an identity points to, if any.
   std::optional<ContactId> Find(IdentityKind kind, std::string_view value) const;

@@ -44,6 +44,9 @@ class Worker::Applier {
 
   absl::Status Load() {
     SEGMENTA_RETURN_IF_ERROR(graph_.Load(*store_));
+    auto it = store_->NewIterator(Family::kSuppressed);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) suppressed_.insert(it->key().ToString());
+    SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "loading suppressed identities"));
     SEGMENTA_ASSIGN_OR_RETURN(std::optional<std::string> counters,
                               store_->Get(Family::kMeta, std::string(kMetaCounters)));
     if (!counters) return absl::OkStatus();
@@ -57,7 +60,9 @@ class Worker::Applier {
         o["refused_links"].get_uint64().get(stats_.refused_links) ||
         o["accounts"].get_uint64().get(stats_.accounts) ||
         o["activities"].get_uint64().get(stats_.activities) ||
-        o["duplicates"].get_uint64().get(stats_.duplicates)) {
+        o["duplicates"].get_uint64().get(stats_.duplicates) ||
+        o["suppressed"].get_uint64().get(stats_.suppressed) ||
+        o["erased"].get_uint64().get(stats_.erased)) {
       return absl::DataLossError("malformed counters record in the store");
     }
     return absl::OkStatus();
@@ -79,6 +84,14 @@ class Worker::Applier {
     pending_activities_.clear();
     results->clear();
     for (Pending* p : pending) {
+      if (p->erase) {
+        absl::StatusOr<EraseResult> erased = Erase(p->erase->contact, p->erase->suppress);
+        if (!erased.ok() && !absl::IsNotFound(erased.status())) return erased.status();
+        if (erased.ok()) *p->erase->result = *erased;
+        results->push_back(erased.ok() ? absl::StatusOr<IngestResult>(IngestResult{})
+                                       : erased.status());
+        continue;
+      }
       absl::Status valid = CheckSubmission(p->messages);
       if (!valid.ok()) {
         results->push_back(valid);
@@ -180,6 +193,11 @@ class Worker::Applier {
     if (duplicate) {
       ++result->duplicates;
       ++stats_.duplicates;
+      return absl::OkStatus();
+    }
+    if (!suppressed_.empty() && IsSuppressed(m)) {
+      ++result->suppressed;
+      ++stats_.suppressed;
       return absl::OkStatus();
     }
     message_ids_.insert(m.message_id);
@@ -306,12 +324,84 @@ class Worker::Applier {
     return absl::OkStatus();
   }
 
+  bool IsSuppressed(const Message& m) const {
+    IdentityClaim claim = ClaimOf(m);
+    auto has = [&](IdentityKind kind, const std::string& value) {
+      return !value.empty() && suppressed_.contains(IdentityKey(static_cast<char>(kind), value));
+    };
+    return has(IdentityKind::kUser, claim.user_id) ||
+           has(IdentityKind::kAnonymous, claim.anonymous_id) ||
+           has(IdentityKind::kUser, claim.previous_id) ||
+           has(IdentityKind::kAnonymous, claim.previous_id) ||
+           has(IdentityKind::kEmail, NormalizeEmail(claim.email));
+  }
+
+  // Removes every trace of contact `id` from the store and the writer's state, in the
+  // group's batch. Errors: NotFound when there is no such contact.
+  absl::StatusOr<EraseResult> Erase(ContactId id, bool suppress) {
+    SEGMENTA_ASSIGN_OR_RETURN(auto redirect, store_->Get(Family::kRedirects, ContactKey(id)));
+    if (redirect) return absl::NotFoundError(fmt::format("contact {} was merged", id));
+    if (!contacts_.contains(id)) {
+      SEGMENTA_ASSIGN_OR_RETURN(auto bytes, store_->Get(Family::kContacts, ContactKey(id)));
+      if (!bytes) return absl::NotFoundError(fmt::format("no contact with id {}", id));
+    }
+    SEGMENTA_ASSIGN_OR_RETURN(Contact * contact, LoadContact(id));
+    EraseResult result;
+    result.contact = id;
+    for (const Identity& identity : contact->identities) {
+      std::string key = IdentityKey(static_cast<char>(identity.kind), identity.value);
+      batch_.Delete(store_->handle(Family::kIdentities), key);
+      if (suppress) {
+        batch_.Put(store_->handle(Family::kSuppressed), key, std::string_view());
+        suppressed_.insert(std::move(key));
+      }
+      ++result.identities;
+    }
+    graph_.Forget(id, contact->identities);
+    rocksdb::ColumnFamilyHandle* index = store_->handle(Family::kContactActivities);
+    auto it = store_->NewIterator(Family::kContactActivities);
+    std::string prefix = ActivityPrefix(id);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      ActivityKeyParts parts = DecodeActivityKey(std::string_view(it->key().data(), 24));
+      batch_.Delete(index, it->key());
+      batch_.Delete(store_->handle(Family::kActivities), ActivitySeqKey(parts.seq));
+      ++result.activities;
+    }
+    SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "erasing activities"));
+    if (auto pending = pending_activities_.find(id); pending != pending_activities_.end()) {
+      for (const PendingActivity& a : pending->second) {
+        batch_.Delete(index, ActivityKey(id, a.time_ms, a.seq));
+        batch_.Delete(store_->handle(Family::kActivities), ActivitySeqKey(a.seq));
+        ++result.activities;
+      }
+      pending_activities_.erase(pending);
+    }
+    for (const std::string& group_id : contact->accounts) {
+      batch_.Delete(store_->handle(Family::kAccountMembers), AccountMemberKey(group_id, id));
+      ++result.accounts;
+    }
+    for (ContactId absorbed : contact->absorbed) {
+      batch_.Delete(store_->handle(Family::kRedirects), ContactKey(absorbed));
+    }
+    batch_.Delete(store_->handle(Family::kContacts), ContactKey(id));
+    dirty_contacts_.erase(id);
+    contacts_.erase(id);
+    --stats_.contacts;
+    stats_.activities -= std::min<uint64_t>(stats_.activities, result.activities);
+    ++stats_.erased;
+    // Ids only: what was erased must not reappear in the logs.
+    spdlog::info("erased contact {}: {} identities, {} activities{}", id, result.identities,
+                 result.activities, suppress ? ", identities suppressed" : "");
+    return result;
+  }
+
   std::string CountersJson() const {
     JsonWriter w;
     w.BeginObject().Field("next_contact", next_contact_).Field("next_seq", next_seq_);
     w.Field("contacts", stats_.contacts).Field("merges", stats_.merges);
     w.Field("refused_links", stats_.refused_links).Field("accounts", stats_.accounts);
     w.Field("activities", stats_.activities).Field("duplicates", stats_.duplicates);
+    w.Field("suppressed", stats_.suppressed).Field("erased", stats_.erased);
     w.EndObject();
     return w.Take();
   }
@@ -330,6 +420,8 @@ class Worker::Applier {
   std::unordered_map<std::string, Account> accounts_;
   absl::flat_hash_set<std::string> dirty_accounts_;
   absl::flat_hash_set<std::string> message_ids_;
+  // Identity keys (as IdentityKey) erased with suppression.
+  absl::flat_hash_set<std::string> suppressed_;
   // Activities written in this group, per contact: a merge later in the group moves them.
   struct PendingActivity {
     int64_t time_ms;
@@ -377,28 +469,51 @@ Worker::~Worker() {
 }
 
 void Worker::Submit(std::vector<Message> messages, Done done) {
+  Enqueue(Pending{std::move(messages), std::move(done), std::nullopt});
+}
+
+void Worker::Enqueue(Pending pending) {
   absl::Status refused;
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++submitted_;
+    const size_t size = pending.messages.size();
     if (!broken_.ok()) {
       refused = broken_;
-    } else if (queued_messages_ + messages.size() > kMaxQueuedMessages && !queue_.empty()) {
+    } else if (queued_messages_ + size > kMaxQueuedMessages && !queue_.empty()) {
       refused = absl::ResourceExhaustedError(
           "the worker has too many messages queued; retry after a short wait");
     } else {
-      queued_messages_ += messages.size();
-      queue_.push_back(Pending{std::move(messages), std::move(done)});
+      queued_messages_ += size;
+      queue_.push_back(std::move(pending));
     }
   }
   if (refused.ok()) {
     queue_cv_.notify_one();
     return;
   }
-  done(refused);
+  pending.done(refused);
   std::lock_guard<std::mutex> lock(mu_);
   ++completed_;
   drained_cv_.notify_all();
+}
+
+void Worker::Erase(ContactId id, bool suppress, EraseDone done) {
+  auto result = std::make_shared<EraseResult>();
+  Enqueue(Pending{{},
+                  [result, done = std::move(done)](absl::StatusOr<IngestResult> r) {
+                    if (!r.ok()) return done(r.status());
+                    done(*result);
+                  },
+                  EraseRequest{id, suppress, result}});
+}
+
+absl::StatusOr<EraseResult> Worker::EraseAndWait(ContactId id, bool suppress) {
+  std::promise<absl::StatusOr<EraseResult>> promise;
+  auto future = promise.get_future();
+  Erase(id, suppress,
+        [&promise](absl::StatusOr<EraseResult> r) { promise.set_value(std::move(r)); });
+  return future.get();
 }
 
 absl::StatusOr<IngestResult> Worker::SubmitAndWait(std::vector<Message> messages) {

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -45,12 +46,25 @@ struct WorkerStats {
   uint64_t accounts = 0;
   uint64_t activities = 0;   // messages stored
   uint64_t duplicates = 0;   // messages dropped as repeated messageIds
+  uint64_t suppressed = 0;   // messages dropped for a suppressed identity
+  uint64_t erased = 0;       // contacts erased
 };
 
 // What became of one submission.
 struct IngestResult {
   size_t stored = 0;
   size_t duplicates = 0;
+  // Messages dropped because one of their identities was suppressed (erased with
+  // suppression): acknowledged, never stored.
+  size_t suppressed = 0;
+};
+
+// What an erasure removed.
+struct EraseResult {
+  ContactId contact = 0;
+  size_t identities = 0;
+  size_t activities = 0;
+  size_t accounts = 0;  // account memberships
 };
 
 class Worker {
@@ -72,6 +86,18 @@ class Worker {
   // Submit and wait. Thread-safe.
   absl::StatusOr<IngestResult> SubmitAndWait(std::vector<Message> messages);
 
+  // Erases contact `id` (the survivor id, as ContactReader::Find returns it) for a GDPR
+  // request: its profile, identities, activities, account memberships and the ids of
+  // contacts merged into it. With `suppress`, its identities are also remembered as
+  // suppressed: later messages carrying any of them are acknowledged but never stored.
+  // Ordered after everything submitted before it; `done` runs on a worker thread once the
+  // erasure is durable. Errors: NotFound when no contact has this id; as Submit.
+  // Thread-safe.
+  using EraseDone = std::function<void(absl::StatusOr<EraseResult>)>;
+  void Erase(ContactId id, bool suppress, EraseDone done);
+  // Erase and wait. Thread-safe.
+  absl::StatusOr<EraseResult> EraseAndWait(ContactId id, bool suppress);
+
   // Completes everything submitted so far, then returns. Thread-safe.
   void Drain();
 
@@ -79,10 +105,19 @@ class Worker {
   WorkerStats stats() const;
 
  private:
+  struct EraseRequest {
+    ContactId contact = 0;
+    bool suppress = false;
+    std::shared_ptr<EraseResult> result;  // filled by the writer
+  };
+  // One submission: messages, or an erasure.
   struct Pending {
     std::vector<Message> messages;
     Done done;
+    std::optional<EraseRequest> erase;
   };
+  // Queues `pending` or completes it at once with the refusal.
+  void Enqueue(Pending pending);
   struct Group;
   class Applier;
 

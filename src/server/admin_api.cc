@@ -124,7 +124,7 @@ void KeyFields(JsonWriter& w, const KeyRecord& record) {
   w.Field("created", FormatTimestamp(FromMillis(record.created_ms)));
 }
 
-enum class AdminRoute { kContacts, kContact, kAccount, kStats, kKeys, kKey };
+enum class AdminRoute { kContacts, kContact, kContactExport, kAccount, kStats, kKeys, kKey };
 
 }  // namespace
 
@@ -132,10 +132,12 @@ AdminApi::AdminApi(const Store* store, Worker* worker, KeyRing* keys, Clock* clo
     : reader_(store), worker_(worker), keys_(keys), clock_(clock) {}
 
 void AdminApi::Handle(const HttpRequest& request, Responder respond) {
-  respond(Route(request));
+  std::optional<HttpResponse> response = Route(request, respond);
+  if (response) respond(*std::move(response));
 }
 
-HttpResponse AdminApi::Route(const HttpRequest& request) {
+std::optional<HttpResponse> AdminApi::Route(const HttpRequest& request,
+                                            const Responder& respond) {
   const std::string& method = request.method;
   if (request.path == "/health") {
     if (method != "GET" && method != "HEAD") return MethodNotAllowed(request.path, "GET");
@@ -162,6 +164,9 @@ HttpResponse AdminApi::Route(const HttpRequest& request) {
     route = AdminRoute::kContacts;
   } else if (n == 3 && parts[1] == "contacts" && !parts[2].empty()) {
     route = AdminRoute::kContact;
+    allow = {"GET", "DELETE"};
+  } else if (n == 4 && parts[1] == "contacts" && !parts[2].empty() && parts[3] == "export") {
+    route = AdminRoute::kContactExport;
   } else if (n == 3 && parts[1] == "accounts" && !parts[2].empty()) {
     route = AdminRoute::kAccount;
   } else if (n == 2 && parts[1] == "stats") {
@@ -231,11 +236,28 @@ HttpResponse AdminApi::Route(const HttpRequest& request) {
 
   HttpResponse response;
   switch (route) {
-    case AdminRoute::kContact: {
-      if (auto error = unknown({"activities"}, false)) return *error;
-      size_t activities = 20;
+    case AdminRoute::kContact:
+    case AdminRoute::kContactExport: {
+      const bool erase = method == "DELETE";
+      const bool export_all = route == AdminRoute::kContactExport;
+      if (auto error = erase ? unknown({"suppress"}, false)
+                             : unknown(export_all ? std::initializer_list<std::string_view>{}
+                                                  : std::initializer_list<std::string_view>{
+                                                        "activities"},
+                                       false)) {
+        return *error;
+      }
+      size_t activities = export_all ? std::numeric_limits<size_t>::max() : 20;
+      bool suppress = false;
       for (const auto& [name, value] : *params) {
-        if (auto error = ParseCount(name, value, 0, 1000, &activities)) return *error;
+        if (name == "suppress") {
+          if (value != "true" && value != "false") {
+            return BadParameter(name, "must be true or false");
+          }
+          suppress = value == "true";
+        } else if (auto error = ParseCount(name, value, 0, 1000, &activities)) {
+          return *error;
+        }
       }
       absl::StatusOr<std::string> id = PercentDecode(parts[2]);
       if (!id.ok()) return BadParameter("id", std::string(id.status().message()));
@@ -245,6 +267,29 @@ HttpResponse AdminApi::Route(const HttpRequest& request) {
         break;
       }
       if (!contact.ok()) return StoreError(contact.status());
+      if (erase) {
+        // Answered once the erasure is durable, from the worker's thread.
+        worker_->Erase(contact->id, suppress,
+                       [respond, note](absl::StatusOr<EraseResult> erased) {
+                         HttpResponse r;
+                         if (absl::IsNotFound(erased.status())) {
+                           r = ErrorResponse(404, "not_found",
+                                             std::string(erased.status().message()));
+                         } else if (!erased.ok()) {
+                           r = StoreError(erased.status());
+                         } else {
+                           JsonWriter w;
+                           w.BeginObject().Field("id", std::to_string(erased->contact));
+                           w.Field("erased", true).Field("identities", erased->identities);
+                           w.Field("activities", erased->activities);
+                           w.Field("accountMemberships", erased->accounts).EndObject();
+                           r = Json(200, w.Take());
+                         }
+                         r.log_note = note;
+                         respond(std::move(r));
+                       });
+        return std::nullopt;
+      }
       absl::StatusOr<std::vector<Activity>> list = reader_.Activities(contact->id, activities);
       if (!list.ok()) return StoreError(list.status());
       absl::StatusOr<uint64_t> count = reader_.ActivityCount(contact->id);
@@ -332,6 +377,8 @@ HttpResponse AdminApi::Route(const HttpRequest& request) {
           .Field("accounts", stats.accounts)
           .Field("activities", stats.activities)
           .Field("duplicates", stats.duplicates)
+          .Field("suppressed", stats.suppressed)
+          .Field("erased", stats.erased)
           .EndObject();
       response = Json(200, w.Take());
       break;

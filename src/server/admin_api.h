@@ -2,6 +2,8 @@
 // and GET /health, open to all.
 #pragma once
 
+#include <optional>
+
 #include "core/clock.h"
 #include "profile/contact_reader.h"
 #include "profile/worker.h"
@@ -23,6 +25,12 @@ class AdminApi {
   //   GET    /api/contacts/{id}?activities=N  a contact by any identity (url-encoded), its
   //                                           newest N activities (default 20, max 1000)
   //                                           and "activityCount"; 404 naming an unknown id
+  //   GET    /api/contacts/{id}/export        everything stored about a contact: profile and
+  //                                           every activity (GDPR access and portability)
+  //   DELETE /api/contacts/{id}?suppress=true  erases the contact (GDPR): profile,
+  //                                           identities, activities, memberships; with
+  //                                           suppress, later events of its identities are
+  //                                           dropped (admin); 200 once durable
   //   GET    /api/contacts?limit=&cursor=&trait.NAME=VALUE
   //                                           a page of contacts (limit default 50, max
   //                                           1000), "nextCursor" (null on the last page);
@@ -37,7 +45,8 @@ class AdminApi {
   void Handle(const HttpRequest& request, Responder respond);
 
  private:
-  HttpResponse Route(const HttpRequest& request);
+  // The response, or nullopt when `respond` will be called later (from another thread).
+  std::optional<HttpResponse> Route(const HttpRequest& request, const Responder& respond);
 
   ContactReader reader_;
   Worker* worker_;

@@ -14,7 +14,7 @@ namespace {
 const char* const kFamilyNames[] = {
     "default",  // kMeta
     "identities", "contacts", "activities", "contact_activities", "messages", "accounts", "account_members",
-    "redirects", "keys"};
+    "redirects", "keys", "suppressed"};
 static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
 
 rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& options,
@@ -73,9 +73,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   db_options.info_log_level = rocksdb::WARN_LEVEL;
   // Two writers never race: the worker is the only writer of data families. Pipelined writes
   // let the WAL append of one batch overlap the memtable insert of the previous one.
-  db_options.enable_pipelined_write = true;
   // Without a WAL, families must reach the disk together, or a crash could keep an
-  // identity whose contact record was never flushed.
+  // identity whose contact record was never flushed (RocksDB allows atomic flush only
+  // without pipelined writes, which matter for the WAL anyway).
+  db_options.enable_pipelined_write = !options.disable_wal;
   db_options.atomic_flush = options.disable_wal;
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);

@@ -26,6 +26,7 @@ enum class Family : int {
   kAccountMembers,  // (groupId, contact id) -> ""
   kRedirects,       // absorbed contact id -> survivor contact id
   kKeys,            // SHA-256 of a secret -> key record
+  kSuppressed,      // identity key (as kIdentities) -> "" : erased with suppression
   kCount,
 };
 

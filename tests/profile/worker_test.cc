@@ -243,3 +243,51 @@ TEST_F(WorkerTest, ListPagesThroughContactsAndFiltersByTrait) {
 
 }  // namespace
 }  // namespace segmenta
+
+namespace segmenta {
+namespace {
+
+// Regression: a group holding many contacts and merges used to index the pending-activity
+// map while holding an iterator into it, and crashed once the map grew (Abseil's hardening
+// assert). The cache bound of 10 also makes the writer reload contacts between groups.
+TEST_F(WorkerTest, ManyMergesInOneGroupKeepEveryActivityWithASmallCache) {
+  Close();
+  WorkerOptions options;
+  options.max_cached_contacts = 10;
+  Open(options);
+  constexpr int kVisitors = 3000;
+  std::vector<Message> group;
+  for (int i = 0; i < kVisitors; ++i) {
+    std::string anon = "anon-" + std::to_string(i);
+    group.push_back(Track("v" + std::to_string(i), "", anon, "Product Viewed", At(i)));
+    group.push_back(Track("p" + std::to_string(i), "", "phone-" + std::to_string(i),
+                          "Products Searched", At(i)));
+  }
+  for (int i = 0; i < kVisitors; ++i) {
+    std::string user = "user-" + std::to_string(i);
+    group.push_back(Identify("i" + std::to_string(i), user, "anon-" + std::to_string(i), "{}",
+                             At(kVisitors + i)));
+    Message alias = Make(MessageType::kAlias, "a" + std::to_string(i), user, "",
+                         At(kVisitors + i));
+    alias.previous_id = "phone-" + std::to_string(i);
+    group.push_back(alias);
+  }
+  Ingest(std::move(group));
+  // A second group reaches contacts that the bounded cache dropped.
+  std::vector<Message> later;
+  for (int i = 0; i < kVisitors; i += 7) {
+    later.push_back(Track("o" + std::to_string(i), "user-" + std::to_string(i), "",
+                          "Order Completed", At(3 * kVisitors + i)));
+  }
+  Ingest(std::move(later));
+  EXPECT_EQ(worker_->stats().contacts, static_cast<uint64_t>(kVisitors));
+  EXPECT_EQ(worker_->stats().merges, static_cast<uint64_t>(kVisitors));
+  for (int i : {0, 7, 1234, kVisitors - 1}) {
+    Contact c = Find("phone-" + std::to_string(i));
+    EXPECT_EQ(c.id, Find("user-" + std::to_string(i)).id);
+    EXPECT_EQ(Events(c.id).size(), i % 7 == 0 ? 5u : 4u) << i;
+  }
+}
+
+}  // namespace
+}  // namespace segmenta

@@ -39,7 +39,7 @@ std::string TempPath(const std::string& what) {
 
 std::string SegmentaBinary() { return SEGMENTA_BINARY_DIR "/src/cli/segmenta"; }
 
-absl::StatusOr<std::string> RunSegmenta(const std::vector<std::string>& args) {
+RunResult RunSegmentaFull(const std::vector<std::string>& args) {
   std::string out_path = TempPath("out"), err_path = TempPath("err");
   std::vector<std::string> full = {SegmentaBinary()};
   full.insert(full.end(), args.begin(), args.end());
@@ -55,14 +55,22 @@ absl::StatusOr<std::string> RunSegmenta(const std::vector<std::string>& args) {
   }
   int status = 0;
   waitpid(pid, &status, 0);
-  std::string out = ReadFile(out_path), err = ReadFile(err_path);
+  RunResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = ReadFile(out_path);
+  result.err = ReadFile(err_path);
   unlink(out_path.c_str());
   unlink(err_path.c_str());
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return absl::InternalError(fmt::format("segmenta {} failed ({}): {}", args.empty() ? "" : args[0],
-                                           status, err));
+  return result;
+}
+
+absl::StatusOr<std::string> RunSegmenta(const std::vector<std::string>& args) {
+  RunResult r = RunSegmentaFull(args);
+  if (r.exit_code != 0) {
+    return absl::InternalError(fmt::format("segmenta {} failed ({}): {}",
+                                           args.empty() ? "" : args[0], r.exit_code, r.err));
   }
-  return out;
+  return r.out;
 }
 
 absl::StatusOr<ServerProcess> ServerProcess::Start(const std::string& data_dir,

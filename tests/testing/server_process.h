@@ -13,6 +13,16 @@ namespace segmenta::testing {
 // Path of the built `segmenta` binary.
 std::string SegmentaBinary();
 
+// How a finished `segmenta` run ended.
+struct RunResult {
+  int exit_code = -1;  // -1 when killed by a signal
+  std::string out;
+  std::string err;
+};
+
+// Runs `segmenta args...` to completion, whatever its exit code.
+RunResult RunSegmentaFull(const std::vector<std::string>& args);
+
 // Runs `segmenta args...` to completion; returns its stdout. Errors: Internal with the
 // exit code and stderr when it fails.
 absl::StatusOr<std::string> RunSegmenta(const std::vector<std::string>& args);

@@ -1,0 +1,197 @@
+// `segmenta import`, run as the real binary on real files: into a data directory, into a
+// running server with --url, and as a dry run.
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/ascii.h"
+#include "fmt/format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "profile/contact_reader.h"
+#include "profile/worker.h"
+#include "server/http_client.h"
+#include "store/store.h"
+#include "testing/server_process.h"
+
+namespace segmenta {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::RunResult;
+using testing::RunSegmentaFull;
+
+class ImportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/import_test_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    data_ = dir_ + "/data";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string path = dir_ + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  RunResult Import(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data-dir", data_, "import"});
+    return RunSegmentaFull(args);
+  }
+  // Opens the data directory (no server may hold it) to read what was stored.
+  absl::StatusOr<Contact> Find(const std::string& id) {
+    auto store = Store::Open(data_);
+    if (!store.ok()) return store.status();
+    return ContactReader(store->get()).Find(id);
+  }
+
+  std::string dir_;
+  std::string data_;
+};
+
+TEST_F(ImportTest, ContactsCsvBecomesTypedTraitsAndBadRowsAreReportedByLine) {
+  std::string csv = Write("crm.csv",
+                          "user_id;first_name;age;zip;vip;email\r\n"
+                          "u1;Jos\xC3\xA9;47;01234;true;jose@example.com\r\n"
+                          ";Nobody;30;;false;\r\n"
+                          "u2;\"Smith; Ann\";52;;false;\r\n"
+                          "u3;Bad;\xE9;;;\r\n"
+                          "u4;\"multi\nline\";19;;;\r\n"
+                          "null;Placeholder;1;;;\r\n");
+  RunResult r = Import({"contacts", csv});
+  EXPECT_EQ(r.exit_code, 2) << r.err;  // imported, with refused rows
+  EXPECT_THAT(r.err, HasSubstr(csv + ":3: empty id in column user_id"));
+  EXPECT_THAT(r.err, HasSubstr(csv + ":5: column age is not valid UTF-8"));
+  EXPECT_THAT(r.err, HasSubstr(csv + ":8: 'null' in column user_id is a placeholder"));
+  EXPECT_THAT(r.err, HasSubstr("6 records read, 3 refused"));
+  auto u1 = Find("u1");
+  ASSERT_TRUE(u1.ok()) << u1.status();
+  EXPECT_EQ(u1->traits["age"].json, "47");
+  EXPECT_EQ(u1->traits["zip"].json, "\"01234\"");  // a postal code stays a string
+  EXPECT_EQ(u1->traits["vip"].json, "true");
+  EXPECT_EQ(u1->traits["first_name"].json, "\"Jos\xC3\xA9\"");
+  EXPECT_EQ(Find("email:jose@example.com")->id, u1->id);  // e-mail links by default
+  EXPECT_EQ(Find("u2")->traits["first_name"].json, "\"Smith; Ann\"");
+  EXPECT_EQ(Find("u4")->traits["first_name"].json, "\"multi\\nline\"");
+  EXPECT_FALSE(Find("u3").ok());
+
+  // The same file again stores nothing twice: every row has a stable messageId.
+  RunResult again = Import({"contacts", csv});
+  EXPECT_THAT(again.err, HasSubstr("0 messages stored, 3 duplicates skipped"));
+}
+
+TEST_F(ImportTest, AccountsThenContactsByEmailThenActivitiesLinkUp) {
+  std::string accounts = Write("accounts.csv",
+                               "group_id,name,industry,employees\n"
+                               "acme,Acme,Retail,120\n"
+                               "globex,Globex,Energy,30\n");
+  std::string contacts = Write("contacts.csv",
+                               "email,country\n"
+                               "Ana@Example.com,ES\n"
+                               "not-an-email,DE\n");
+  std::string events = Write(
+      "events.jsonl",
+      R"({"type":"identify","userId":"ana","traits":{"email":"ana@example.com"}})" "\n"
+      "\n"
+      R"({"type":"group","userId":"ana","groupId":"acme"})" "\n"
+      R"({"type":"track","userId":"ana","event":"Order Completed","properties":{"revenue":9.5}})" "\n"
+      R"({"type":"track","userId":"ana"})" "\n"
+      "{not json\n");
+  RunResult a = Import({"accounts", accounts});
+  EXPECT_EQ(a.exit_code, 0) << a.err;
+  RunResult c = Import({"contacts", contacts});
+  EXPECT_EQ(c.exit_code, 2) << c.err;
+  EXPECT_THAT(c.err, HasSubstr(contacts + ":3: 'not-an-email' in column email is not an e-mail"));
+  RunResult e = Import({"activities", events});
+  EXPECT_EQ(e.exit_code, 2) << e.err;
+  EXPECT_THAT(e.err, HasSubstr(events + ":5: event: is required"));
+  EXPECT_THAT(e.err, HasSubstr(events + ":6: "));
+  auto ana = Find("ana");
+  ASSERT_TRUE(ana.ok()) << ana.status();
+  EXPECT_EQ(ana->traits["country"].json, "\"ES\"");  // from the CSV, linked by e-mail
+  EXPECT_EQ(ana->accounts, std::vector<std::string>{"acme"});
+  auto store = Store::Open(data_);
+  ASSERT_TRUE(store.ok());
+  auto acme = ContactReader(store->get()).FindAccount("acme");
+  ASSERT_TRUE(acme.ok());
+  EXPECT_EQ(acme->traits["employees"].json, "120");
+}
+
+TEST_F(ImportTest, DryRunValidatesAndStoresNothing) {
+  std::string events = Write("events.jsonl",
+                             R"({"type":"track","anonymousId":"a","event":"E"})" "\n"
+                             R"({"type":"nope","anonymousId":"a"})" "\n");
+  RunResult r = Import({"activities", "--dry-run", events});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr(events + ":2: type"));
+  EXPECT_THAT(r.err, HasSubstr("dry run: 1 valid messages, nothing stored"));
+  EXPECT_FALSE(std::filesystem::exists(data_));
+}
+
+TEST_F(ImportTest, UnusableInputFailsUpFrontWithTheReason) {
+  RunResult missing = Import({"activities", dir_ + "/nope.jsonl"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("nope.jsonl: No such file"));
+  std::string no_id = Write("no_id.csv", "name,age\nAna,3\n");
+  RunResult r = Import({"contacts", no_id});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(no_id + ":1: no id column (userId, user_id, id or email) among "
+                                       "the columns name, age; name it with --id-column"));
+  // --id-column picks it.
+  RunResult named = Import({"contacts", "--id-column", "name", no_id});
+  EXPECT_EQ(named.exit_code, 0) << named.err;
+  EXPECT_TRUE(Find("Ana").ok());
+}
+
+TEST_F(ImportTest, TooManyErrorsStopTheImport) {
+  std::string text;
+  for (int i = 0; i < 50; ++i) text += "{\"type\":\"track\"}\n";
+  std::string events = Write("bad.jsonl", text);
+  RunResult r = Import({"activities", "--max-errors", "10", events});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("stopping at " + events + ":11: more than 10 refused records"));
+}
+
+TEST_F(ImportTest, ImportsIntoARunningServerThroughTheTrackingApi) {
+  auto key = testing::RunSegmenta({"--data-dir", data_, "keys", "create", "--kind", "write",
+                                   "--name", "import"});
+  ASSERT_TRUE(key.ok()) << key.status();
+  std::string write_key(absl::StripAsciiWhitespace(*key));
+  auto server = testing::ServerProcess::Start(data_);
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::string text;
+  for (int i = 0; i < 3000; ++i) {
+    text += fmt::format(
+        R"({{"type":"track","anonymousId":"v{}","event":"Product Viewed","messageId":"m{}"}})"
+        "\n",
+        i % 100, i);
+  }
+  std::string events = Write("events.jsonl", text);
+  std::string contacts = Write("contacts.csv", "userId,plan\nu1,pro\n");
+  // The data directory is the server's: a local import is refused with the way out.
+  RunResult locked = Import({"activities", events});
+  EXPECT_EQ(locked.exit_code, 1);
+  EXPECT_THAT(locked.err, HasSubstr("--url"));
+  RunResult wrong = Import({"activities", events, "--url", server->url(), "--write-key", "sk_no"});
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_THAT(wrong.err, HasSubstr("refused the write key"));
+  RunResult r = Import({"activities", events, "--url", server->url(), "--write-key", write_key});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("3000 messages acknowledged"));
+  RunResult c = Import({"contacts", contacts, "--url", server->url(), "--write-key", write_key});
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  ASSERT_EQ(server->Terminate(), 0);
+  EXPECT_EQ(Find("u1")->traits["plan"].json, "\"pro\"");
+  auto store = Store::Open(data_);
+  ASSERT_TRUE(store.ok());
+  ContactReader reader(store->get());
+  auto v7 = reader.Find("v7");
+  ASSERT_TRUE(v7.ok());
+  EXPECT_EQ(*reader.ActivityCount(v7->id), 30u);
+}
+
+}  // namespace
+}  // namespace segmenta

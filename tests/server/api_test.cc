@@ -1,0 +1,345 @@
+// The HTTP API end to end, in process: a real RocksDB store, the worker, the HTTP server on
+// an ephemeral loopback port, and a real HTTP client.
+#include "server/api.h"
+
+#include <zlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "fmt/format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/http_client.h"
+#include "simdjson.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
+
+namespace segmenta {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string Gzip(std::string_view text) {
+  z_stream z{};
+  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, text.size()) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/api_test_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    log_ = std::make_shared<std::ostringstream>();
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*log_);
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+    spdlog::set_level(spdlog::level::debug);  // every request line, to check for secrets
+    Start();
+    auto write = keys_->Create(KeyKind::kWrite, "site", 0);
+    auto admin = keys_->Create(KeyKind::kAdmin, "ops", 0);
+    auto read = keys_->Create(KeyKind::kRead, "analyst", 0);
+    ASSERT_TRUE(write.ok() && admin.ok() && read.ok());
+    write_key_ = write->second;
+    admin_token_ = admin->second;
+    read_token_ = read->second;
+  }
+  void TearDown() override {
+    Stop();
+    spdlog::drop("segmenta-test");
+    spdlog::set_default_logger(spdlog::stderr_color_mt("segmenta-test"));
+    spdlog::set_level(spdlog::level::info);
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Start() {
+    auto store = Store::Open(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    auto keys = KeyRing::Load(store_.get());
+    ASSERT_TRUE(keys.ok());
+    keys_ = std::move(*keys);
+    auto worker = Worker::Start(store_.get(), {});
+    ASSERT_TRUE(worker.ok());
+    worker_ = std::move(*worker);
+    api_ = std::make_unique<Api>(store_.get(), worker_.get(), keys_.get());
+    HttpServerOptions options;
+    options.port = 0;
+    auto server = HttpServer::Start(options, api_->AsHandler());
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    client_ = std::make_unique<HttpClient>(server_->port());
+  }
+  void Stop() {
+    client_.reset();
+    if (server_) server_->Shutdown();
+    server_.reset();
+    api_.reset();
+    worker_.reset();
+    keys_.reset();
+    store_.reset();
+  }
+
+  HttpClientResponse Post(const std::string& path, const std::string& body,
+                          std::map<std::string, std::string> headers = {}) {
+    if (!headers.contains("Authorization")) headers["Authorization"] = BasicAuth(write_key_);
+    auto res = client_->Request("POST", path, body, headers);
+    EXPECT_TRUE(res.ok()) << res.status();
+    return res.ok() ? *res : HttpClientResponse{};
+  }
+  HttpClientResponse Admin(const std::string& method, const std::string& target,
+                           const std::string& token = "", const std::string& body = {}) {
+    auto res = client_->Request(method, target, body,
+                                {{"Authorization", "Bearer " + (token.empty() ? admin_token_
+                                                                              : token)}});
+    EXPECT_TRUE(res.ok()) << res.status();
+    return res.ok() ? *res : HttpClientResponse{};
+  }
+  uint64_t Stat(const std::string& name) {
+    HttpClientResponse res = Admin("GET", "/api/stats");
+    simdjson::dom::parser parser;
+    uint64_t value = 0;
+    EXPECT_EQ(parser.parse(res.body)[name].get_uint64().get(value), simdjson::SUCCESS)
+        << res.body;
+    return value;
+  }
+
+  std::string dir_;
+  std::shared_ptr<std::ostringstream> log_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<KeyRing> keys_;
+  std::unique_ptr<Worker> worker_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<HttpClient> client_;
+  std::string write_key_, admin_token_, read_token_;
+};
+
+TEST_F(ApiTest, CollectionNeedsAWriteKeyAndStoresNothingWithoutOne) {
+  const std::string body = R"({"anonymousId":"a1","event":"Order Completed"})";
+  HttpClientResponse none = Post("/v1/track", body, {{"Authorization", ""}});
+  EXPECT_EQ(none.status, 401);
+  EXPECT_THAT(none.body, HasSubstr(R"("error":"unauthorized")"));
+  EXPECT_EQ(Post("/v1/track", body, {{"Authorization", BasicAuth("sk_wrong")}}).status, 401);
+  // An admin token is not a write key.
+  EXPECT_EQ(Post("/v1/track", body, {{"Authorization", BasicAuth(admin_token_)}}).status, 401);
+  EXPECT_EQ(Stat("activities"), 0u);
+  // The write key in the body, as Segment allows.
+  HttpClientResponse in_body = Post(
+      "/v1/track", absl::StrCat(R"({"writeKey":")", write_key_,
+                                R"(","anonymousId":"a1","event":"Order Completed"})"),
+      {{"Authorization", ""}});
+  EXPECT_EQ(in_body.status, 200) << in_body.body;
+  EXPECT_EQ(in_body.body, R"({"success":true})");
+  EXPECT_EQ(Stat("activities"), 1u);
+}
+
+TEST_F(ApiTest, ABadBatchIsRefusedWholeNamingEachBadMessage) {
+  const std::string body = R"({"batch":[
+      {"type":"track","anonymousId":"a1","event":"Product Viewed"},
+      {"type":"track","anonymousId":"a1"},
+      {"type":"identify","traits":{"age":3}},
+      {"type":"teleport","userId":"u1"}]})";
+  HttpClientResponse res = Post("/v1/batch", body);
+  EXPECT_EQ(res.status, 400);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc = parser.parse(res.body);
+  EXPECT_EQ(std::string_view(doc["error"]), "invalid_request");
+  simdjson::dom::array errors = doc["errors"];
+  std::vector<std::string> named;
+  for (simdjson::dom::element e : errors) {
+    named.push_back(fmt::format("{} {}", int64_t(e["index"]), std::string_view(e["field"])));
+    EXPECT_FALSE(std::string_view(e["reason"]).empty());
+  }
+  EXPECT_THAT(named, ::testing::ElementsAre("1 event", "2 userId", "3 type"));
+  EXPECT_EQ(Stat("activities"), 0u);  // the valid first message was not stored either
+}
+
+TEST_F(ApiTest, MalformedOversizedDeepAndNonUtf8BodiesGetClearErrors) {
+  HttpClientResponse malformed = Post("/v1/track", R"({"anonymousId":"a1",)");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_THAT(malformed.body, HasSubstr("JSON"));
+
+  std::string deep = R"({"anonymousId":"a1","event":"E","properties":)";
+  for (int i = 0; i < 40; ++i) deep += R"({"x":)";
+  deep += "1";
+  for (int i = 0; i < 40; ++i) deep += "}";
+  deep += "}";
+  HttpClientResponse too_deep = Post("/v1/track", deep);
+  EXPECT_EQ(too_deep.status, 400);
+  EXPECT_THAT(too_deep.body, HasSubstr("deep"));
+
+  HttpClientResponse latin1 = Post("/v1/track", "{\"anonymousId\":\"caf\xE9\",\"event\":\"E\"}");
+  EXPECT_EQ(latin1.status, 400);
+  EXPECT_THAT(latin1.body, HasSubstr("UTF-8"));
+
+  std::string big = R"({"anonymousId":"a1","event":"E","properties":{"blob":")" +
+                    std::string(600 * 1024, 'x') + R"("}})";
+  HttpClientResponse too_big = Post("/v1/track", big);
+  EXPECT_EQ(too_big.status, 413);
+  EXPECT_THAT(too_big.body, HasSubstr("bytes"));
+
+  std::string big_message = R"({"anonymousId":"a1","event":"E","properties":{"blob":")" +
+                            std::string(40 * 1024, 'x') + R"("}})";
+  HttpClientResponse message_too_big = Post("/v1/track", big_message);
+  EXPECT_EQ(message_too_big.status, 400);
+  EXPECT_THAT(message_too_big.body, HasSubstr("32768-byte limit"));
+  EXPECT_EQ(Stat("activities"), 0u);
+}
+
+TEST_F(ApiTest, GzipBodiesAreInflatedAndKeepAliveServesManyRequests) {
+  std::string batch = R"({"batch":[)";
+  for (int i = 0; i < 200; ++i) {
+    if (i > 0) batch += ',';
+    batch += fmt::format(R"({{"type":"page","anonymousId":"v{}","name":"Home","messageId":"g{}"}})",
+                         i % 20, i);
+  }
+  batch += "]}";
+  std::string compressed = Gzip(batch);
+  ASSERT_LT(compressed.size(), batch.size() / 4);
+  HttpClientResponse res = Post("/v1/batch", compressed, {{"Content-Encoding", "gzip"}});
+  EXPECT_EQ(res.status, 200) << res.body;
+  HttpClientResponse garbage = Post("/v1/batch", "not gzip", {{"Content-Encoding", "gzip"}});
+  EXPECT_EQ(garbage.status, 400);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(Post("/v1/page", fmt::format(R"({{"anonymousId":"k{}"}})", i)).status, 200);
+  }
+  EXPECT_EQ(Stat("activities"), 220u);
+  EXPECT_EQ(Stat("contacts"), 40u);
+}
+
+TEST_F(ApiTest, ReadOnlyTokensReadButCannotManage) {
+  ASSERT_EQ(Post("/v1/identify", R"({"userId":"u1","traits":{"plan":"pro"}})").status, 200);
+  EXPECT_EQ(Admin("GET", "/api/contacts/u1", read_token_).status, 200);
+  EXPECT_EQ(Admin("GET", "/api/stats", read_token_).status, 200);
+  HttpClientResponse create = Admin("POST", "/api/keys", read_token_,
+                                    R"({"kind":"write","name":"x"})");
+  EXPECT_EQ(create.status, 403);
+  EXPECT_THAT(create.body, HasSubstr("read-only"));
+  EXPECT_EQ(Admin("DELETE", "/api/contacts/u1", read_token_).status, 403);
+  EXPECT_EQ(Admin("GET", "/api/contacts/u1", write_key_).status, 403);
+  EXPECT_EQ(Admin("GET", "/api/contacts/u1", "adm_unknown").status, 401);
+  EXPECT_EQ(Admin("GET", "/api/contacts/u1").status, 200);
+}
+
+TEST_F(ApiTest, SecretsNeverReachTheLog) {
+  ASSERT_EQ(Post("/v1/track", R"({"anonymousId":"a1","event":"E"})").status, 200);
+  HttpClientResponse created = Admin("POST", "/api/keys", "", R"({"kind":"write","name":"app"})");
+  ASSERT_EQ(created.status, 201);
+  simdjson::dom::parser parser;
+  std::string secret(std::string_view(parser.parse(created.body)["secret"]));
+  ASSERT_EQ(Post("/v1/track", R"({"anonymousId":"a1","event":"E"})",
+                 {{"Authorization", BasicAuth(secret)}})
+                .status,
+            200);
+  Admin("GET", "/api/stats");
+  spdlog::default_logger()->flush();
+  std::string log = log_->str();
+  EXPECT_THAT(log, HasSubstr("/v1/track"));  // requests are logged...
+  for (const std::string& s : {write_key_, admin_token_, read_token_, secret}) {
+    EXPECT_THAT(log, Not(HasSubstr(s)));  // ...their secrets are not
+  }
+}
+
+TEST_F(ApiTest, ContactsArePagedAndAccountsListTheirContacts) {
+  std::string batch = R"({"batch":[)";
+  for (int i = 0; i < 120; ++i) {
+    if (i > 0) batch += ',';
+    batch += fmt::format(
+        R"({{"type":"identify","userId":"u{}","traits":{{"plan":"{}"}}}})", i,
+        i % 3 == 0 ? "pro" : "free");
+  }
+  for (int i = 0; i < 5; ++i) {
+    batch += fmt::format(
+        R"(,{{"type":"group","userId":"u{}","groupId":"acme","traits":{{"industry":"Retail"}}}})",
+        i);
+  }
+  batch += "]}";
+  ASSERT_EQ(Post("/v1/batch", batch).status, 200);
+  std::set<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    HttpClientResponse page = Admin(
+        "GET", "/api/contacts?limit=50" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    ASSERT_EQ(page.status, 200) << page.body;
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc = parser.parse(page.body);
+    for (simdjson::dom::element c : simdjson::dom::array(doc["contacts"])) {
+      seen.insert(std::string(std::string_view(c["id"])));
+    }
+    cursor = doc["nextCursor"].is_null() ? "" : std::string(std::string_view(doc["nextCursor"]));
+    ++pages;
+  } while (!cursor.empty());
+  EXPECT_EQ(seen.size(), 120u);
+  EXPECT_EQ(pages, 3);
+  HttpClientResponse pro = Admin("GET", "/api/contacts?limit=1000&trait.plan=pro");
+  simdjson::dom::parser parser;
+  EXPECT_EQ(simdjson::dom::array(parser.parse(pro.body)["contacts"]).size(), 40u);
+  HttpClientResponse account = Admin("GET", "/api/accounts/acme");
+  ASSERT_EQ(account.status, 200);
+  EXPECT_THAT(account.body, HasSubstr(R"("industry":"Retail")"));
+  simdjson::dom::parser p2;
+  EXPECT_EQ(simdjson::dom::array(p2.parse(account.body)["contacts"]).size(), 5u);
+  EXPECT_EQ(Admin("GET", "/api/accounts/nobody").status, 404);
+  EXPECT_EQ(Admin("GET", "/api/contacts?limit=0").status, 400);
+}
+
+TEST_F(ApiTest, AContactIsExportedThenErasedAndSuppressed) {
+  std::string batch = R"({"batch":[)";
+  for (int i = 0; i < 30; ++i) {
+    batch += fmt::format(R"({{"type":"track","anonymousId":"anon-9","event":"Product Viewed",)"
+                         R"("properties":{{"n":{}}}}},)",
+                         i);
+  }
+  batch += R"({"type":"identify","userId":"ana","anonymousId":"anon-9",)"
+           R"("traits":{"email":"Ana@Example.com"}},)"
+           R"({"type":"group","userId":"ana","groupId":"acme"}]})";
+  ASSERT_EQ(Post("/v1/batch", batch).status, 200);
+  HttpClientResponse exported = Admin("GET", "/api/contacts/ana/export");
+  ASSERT_EQ(exported.status, 200);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc = parser.parse(exported.body);
+  EXPECT_EQ(simdjson::dom::array(doc["activities"]).size(), 32u);  // all, not the last 20
+  EXPECT_EQ(int64_t(doc["activityCount"]), 32);
+
+  HttpClientResponse erased = Admin("DELETE", "/api/contacts/ana?suppress=true");
+  ASSERT_EQ(erased.status, 200) << erased.body;
+  EXPECT_THAT(erased.body, HasSubstr(R"("activities":32)"));
+  EXPECT_EQ(Admin("GET", "/api/contacts/ana").status, 404);
+  EXPECT_EQ(Admin("GET", "/api/contacts/anon-9").status, 404);
+  EXPECT_EQ(Admin("GET", "/api/contacts/email:ana@example.com").status, 404);
+  HttpClientResponse members = Admin("GET", "/api/accounts/acme");
+  EXPECT_THAT(members.body, HasSubstr(R"("contacts":[])"));
+  // The device comes back: suppressed, acknowledged, not stored. Also after a restart.
+  Stop();
+  Start();
+  ASSERT_EQ(Post("/v1/track", R"({"anonymousId":"anon-9","event":"Product Viewed"})").status,
+            200);
+  EXPECT_EQ(Admin("GET", "/api/contacts/anon-9").status, 404);
+  EXPECT_EQ(Stat("suppressed"), 1u);
+  EXPECT_EQ(Stat("erased"), 1u);
+  EXPECT_EQ(Stat("contacts"), 0u);
+  EXPECT_EQ(Admin("DELETE", "/api/contacts/ana").status, 404);
+  // Without suppression the identities are free again.
+  ASSERT_EQ(Post("/v1/track", R"({"anonymousId":"other","event":"E"})").status, 200);
+  ASSERT_EQ(Admin("DELETE", "/api/contacts/other").status, 200);
+  ASSERT_EQ(Post("/v1/track", R"({"anonymousId":"other","event":"E"})").status, 200);
+  EXPECT_EQ(Admin("GET", "/api/contacts/other").status, 200);
+}
+
+}  // namespace
+}  // namespace segmenta
