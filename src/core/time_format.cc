@@ -90,7 +90,7 @@ absl::StatusOr<absl::Time> ParseTimestamp(std::string_view text) {
   if (absl::ParseTime(absl::RFC3339_full, s, &t, &err)) return t;
   // Some clients omit the offset or write a space; accept the common variants.
   static constexpr const char* kFormats[] = {"%Y-%m-%dT%H:%M:%E*S", "%Y-%m-%d %H:%M:%E*S%Ez",
-                                             "%Y-%m-%d %H:%M:%E*S", "%Y-%m-%d"};
+                                             "%Y-%m-%d %H:%M:%E*S", "%Y-%m-%d", "%Y-%m"};
   for (const char* format : kFormats) {
     if (absl::ParseTime(format, s, absl::UTCTimeZone(), &t, &err)) return t;
   }

@@ -11,7 +11,8 @@
 namespace segmenta {
 
 // Parses an ISO-8601 timestamp: "2026-11-24T10:00:00Z", with optional fractional seconds
-// and a "Z" or "+hh:mm" offset; a date alone ("2026-11-24") means midnight UTC.
+// and a "Z" or "+hh:mm" offset; a date alone ("2026-11-24") means midnight UTC, a month
+// alone ("2028-06", as card expiry dates are written) its first day.
 // Errors: InvalidArgument saying what was expected. Thread-safe.
 absl::StatusOr<absl::Time> ParseTimestamp(std::string_view text);
 

@@ -199,6 +199,9 @@ void TrackingApi::Handle(const HttpRequest& request, Responder respond) {
                     if (absl::IsResourceExhausted(status)) {
                       response = ErrorResponse(503, "overloaded", std::string(status.message()));
                       response.headers.emplace_back("Retry-After", "1");
+                    } else if (absl::IsInvalidArgument(status)) {
+                      response = ErrorResponse(400, "invalid_request",
+                                               std::string(status.message()));
                     } else {
                       response = ErrorResponse(
                           500, "store_error",

@@ -16,6 +16,9 @@ TEST(TimeFormatTest, ParsesSegmentTimestampsWithAndWithoutOffsets) {
   auto date = ParseTimestamp("2026-11-24");
   ASSERT_TRUE(date.ok());
   EXPECT_EQ(FormatTimestamp(*date), "2026-11-24T00:00:00.000Z");
+  auto month = ParseTimestamp("2028-06");
+  ASSERT_TRUE(month.ok());
+  EXPECT_EQ(FormatTimestamp(*month), "2028-06-01T00:00:00.000Z");
 }
 
 TEST(TimeFormatTest, RejectsGarbageWithAHint) {

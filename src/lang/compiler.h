@@ -1,0 +1,90 @@
+// Type-checks a condition against what the data holds and compiles it into a Plan that the
+// evaluators run.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "lang/ast.h"
+#include "re2/re2.h"
+
+namespace segmenta {
+
+// The types a name has been seen holding (a bit per ValueType).
+using TypeSet = uint8_t;
+inline TypeSet TypeBit(ValueType t) { return static_cast<TypeSet>(1u << static_cast<int>(t)); }
+
+// What conditions may refer to: the names seen in the data, and the contact groups.
+struct Schema {
+  absl::flat_hash_map<std::string, TypeSet> traits;
+  absl::flat_hash_map<std::string, TypeSet> account_traits;
+  // Track event names seen.
+  absl::flat_hash_set<std::string> events;
+  // Properties seen, per event key (a track event's name, or "page", "screen", ...).
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, TypeSet>> properties;
+  // Contact groups by name, each with the names of the groups its condition uses.
+  absl::flat_hash_map<std::string, std::vector<std::string>> groups;
+};
+
+// The event key of a selector: its event name for track, else the kind's name ("page").
+std::string EventKey(const Selector& selector);
+
+// A compiled condition. Immutable after Compile(); safe to share between threads.
+class Plan {
+ public:
+  // Type-checks `root` (taken over) against `schema`. `self` is the name of the group being
+  // defined, if any: a reference back to it, directly or through other groups, is a cycle.
+  // Errors: InvalidArgument "line:column: reason; hint" (unknown trait with a suggestion,
+  // type mismatch, invalid regex, unknown group, a cycle naming its groups).
+  static absl::StatusOr<std::shared_ptr<const Plan>> Compile(NodePtr root, const Schema& schema,
+                                                             std::string_view self = {});
+  // Parses the text or JSON form (JSON when it starts with '{') and compiles it.
+  static absl::StatusOr<std::shared_ptr<const Plan>> CompileText(std::string_view condition,
+                                                                 const Schema& schema,
+                                                                 std::string_view self = {});
+
+  const Node& root() const { return *root_; }
+
+  // What the condition reads, so that only the changes that matter re-evaluate it.
+  const std::vector<std::string>& traits() const { return traits_; }
+  // Event keys read by aggregates and `did` ("Order Completed", "page"); "*" for `any`.
+  const std::vector<std::string>& event_keys() const { return event_keys_; }
+  const std::vector<std::string>& groups() const { return groups_; }
+  bool uses_accounts() const { return uses_accounts_; }
+  // True when the value may change with time alone (windows relative to now, `within`,
+  // `older than`, `now`).
+  bool time_dependent() const { return time_dependent_; }
+  // Aggregates under overall(...), each with its slot.
+  const std::vector<const Node*>& overall_aggregates() const { return overall_; }
+
+  // The compiled regex of a `matches` node (its slot).
+  const RE2& regex(int slot) const { return *regexes_[slot]; }
+
+  // Notes that are not errors ("trait("vip") has not been seen in the data yet").
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+  // The condition as text and as JSON, normalized.
+  std::string text() const { return NodeToText(*root_); }
+  std::string json() const { return NodeToJson(*root_); }
+
+ private:
+  friend class Checker;
+  Plan() = default;
+  NodePtr root_;
+  std::vector<std::string> traits_;
+  std::vector<std::string> event_keys_;
+  std::vector<std::string> groups_;
+  bool uses_accounts_ = false;
+  bool time_dependent_ = false;
+  std::vector<const Node*> overall_;
+  std::vector<std::unique_ptr<RE2>> regexes_;
+  std::vector<std::string> warnings_;
+};
+
+}  // namespace segmenta
