@@ -57,7 +57,8 @@ void WriteTraitsJson(const Traits& traits, JsonWriter* w) {
 
 }  // namespace
 
-absl::Status MergeTraitsJson(std::string_view traits_json, int64_t time_ms, Traits* traits) {
+absl::Status MergeTraitsJson(std::string_view traits_json, int64_t time_ms, Traits* traits,
+                             std::vector<std::string>* changed) {
   if (traits_json.empty()) return absl::OkStatus();
   simdjson::dom::element root;
   simdjson::dom::object object;
@@ -69,6 +70,7 @@ absl::Status MergeTraitsJson(std::string_view traits_json, int64_t time_ms, Trai
     auto [it, inserted] = traits->try_emplace(std::string(field.key));
     if (!inserted && it->second.updated_ms > time_ms) continue;
     it->second = TraitValue{Minified(field.value), time_ms};
+    if (changed != nullptr) changed->push_back(it->first);
   }
   return absl::OkStatus();
 }

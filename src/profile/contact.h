@@ -23,8 +23,10 @@ struct TraitValue {
 using Traits = std::map<std::string, TraitValue, std::less<>>;
 
 // Sets each field of the JSON object `traits_json` in `traits` unless the stored value is
-// newer than `time_ms`. Errors: InvalidArgument when `traits_json` is not an object.
-absl::Status MergeTraitsJson(std::string_view traits_json, int64_t time_ms, Traits* traits);
+// newer than `time_ms`; the names set are appended to `changed` when not null.
+// Errors: InvalidArgument when `traits_json` is not an object.
+absl::Status MergeTraitsJson(std::string_view traits_json, int64_t time_ms, Traits* traits,
+                             std::vector<std::string>* changed = nullptr);
 // Folds `from` into `into`: per trait, the newer value wins (ties keep `into`).
 void MergeTraits(const Traits& from, Traits* into);
 

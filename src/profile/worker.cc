@@ -11,6 +11,7 @@
 #include "core/json_writer.h"
 #include "core/status.h"
 #include "core/time_format.h"
+#include "core/value.h"
 #include "fmt/format.h"
 #include "profile/contact.h"
 #include "simdjson.h"
@@ -39,11 +40,12 @@ std::string EmailTrait(std::string_view traits_json) {
 // group being built. Not thread-safe.
 class Worker::Applier {
  public:
-  Applier(Store* store, const WorkerOptions& options)
-      : store_(store), options_(options), graph_(options.identity) {}
+  Applier(Store* store, const WorkerOptions& options, ProfileTable* profiles)
+      : store_(store), options_(options), graph_(options.identity), profiles_(profiles) {}
 
   absl::Status Load() {
     SEGMENTA_RETURN_IF_ERROR(graph_.Load(*store_));
+    SEGMENTA_RETURN_IF_ERROR(profiles_->Load(*store_));
     auto it = store_->NewIterator(Family::kSuppressed);
     for (it->SeekToFirst(); it->Valid(); it->Next()) suppressed_.insert(it->key().ToString());
     SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "loading suppressed identities"));
@@ -72,7 +74,8 @@ class Worker::Applier {
   // `results[i]` is the outcome of `pending[i]`: a submission with an invalid message is
   // refused alone. A store error fails the whole group and leaves the worker broken.
   absl::Status ApplyGroup(const std::vector<Pending*>& pending,
-                          std::vector<absl::StatusOr<IngestResult>>* results) {
+                          std::vector<absl::StatusOr<IngestResult>>* results,
+                          WorkerObserver* observer, Millis now, bool run_timers) {
     batch_.Clear();
     // Contacts and accounts stay cached between groups (the writer is their only writer),
     // up to a bound; past it the cache starts over.
@@ -82,8 +85,14 @@ class Worker::Applier {
     dirty_accounts_.clear();
     message_ids_.clear();
     pending_activities_.clear();
+    changes_.clear();
     results->clear();
     for (Pending* p : pending) {
+      if (p->task) {
+        absl::Status status = p->task(*profiles_, &batch_);
+        results->push_back(status.ok() ? absl::StatusOr<IngestResult>(IngestResult{}) : status);
+        continue;
+      }
       if (p->erase) {
         absl::StatusOr<EraseResult> erased = Erase(p->erase->contact, p->erase->suppress);
         if (!erased.ok() && !absl::IsNotFound(erased.status())) return erased.status();
@@ -102,6 +111,17 @@ class Worker::Applier {
         SEGMENTA_RETURN_IF_ERROR(ApplyMessage(m, &result));
       }
       results->push_back(result);
+    }
+    if (observer != nullptr) {
+      if (!changes_.empty()) {
+        std::vector<ContactChange> changes;
+        changes.reserve(changes_.size());
+        for (auto& [id, change] : changes_) changes.push_back(std::move(change));
+        std::sort(changes.begin(), changes.end(),
+                  [](const ContactChange& a, const ContactChange& b) { return a.contact < b.contact; });
+        SEGMENTA_RETURN_IF_ERROR(observer->OnApplied(*profiles_, now, changes, &batch_));
+      }
+      if (run_timers) SEGMENTA_RETURN_IF_ERROR(observer->OnTimer(*profiles_, now, &batch_));
     }
     for (ContactId id : dirty_contacts_) {
       const Contact& c = contacts_.at(id);
@@ -184,8 +204,22 @@ class Worker::Applier {
       SEGMENTA_RETURN_IF_ERROR(MergeTraitsJson(m.traits, time_ms, &account->traits));
       account->updated_ms = std::max(account->updated_ms, time_ms);
       dirty_accounts_.insert(m.group_id);
+      profiles_->SetAccountTraits(m.group_id, account->traits);
+      // Every member's account conditions may change.
+      for (int64_t row = 0; row < static_cast<int64_t>(profiles_->account_rows()); ++row) {
+        const AccountState& state = profiles_->account(static_cast<uint32_t>(row));
+        if (state.group_id != m.group_id) continue;
+        for (uint32_t member : state.contacts) Change(member).accounts = true;
+        break;
+      }
     }
     return absl::OkStatus();
+  }
+
+  ContactChange& Change(ContactId id) {
+    ContactChange& change = changes_[id];
+    change.contact = id;
+    return change;
   }
 
   absl::Status ApplyMessage(const Message& m, IngestResult* result) {
@@ -247,9 +281,13 @@ class Worker::Applier {
     }
     graph_.Apply(r, absorbed_identities);
 
+    ContactChange& change = Change(contact->id);
     if (m.type == MessageType::kIdentify && !m.traits.empty()) {
-      SEGMENTA_RETURN_IF_ERROR(MergeTraitsJson(m.traits, time_ms, &contact->traits));
+      std::vector<std::string> changed;
+      SEGMENTA_RETURN_IF_ERROR(MergeTraitsJson(m.traits, time_ms, &contact->traits, &changed));
       dirty_contacts_.insert(contact->id);
+      profiles_->SetTraits(contact->id, contact->traits, changed);
+      for (std::string& name : changed) change.traits.push_back(std::move(name));
     }
     if (m.type == MessageType::kGroup) {
       SEGMENTA_RETURN_IF_ERROR(UpsertAccount(m, time_ms));
@@ -257,6 +295,8 @@ class Worker::Applier {
         batch_.Put(store_->handle(Family::kAccountMembers),
                    AccountMemberKey(m.group_id, contact->id), std::string_view());
         dirty_contacts_.insert(contact->id);
+        profiles_->Join(contact->id, m.group_id);
+        change.accounts = true;
       }
     }
     if (dirty_contacts_.contains(contact->id)) {
@@ -268,6 +308,12 @@ class Worker::Applier {
     batch_.Put(store_->handle(Family::kContactActivities), ActivityKey(contact->id, time_ms, seq),
                std::string_view());
     pending_activities_[contact->id].push_back({time_ms, seq});
+    profiles_->AddActivity(contact->id, m);
+    uint16_t table = static_cast<uint16_t>(profiles_->table_index(m.type, m.event));
+    if (std::find(change.event_tables.begin(), change.event_tables.end(), table) ==
+        change.event_tables.end()) {
+      change.event_tables.push_back(table);
+    }
     batch_.Put(store_->handle(Family::kMessages), m.message_id, ContactKey(contact->id));
     ++stats_.activities;
     ++result->stored;
@@ -281,6 +327,9 @@ class Worker::Applier {
     const ContactId to = survivor->id;
     survivor->Absorb(*absorbed);
     dirty_contacts_.insert(to);
+    profiles_->Merge(to, from, *survivor);
+    Change(to).merged = true;
+    Change(from).erased = true;
     for (const Identity& identity : absorbed->identities) {
       batch_.Put(store_->handle(Family::kIdentities),
                  IdentityKey(static_cast<char>(identity.kind), identity.value), ContactKey(to));
@@ -358,6 +407,8 @@ class Worker::Applier {
       ++result.identities;
     }
     graph_.Forget(id, contact->identities);
+    profiles_->Erase(id);
+    Change(id).erased = true;
     rocksdb::ColumnFamilyHandle* index = store_->handle(Family::kContactActivities);
     auto it = store_->NewIterator(Family::kContactActivities);
     std::string prefix = ActivityPrefix(id);
@@ -428,6 +479,9 @@ class Worker::Applier {
     uint64_t seq;
   };
   absl::flat_hash_map<ContactId, std::vector<PendingActivity>> pending_activities_;
+  ProfileTable* profiles_;
+  // Contacts changed by the group being applied.
+  absl::flat_hash_map<ContactId, ContactChange> changes_;
 };
 
 struct Worker::Group {
@@ -438,7 +492,8 @@ struct Worker::Group {
 
 Worker::Worker(Store* store, WorkerOptions options, Clock* clock)
     : store_(store), options_(options), clock_(clock),
-      applier_(std::make_unique<Applier>(store, options)) {}
+      profiles_(std::make_unique<ProfileTable>()),
+      applier_(std::make_unique<Applier>(store, options, profiles_.get())) {}
 
 absl::StatusOr<std::unique_ptr<Worker>> Worker::Start(Store* store, WorkerOptions options,
                                                       Clock* clock) {
@@ -469,7 +524,7 @@ Worker::~Worker() {
 }
 
 void Worker::Submit(std::vector<Message> messages, Done done) {
-  Enqueue(Pending{std::move(messages), std::move(done), std::nullopt});
+  Enqueue(Pending{std::move(messages), std::move(done), std::nullopt, nullptr});
 }
 
 void Worker::Enqueue(Pending pending) {
@@ -505,7 +560,7 @@ void Worker::Erase(ContactId id, bool suppress, EraseDone done) {
                     if (!r.ok()) return done(r.status());
                     done(*result);
                   },
-                  EraseRequest{id, suppress, result}});
+                  EraseRequest{id, suppress, result}, nullptr});
 }
 
 absl::StatusOr<EraseResult> Worker::EraseAndWait(ContactId id, bool suppress) {
@@ -551,10 +606,26 @@ void Worker::Complete(Group* group, const absl::Status& status) {
 void Worker::WriteLoop() {
   std::deque<Pending> taken;
   while (true) {
+    bool timers_due = false;
+    Millis now = 0;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping
+      // Wake up for work, or when the observer's next timer falls due (checked at least
+      // once a second, so that a clock that jumps is noticed).
+      while (true) {
+        WorkerObserver* observer = observer_.load();
+        now = ToMillis(clock_->Now());
+        std::optional<Millis> next;
+        if (observer != nullptr && broken_.ok()) {
+          absl::ReaderMutexLock profiles(&profiles_mu_);
+          next = observer->NextTimer();
+        }
+        timers_due = next.has_value() && *next <= now;
+        if (stopping_ || !queue_.empty() || timers_due) break;
+        Millis wait = next.has_value() ? std::clamp<Millis>(*next - now, 1, 1000) : 1000;
+        queue_cv_.wait_for(lock, std::chrono::milliseconds(wait));
+      }
+      if (queue_.empty() && !timers_due) return;  // stopping
       size_t messages = 0;
       while (!queue_.empty() &&
              (taken.empty() || messages + queue_.front().messages.size() <=
@@ -576,7 +647,15 @@ void Worker::WriteLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       status = broken_;
     }
-    if (status.ok()) status = applier_->ApplyGroup(pending, &group->results);
+    if (status.ok()) {
+      absl::MutexLock profiles(&profiles_mu_);
+      WorkerObserver* observer = observer_.load();
+      if (observer != nullptr && !timers_due) {
+        std::optional<Millis> next = observer->NextTimer();
+        timers_due = next.has_value() && *next <= now;
+      }
+      status = applier_->ApplyGroup(pending, &group->results, observer, now, timers_due);
+    }
     taken.clear();
     if (!status.ok()) {
       spdlog::error("worker: {}; refusing further writes until restart", status.ToString());
@@ -601,6 +680,29 @@ void Worker::WriteLoop() {
     }
     sync_cv_.notify_one();
   }
+}
+
+void Worker::SetObserver(WorkerObserver* observer) {
+  observer_.store(observer);
+  queue_cv_.notify_one();
+}
+
+void Worker::RunTask(Task task, std::function<void(absl::Status)> done) {
+  Enqueue(Pending{{},
+                  [done = std::move(done)](absl::StatusOr<IngestResult> r) { done(r.status()); },
+                  std::nullopt, std::move(task)});
+}
+
+absl::Status Worker::RunTaskAndWait(Task task) {
+  std::promise<absl::Status> promise;
+  auto future = promise.get_future();
+  RunTask(std::move(task), [&promise](absl::Status s) { promise.set_value(s); });
+  return future.get();
+}
+
+absl::Status Worker::RunDueTimers() {
+  // A group of its own: the writer runs due timers with every group it applies.
+  return RunTaskAndWait([](ProfileTable&, rocksdb::WriteBatch*) { return absl::OkStatus(); });
 }
 
 void Worker::SyncLoop() {

@@ -19,9 +19,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "collect/message.h"
 #include "core/clock.h"
 #include "identity/identity_graph.h"
+#include "profile/profile_table.h"
 #include "store/store.h"
 
 namespace segmenta {
@@ -36,6 +38,25 @@ struct WorkerOptions {
   // Contacts (and accounts) the writer keeps decoded in memory between groups, so that a
   // visitor's next event needs no read of the store. Default: 200,000.
   size_t max_cached_contacts = 200000;
+};
+
+// Told of every change the writer applies, on the writer thread, while it holds the profile
+// table exclusively: what keeps contact groups current (src/segments). What it adds to the
+// batch becomes durable with the messages that caused it.
+class WorkerObserver {
+ public:
+  virtual ~WorkerObserver() = default;
+  // After a group of messages was applied to `profiles` and before its batch is written.
+  // `changes` has one entry per contact that changed. An error fails the group like a store
+  // error (nothing of it is acknowledged; the worker refuses writes until restarted).
+  virtual absl::Status OnApplied(const ProfileTable& profiles, Millis now,
+                                 const std::vector<ContactChange>& changes,
+                                 rocksdb::WriteBatch* batch) = 0;
+  // The earliest instant at which the observer wants OnTimer(), or nullopt.
+  virtual std::optional<Millis> NextTimer() const = 0;
+  // Once the clock reached NextTimer(): may add writes to `batch`.
+  virtual absl::Status OnTimer(const ProfileTable& profiles, Millis now,
+                               rocksdb::WriteBatch* batch) = 0;
 };
 
 // Totals since the store was created (persisted with every group).
@@ -98,6 +119,30 @@ class Worker {
   // Erase and wait. Thread-safe.
   absl::StatusOr<EraseResult> EraseAndWait(ContactId id, bool suppress);
 
+  // Runs `task` on the writer thread, in order with everything submitted, with the profile
+  // table held exclusively and the group's batch to write to; `done` gets its status once
+  // the batch is durable. A task that fails must not have written to the batch.
+  // Thread-safe.
+  using Task = std::function<absl::Status(ProfileTable& profiles, rocksdb::WriteBatch* batch)>;
+  void RunTask(Task task, std::function<void(absl::Status)> done);
+  absl::Status RunTaskAndWait(Task task);
+
+  // Calls `read` with the profile table, shared with other readers and never while the
+  // writer changes it. Keep it short: the writer waits. Thread-safe.
+  template <typename F>
+  auto ReadProfiles(F&& read) const {
+    absl::ReaderMutexLock lock(&profiles_mu_);
+    return read(static_cast<const ProfileTable&>(*profiles_));
+  }
+
+  // Sets the observer (before any submission; not owned, must outlive the worker).
+  void SetObserver(WorkerObserver* observer);
+
+  // Runs the observer's timers that are due at the clock's now, and waits for them to be
+  // durable (the writer also runs them by itself, within a second of being due). For tests
+  // with a FakeClock. Thread-safe.
+  absl::Status RunDueTimers();
+
   // Completes everything submitted so far, then returns. Thread-safe.
   void Drain();
 
@@ -110,11 +155,12 @@ class Worker {
     bool suppress = false;
     std::shared_ptr<EraseResult> result;  // filled by the writer
   };
-  // One submission: messages, or an erasure.
+  // One submission: messages, an erasure, or a task.
   struct Pending {
     std::vector<Message> messages;
     Done done;
     std::optional<EraseRequest> erase;
+    Task task;
   };
   // Queues `pending` or completes it at once with the refusal.
   void Enqueue(Pending pending);
@@ -131,7 +177,10 @@ class Worker {
   Store* store_;
   WorkerOptions options_;
   Clock* clock_;
+  std::unique_ptr<ProfileTable> profiles_;
+  mutable absl::Mutex profiles_mu_;  // the writer holds it exclusively while it applies
   std::unique_ptr<Applier> applier_;  // writer thread only
+  std::atomic<WorkerObserver*> observer_{nullptr};
 
   mutable std::mutex mu_;
   std::condition_variable queue_cv_;

@@ -1,0 +1,188 @@
+// The in-memory state of every contact, column by column: what conditions are evaluated
+// on, one contact at a time (on each event) or all contacts at once (batch).
+//
+// Contacts are rows indexed by their ContactId (ids are allocated densely). Traits are
+// columns over contacts. Activities live in one table per event key ("Order Completed",
+// "page", ...), each with a contact column, a time column and a column per property path;
+// each contact also lists its activities in time order. Accounts are rows with trait
+// columns. Everything is rebuilt from the store at start.
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/status/status.h"
+#include "collect/message.h"
+#include "core/value.h"
+#include "profile/contact.h"
+#include "store/store.h"
+
+namespace segmenta {
+
+// One value per row, typed per row (rows never set are null). Strings are interned in the
+// column's dictionary. Not thread-safe.
+class Column {
+ public:
+  size_t size() const { return types_.size(); }
+  ValueType type(size_t row) const {
+    return row < types_.size() ? types_[row] : ValueType::kNull;
+  }
+  double number(size_t row) const { return std::bit_cast<double>(bits_[row]); }
+  bool boolean(size_t row) const { return bits_[row] != 0; }
+  std::string_view string(size_t row) const { return strings_[bits_[row]]; }
+  // The dictionary id of a string row (equal strings, equal ids).
+  uint32_t string_id(size_t row) const { return static_cast<uint32_t>(bits_[row]); }
+  // The id of `s` in the dictionary, or -1 when no row holds it.
+  int64_t FindString(std::string_view s) const;
+  // The row read as a time (a time, or an ISO-8601 string: parsed once per distinct
+  // string). False when it is neither.
+  bool time(size_t row, Millis* out) const;
+  Value Get(size_t row) const;
+
+  void Set(size_t row, const Value& value);
+  void SetNull(size_t row);
+  void Resize(size_t rows);
+  // The types of the values seen (a bit per ValueType, as lang's TypeSet), strings that all
+  // read as times counted as times too.
+  uint8_t types_seen() const;
+  size_t MemoryBytes() const;
+
+ private:
+  uint32_t Intern(std::string_view s);
+  std::vector<ValueType> types_;
+  std::vector<uint64_t> bits_;
+  std::deque<std::string> strings_;  // stable addresses: the map's keys point into it
+  absl::flat_hash_map<std::string_view, uint32_t> string_ids_;
+  mutable std::vector<int64_t> string_times_;  // per string id; kUnparsed / kNotATime
+  uint8_t types_seen_ = 0;
+  bool all_strings_are_times_ = true;
+};
+
+// All activities with one event key.
+struct EventTable {
+  std::string key;  // "Order Completed", "page", "screen", "identify", "group", "alias"
+  MessageType type = MessageType::kTrack;
+  std::vector<uint32_t> contact;  // ContactId of each row (0 once erased)
+  std::vector<Millis> time;
+  absl::node_hash_map<std::string, Column> columns;  // flattened property path -> column
+
+  size_t rows() const { return time.size(); }
+  // The column of `path`, or null when no row has it.
+  const Column* column(std::string_view path) const;
+};
+
+// An activity of a contact: which table, which row.
+struct EventRef {
+  uint32_t row;
+  uint16_t table;
+};
+
+struct ContactState {
+  bool alive = false;
+  std::vector<EventRef> events;    // in time order (ties: arrival order)
+  std::vector<uint32_t> accounts;  // account rows, sorted
+};
+
+struct AccountState {
+  std::string group_id;
+  std::vector<uint32_t> contacts;  // ContactIds, sorted
+};
+
+// What changed for one contact while applying messages: what to re-evaluate.
+struct ContactChange {
+  ContactId contact = 0;
+  std::vector<uint16_t> event_tables;  // tables that got an activity of this contact
+  std::vector<std::string> traits;     // traits set
+  bool accounts = false;               // accounts joined, or their traits changed
+  bool merged = false;                 // absorbed another contact (anything may change)
+  bool erased = false;
+};
+
+// Written by one thread (the worker's writer) and read by others under the caller's
+// locking (see Worker::ReadProfiles).
+class ProfileTable {
+ public:
+  ProfileTable() = default;
+  ProfileTable(const ProfileTable&) = delete;
+  ProfileTable& operator=(const ProfileTable&) = delete;
+
+  // Rebuilds everything from the store (contacts, accounts, memberships, activities).
+  // Errors: DataLoss for malformed records, Internal for store errors.
+  absl::Status Load(const Store& store);
+
+  // --- Updates (the writer) -----------------------------------------------------------
+  // An activity of `contact` at `message.timestamp`: a row in its event table, with its
+  // properties (and the useful parts of its context) as columns.
+  void AddActivity(ContactId contact, const Message& message);
+  // The same from parsed parts (null when absent).
+  void AddActivity(ContactId contact, MessageType type, std::string_view event, Millis time,
+                   const simdjson::dom::element* properties,
+                   const simdjson::dom::element* context);
+  // Sets the trait columns of `contact` from its record's `traits` for the given names
+  // (all of them when `names` is empty).
+  void SetTraits(ContactId contact, const Traits& traits, const std::vector<std::string>& names);
+  // `absorbed` is merged into `survivor`, whose record is now `merged`.
+  void Merge(ContactId survivor, ContactId absorbed, const Contact& merged);
+  // The contact joins the account (created when new).
+  void Join(ContactId contact, std::string_view group_id);
+  void SetAccountTraits(std::string_view group_id, const Traits& traits);
+  // Forgets the contact and its activities.
+  void Erase(ContactId contact);
+
+  // --- Reads ---------------------------------------------------------------------------
+  // Contact rows: ids 0 .. contact_rows()-1, some not alive.
+  size_t contact_rows() const { return contacts_.size(); }
+  const ContactState* contact(ContactId id) const {
+    return id < contacts_.size() && contacts_[id].alive ? &contacts_[id] : nullptr;
+  }
+  size_t alive_contacts() const { return alive_; }
+  // Trait column by name, or null when no contact has it.
+  const Column* trait(std::string_view name) const;
+  const std::vector<std::unique_ptr<EventTable>>& tables() const { return tables_; }
+  // The table of track event `event` (type kTrack), or of the type (page, screen,
+  // identify, group, alias; `event` ignored); -1 when there is none yet.
+  int table_index(MessageType type, std::string_view event = {}) const;
+  const EventTable& table(uint16_t index) const { return *tables_[index]; }
+  Millis event_time(const EventRef& ref) const { return tables_[ref.table]->time[ref.row]; }
+
+  size_t account_rows() const { return accounts_.size(); }
+  const AccountState& account(uint32_t row) const { return accounts_[row]; }
+  const Column* account_trait(std::string_view name) const;
+
+  const absl::node_hash_map<std::string, Column>& trait_columns() const { return traits_; }
+  const absl::node_hash_map<std::string, Column>& account_columns() const {
+    return account_traits_;
+  }
+
+  // Approximate heap bytes held.
+  size_t MemoryBytes() const;
+
+ private:
+  ContactState& Row(ContactId id);
+  uint16_t TableFor(MessageType type, std::string_view event);
+  uint32_t AccountRow(std::string_view group_id);
+  void SetFlattened(absl::node_hash_map<std::string, Column>& columns, size_t row,
+                    const std::string& path, simdjson::dom::element value);
+  // Appends `row` of table `t` to the contact's list, keeping it in time order.
+  void Link(ContactState& state, EventRef ref);
+
+  std::vector<ContactState> contacts_;
+  size_t alive_ = 0;
+  absl::node_hash_map<std::string, Column> traits_;
+  std::vector<std::unique_ptr<EventTable>> tables_;
+  absl::flat_hash_map<std::string, uint16_t> table_ids_;  // TableId(type, event) -> index
+  std::vector<AccountState> accounts_;
+  absl::flat_hash_map<std::string, uint32_t> account_ids_;
+  absl::node_hash_map<std::string, Column> account_traits_;
+  simdjson::dom::parser parser_;
+  simdjson::dom::parser context_parser_;
+};
+
+}  // namespace segmenta

@@ -1,0 +1,145 @@
+// The in-memory profile table kept by the worker, against one rebuilt from the store.
+#include "profile/profile_table.h"
+
+#include <filesystem>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "profile/contact_reader.h"
+#include "profile/worker.h"
+
+namespace segmenta {
+namespace {
+
+absl::Time At(int64_t seconds) { return absl::FromUnixSeconds(1795500000 + seconds); }
+
+Message Msg(MessageType type, std::string id, std::string user, std::string anon, int64_t t) {
+  Message m;
+  m.type = type;
+  m.message_id = std::move(id);
+  m.user_id = std::move(user);
+  m.anonymous_id = std::move(anon);
+  m.timestamp = At(t);
+  m.received_at = At(t);
+  return m;
+}
+
+std::vector<std::string> Sorted(const absl::node_hash_map<std::string, Column>& columns) {
+  std::vector<std::string> names;
+  for (const auto& [name, column] : columns) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Everything a condition can read of one contact, as text, for comparisons.
+std::string Describe(const ProfileTable& p, ContactId id) {
+  const ContactState* c = p.contact(id);
+  if (c == nullptr) return "gone";
+  std::string out;
+  for (const std::string& name : Sorted(p.trait_columns())) {
+    const Column& column = p.trait_columns().at(name);
+    if (column.type(id) != ValueType::kNull) out += name + "=" + column.Get(id).ToJson() + " ";
+  }
+  out += "| ";
+  for (const EventRef& ref : c->events) {
+    const EventTable& table = p.table(ref.table);
+    out += table.key + "@" + std::to_string(table.time[ref.row]);
+    for (const std::string& path : Sorted(table.columns)) {
+      const Column& column = table.columns.at(path);
+      if (column.type(ref.row) != ValueType::kNull) {
+        out += " " + path + "=" + column.Get(ref.row).ToJson();
+      }
+    }
+    out += "; ";
+  }
+  out += "| ";
+  for (uint32_t a : c->accounts) {
+    out += p.account(a).group_id;
+    for (const std::string& name : Sorted(p.account_columns())) {
+      const Column& column = p.account_columns().at(name);
+      if (column.type(a) != ValueType::kNull) out += " " + name + "=" + column.Get(a).ToJson();
+    }
+    out += "; ";
+  }
+  return out;
+}
+
+class ProfileTableTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/profile_table_test";
+    std::filesystem::remove_all(dir_);
+    store_ = *Store::Open(dir_);
+    worker_ = *Worker::Start(store_.get(), {});
+  }
+  void TearDown() override {
+    worker_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Worker> worker_;
+};
+
+TEST_F(ProfileTableTest, LiveStateMatchesTheStateRebuiltFromTheStore) {
+  std::vector<Message> batch;
+  Message page = Msg(MessageType::kPage, "p1", "", "a1", 10);
+  page.properties = R"({"path":"/partners/join","referrer":"https://www.google.com/"})";
+  page.context = R"({"campaign":{"source":"google","medium":"cpc"},"userAgent":"Mozilla/5.0"})";
+  batch.push_back(page);
+  Message added = Msg(MessageType::kTrack, "t1", "", "a1", 5);  // out of order: earlier
+  added.event = "Product Added";
+  added.properties = R"({"price":999.5,"category":"cycling","tags":["a","b"]})";
+  batch.push_back(added);
+  Message identify = Msg(MessageType::kIdentify, "i1", "u1", "a1", 20);
+  identify.traits = R"({"age":47,"address":{"city":"Bilbao"},"card_expiry":"2028-06"})";
+  batch.push_back(identify);
+  Message other = Msg(MessageType::kTrack, "t2", "", "phone", 30);
+  other.event = "Order Completed";
+  other.properties = R"({"revenue":999.5})";
+  batch.push_back(other);
+  Message alias = Msg(MessageType::kAlias, "al", "u1", "", 40);
+  alias.previous_id = "phone";
+  batch.push_back(alias);
+  Message group = Msg(MessageType::kGroup, "g1", "u1", "", 50);
+  group.group_id = "acme";
+  group.traits = R"({"industry":"Retail","employees":120})";
+  batch.push_back(group);
+  Message gone = Msg(MessageType::kTrack, "t3", "", "erased", 60);
+  gone.event = "Product Viewed";
+  batch.push_back(gone);
+  ASSERT_TRUE(worker_->SubmitAndWait(batch).ok());
+  auto erased = ContactReader(store_.get()).Find("erased");
+  ASSERT_TRUE(erased.ok());
+  ASSERT_TRUE(worker_->EraseAndWait(erased->id, false).ok());
+
+  ContactId u1 = ContactReader(store_.get()).Find("u1")->id;
+  std::string live = worker_->ReadProfiles([&](const ProfileTable& p) {
+    EXPECT_EQ(p.alive_contacts(), 1u);
+    EXPECT_EQ(p.contact(erased->id), nullptr);
+    return Describe(p, u1);
+  });
+  EXPECT_EQ(live,
+            "address.city=\"Bilbao\" age=47 card_expiry=\"2028-06\" | "
+            "Product Added@1795500005000 category=\"cycling\" price=999.5 tags=\"[\\\"a\\\",\\\"b\\\"]\"; "
+            "page@1795500010000 context.campaign.medium=\"cpc\" context.campaign.source=\"google\" "
+            "path=\"/partners/join\" referrer=\"https://www.google.com/\"; "
+            "identify@1795500020000; Order Completed@1795500030000 revenue=999.5; "
+            "alias@1795500040000; group@1795500050000; | acme employees=120 industry=\"Retail\"; ");
+
+  ProfileTable rebuilt;
+  ASSERT_TRUE(rebuilt.Load(*store_).ok());
+  EXPECT_EQ(Describe(rebuilt, u1), live);
+  EXPECT_EQ(rebuilt.alive_contacts(), 1u);
+  // A string trait whose values all read as times counts as a time too.
+  const Column* expiry = rebuilt.trait("card_expiry");
+  ASSERT_NE(expiry, nullptr);
+  EXPECT_TRUE(expiry->types_seen() & (1u << static_cast<int>(ValueType::kTime)));
+  Millis t = 0;
+  EXPECT_TRUE(expiry->time(u1, &t));
+  EXPECT_EQ(t, 1843430400000);  // 2028-06-01
+}
+
+}  // namespace
+}  // namespace segmenta
