@@ -666,7 +666,7 @@ class Parser {
       }
       NodePtr node = Make(NodeKind::kDid, pos);
       node->negated = TakeKeyword("not");
-      auto selector = Select(/*allow_property=*/false);
+      auto selector = Select(/*allow_property=*/false, /*in_parens=*/false);
       if (!selector.ok()) return selector.status();
       node->selector = *std::move(selector);
       bool not_followed = IsKeyword(Peek(), "not") && IsKeyword(Peek(1), "followed");
@@ -677,7 +677,7 @@ class Parser {
         pos_ += not_followed ? 2 : 1;
         absl::Status s = ExpectKeyword("by");
         if (!s.ok()) return s;
-        auto second = Select(/*allow_property=*/false);
+        auto second = Select(/*allow_property=*/false, /*in_parens=*/false);
         if (!second.ok()) return second.status();
         node->selector2 = *std::move(second);
         node->negated = not_followed;
@@ -766,7 +766,10 @@ class Parser {
   }
 
   // selector := event ["." property] ["where" condition] [window]
-  absl::StatusOr<std::unique_ptr<Selector>> Select(bool allow_property) {
+  // Inside an aggregate's parentheses the where clause runs to the window or the ')'; after
+  // `did` it is one predicate (parenthesize a compound one: did "X" where (a and b)), so
+  // that `did "X" where a and b` means (did "X" where a) and b.
+  absl::StatusOr<std::unique_ptr<Selector>> Select(bool allow_property, bool in_parens = true) {
     auto selector = std::make_unique<Selector>();
     const Token& t = Peek();
     selector->pos = t.pos;
@@ -811,7 +814,15 @@ class Parser {
       }
     }
     if (TakeKeyword("where")) {
-      auto where = Expr(Scope::kEvent, /*in_where=*/true);
+      absl::StatusOr<NodePtr> where;
+      if (in_parens) {
+        where = Expr(Scope::kEvent, /*in_where=*/true);
+      } else {
+        Context saved = ctx_;
+        ctx_ = {Scope::kEvent, true};
+        where = Not();
+        ctx_ = saved;
+      }
       if (!where.ok()) return where.status();
       selector->where = *std::move(where);
     }

@@ -202,11 +202,17 @@ void ProfileTable::SetFlattened(absl::node_hash_map<std::string, Column>& column
   columns[path].Set(row, Value::FromJson(value));
 }
 
+bool ProfileTable::EventBefore(const EventRef& a, const EventRef& b) const {
+  Millis ta = event_time(a), tb = event_time(b);
+  if (ta != tb) return ta < tb;
+  if (a.table != b.table) return a.table < b.table;
+  return a.row < b.row;
+}
+
 void ProfileTable::Link(ContactState& state, EventRef ref) {
-  const Millis t = event_time(ref);
   // Activities arrive nearly in time order: search backwards from the end.
   auto pos = state.events.end();
-  while (pos != state.events.begin() && event_time(*(pos - 1)) > t) --pos;
+  while (pos != state.events.begin() && EventBefore(ref, *(pos - 1))) --pos;
   state.events.insert(pos, ref);
 }
 
@@ -283,9 +289,8 @@ void ProfileTable::Merge(ContactId survivor, ContactId absorbed, const Contact& 
     std::vector<EventRef> events;
     events.reserve(to.events.size() + from.events.size());
     std::merge(to.events.begin(), to.events.end(), from.events.begin(), from.events.end(),
-               std::back_inserter(events), [&](const EventRef& a, const EventRef& b) {
-                 return event_time(a) < event_time(b);
-               });
+               std::back_inserter(events),
+               [&](const EventRef& a, const EventRef& b) { return EventBefore(a, b); });
     to.events = std::move(events);
     for (uint32_t account : from.accounts) {
       std::vector<uint32_t>& members = accounts_[account].contacts;

@@ -86,7 +86,9 @@ struct EventRef {
 
 struct ContactState {
   bool alive = false;
-  std::vector<EventRef> events;    // in time order (ties: arrival order)
+  // In the order of (time, table, row): time order; activities at the same instant in a
+  // fixed order that every evaluator follows.
+  std::vector<EventRef> events;
   std::vector<uint32_t> accounts;  // account rows, sorted
 };
 
@@ -151,6 +153,8 @@ class ProfileTable {
   int table_index(MessageType type, std::string_view event = {}) const;
   const EventTable& table(uint16_t index) const { return *tables_[index]; }
   Millis event_time(const EventRef& ref) const { return tables_[ref.table]->time[ref.row]; }
+  // The order of a contact's activities: by time, then table, then row.
+  bool EventBefore(const EventRef& a, const EventRef& b) const;
 
   size_t account_rows() const { return accounts_.size(); }
   const AccountState& account(uint32_t row) const { return accounts_[row]; }

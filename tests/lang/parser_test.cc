@@ -61,6 +61,11 @@ TEST(ParserTest, ActivitiesAggregatesAndSequences) {
             "did \"Product Added\" not followed by \"Order Completed\" within 1 hour");
   EXPECT_EQ(Roundtrip("count(\"Order Completed\" between \"2026-01-01\" and \"2026-06-30\") > 0"),
             "count(\"Order Completed\" between \"2026-01-01\" and \"2026-06-30\") > 0");
+  // After did, a where clause is one predicate: what follows 'and' is the contact's.
+  EXPECT_EQ(Roundtrip("did page where path = \"/x\" and age > 3"),
+            "did page where (path = \"/x\") and age > 3");
+  EXPECT_EQ(Roundtrip("did page where (path = \"/x\" and title = \"X\") within last 2 days"),
+            "did page where (path = \"/x\" and title = \"X\") within last 2 days");
   // A where clause ends where the window starts; 'between' inside it is a predicate.
   EXPECT_EQ(Roundtrip("count(\"E\" where price between 1 and 2 and a = 1 within last 3 days) > 0"),
             "count(\"E\" where (price between 1 and 2 and a = 1) within last 3 days) > 0");

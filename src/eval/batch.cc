@@ -1,0 +1,624 @@
+#include "eval/batch.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace segmenta {
+namespace {
+
+constexpr Millis kMinTime = std::numeric_limits<Millis>::min();
+constexpr Millis kMaxTime = std::numeric_limits<Millis>::max();
+
+// A dense bitset over the rows of a domain.
+class Bits {
+ public:
+  explicit Bits(size_t n, bool value = false)
+      : n_(n), words_((n + 63) / 64, value ? ~uint64_t{0} : 0) {
+    Trim();
+  }
+  size_t size() const { return n_; }
+  bool get(size_t i) const { return (words_[i >> 6] >> (i & 63)) & 1; }
+  void set(size_t i) { words_[i >> 6] |= uint64_t{1} << (i & 63); }
+  void And(const Bits& o) {
+    for (size_t i = 0; i < words_.size(); ++i) words_[i] &= o.words_[i];
+  }
+  void Or(const Bits& o) {
+    for (size_t i = 0; i < words_.size(); ++i) words_[i] |= o.words_[i];
+  }
+  void Not() {
+    for (uint64_t& w : words_) w = ~w;
+    Trim();
+  }
+  bool any() const {
+    for (uint64_t w : words_) {
+      if (w) return true;
+    }
+    return false;
+  }
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (size_t i = 0; i < words_.size(); ++i) {
+      for (uint64_t w = words_[i]; w != 0; w &= w - 1) f(i * 64 + __builtin_ctzll(w));
+    }
+  }
+
+ private:
+  void Trim() {
+    if (n_ % 64 != 0 && !words_.empty()) words_.back() &= (uint64_t{1} << (n_ % 64)) - 1;
+  }
+  size_t n_;
+  std::vector<uint64_t> words_;
+};
+
+// Where a node is evaluated: over contacts, over accounts, or over the rows of one event
+// table.
+struct Domain {
+  enum class Kind { kContacts, kAccounts, kEvents };
+  Kind kind = Kind::kContacts;
+  size_t size = 0;
+  const EventTable* table = nullptr;
+};
+
+// Values over the rows of a domain.
+struct Vec {
+  enum class Kind { kConst, kColumn, kScalars };
+  Kind kind = Kind::kConst;
+  Scalar constant;
+  const Column* column = nullptr;
+  // Row i of the domain reads row (*remap)[i] of the column or scalars (events reading
+  // a contact's values).
+  const std::vector<uint32_t>* remap = nullptr;
+  std::shared_ptr<const std::vector<Scalar>> scalars;
+
+  Scalar at(size_t i) const {
+    size_t row = remap != nullptr ? (*remap)[i] : i;
+    switch (kind) {
+      case Kind::kConst:
+        return constant;
+      case Kind::kColumn:
+        return ScalarOf(column, row);
+      case Kind::kScalars:
+        return row < scalars->size() ? (*scalars)[row] : Scalar();
+    }
+    return Scalar();
+  }
+};
+
+}  // namespace
+
+struct AggregateCache::Entry {
+  std::vector<Scalar> values;  // per contact
+};
+
+size_t AggregateCache::MemoryBytes() const {
+  size_t bytes = 0;
+  for (const auto& [key, entry] : entries_) bytes += key.size() + entry->values.size() * sizeof(Scalar);
+  return bytes;
+}
+
+class BatchEvaluator {
+ public:
+  BatchEvaluator(const Plan& plan, const ProfileTable& p, const EvalEnv& env,
+                 AggregateCache* cache)
+      : plan_(plan), p_(p), env_(env), cache_(cache) {
+    contacts_.kind = Domain::Kind::kContacts;
+    contacts_.size = p.contact_rows();
+    accounts_.kind = Domain::Kind::kAccounts;
+    accounts_.size = p.account_rows();
+    alive_ = std::make_unique<Bits>(contacts_.size);
+    for (size_t c = 0; c < contacts_.size; ++c) {
+      if (p.contact(c) != nullptr) alive_->set(c);
+    }
+  }
+
+  const Domain& contacts() const { return contacts_; }
+  const Bits& alive() const { return *alive_; }
+
+  Bits Bool(const Node& n, const Domain& d) {
+    switch (n.kind) {
+      case NodeKind::kAnd: {
+        Bits out = Bool(*n.children[0], d);
+        for (size_t i = 1; i < n.children.size(); ++i) out.And(Bool(*n.children[i], d));
+        return out;
+      }
+      case NodeKind::kOr: {
+        Bits out = Bool(*n.children[0], d);
+        for (size_t i = 1; i < n.children.size(); ++i) out.Or(Bool(*n.children[i], d));
+        return out;
+      }
+      case NodeKind::kNot: {
+        Bits out = Bool(*n.children[0], d);
+        out.Not();
+        return out;
+      }
+      case NodeKind::kCompare: {
+        Vec l = Value(*n.children[0], d);
+        Vec r = Value(*n.children[1], d);
+        return Rows(d, [&](size_t i) {
+          Scalar a = l.at(i);
+          if (n.op == Op::kMatches) {
+            return a.type == ValueType::kString && RE2::PartialMatch(a.str, plan_.regex(n.slot));
+          }
+          return Compare(n.op, a, r.at(i));
+        });
+      }
+      case NodeKind::kIn: {
+        Vec x = Value(*n.children[0], d);
+        std::vector<Scalar> list;
+        for (const segmenta::Value& v : n.list) list.push_back(ScalarOf(v));
+        return Rows(d, [&](size_t i) {
+          Scalar a = x.at(i);
+          if (a.is_null()) return false;
+          bool found = false;
+          for (const Scalar& v : list) {
+            if (Compare(Op::kEq, a, v)) {
+              found = true;
+              break;
+            }
+          }
+          return found != n.negated;
+        });
+      }
+      case NodeKind::kBetween: {
+        Vec x = Value(*n.children[0], d);
+        Vec lo = Value(*n.children[1], d);
+        Vec hi = Value(*n.children[2], d);
+        return Rows(d, [&](size_t i) {
+          Scalar a = x.at(i);
+          return Compare(Op::kGe, a, lo.at(i)) && Compare(Op::kLe, a, hi.at(i));
+        });
+      }
+      case NodeKind::kIsNull: {
+        Vec x = Value(*n.children[0], d);
+        return Rows(d, [&](size_t i) { return x.at(i).is_null() != n.negated; });
+      }
+      case NodeKind::kTimeTest: {
+        Vec x = Value(*n.children[0], d);
+        const Millis now = env_.now;
+        return Rows(d, [&](size_t i) {
+          Millis t;
+          if (!AsTime(x.at(i), &t)) return false;
+          switch (n.time_test) {
+            case TimeTest::kWithinLast:
+              return now - n.duration <= t && t <= now;
+            case TimeTest::kWithinNext:
+              return now <= t && t <= now + n.duration;
+            case TimeTest::kOlderThan:
+              return t < now - n.duration;
+          }
+          return false;
+        });
+      }
+      case NodeKind::kDid: {
+        if (n.selector2) {
+          // Sequences follow each contact's events in order: one contact at a time.
+          return OnContacts(d, [&](ContactId c) {
+            return MatchesNode(plan_, n, p_, c, env_);
+          });
+        }
+        Vec count = ToDomain(Aggregate(n, Aggregate::kCount), d);
+        return Rows(d, [&](size_t i) {
+          Scalar v = count.at(i);
+          return (v.type == ValueType::kNumber && v.num > 0) != n.negated;
+        });
+      }
+      case NodeKind::kAnyAccount: {
+        Bits accounts = Bool(*n.children[0], accounts_);
+        return OnContacts(d, [&](ContactId c) {
+          const ContactState* state = p_.contact(c);
+          bool any = false;
+          for (uint32_t a : state->accounts) {
+            if (accounts.get(a)) {
+              any = true;
+              break;
+            }
+          }
+          return any != n.negated;
+        });
+      }
+      case NodeKind::kInGroup: {
+        const Roaring* members = env_.group_members ? env_.group_members(n.name) : nullptr;
+        return OnContacts(d, [&](ContactId c) {
+          bool in = members != nullptr && members->contains(static_cast<uint32_t>(c));
+          return in != n.negated;
+        });
+      }
+      default: {
+        Vec v = Value(n, d);
+        return Rows(d, [&](size_t i) {
+          Scalar s = v.at(i);
+          return s.type == ValueType::kBool && s.b;
+        });
+      }
+    }
+  }
+
+  Vec Value(const Node& n, const Domain& d) {
+    Vec v;
+    switch (n.kind) {
+      case NodeKind::kTrait:
+        v.kind = Vec::Kind::kColumn;
+        v.column = p_.trait(n.name);
+        if (d.kind == Domain::Kind::kEvents) v.remap = &d.table->contact;
+        if (d.kind == Domain::Kind::kAccounts) return Vec();  // not reachable: checked
+        return v;
+      case NodeKind::kAccountTrait:
+        v.kind = Vec::Kind::kColumn;
+        v.column = p_.account_trait(n.name);
+        return v;
+      case NodeKind::kProperty:
+        v.kind = Vec::Kind::kColumn;
+        v.column = d.table != nullptr ? d.table->column(n.name) : nullptr;
+        return v;
+      case NodeKind::kLiteral:
+        v.constant = ScalarOf(n.value);
+        return v;
+      case NodeKind::kNow:
+        v.constant = Scalar::Time(env_.now);
+        return v;
+      case NodeKind::kOverall:
+        if (n.slot >= 0 && static_cast<size_t>(n.slot) < env_.overall.size()) {
+          v.constant = ScalarOf(env_.overall[n.slot]);
+        }
+        return v;
+      case NodeKind::kArith: {
+        Vec l = Value(*n.children[0], d);
+        Vec r = Value(*n.children[1], d);
+        if (l.kind == Vec::Kind::kConst && r.kind == Vec::Kind::kConst) {
+          v.constant = Arith(n.op, l.constant, r.constant);
+          return v;
+        }
+        auto out = std::make_shared<std::vector<Scalar>>(d.size);
+        for (size_t i = 0; i < d.size; ++i) (*out)[i] = Arith(n.op, l.at(i), r.at(i));
+        v.kind = Vec::Kind::kScalars;
+        v.scalars = std::move(out);
+        return v;
+      }
+      case NodeKind::kAggregate:
+        return ToDomain(Aggregate(n, n.aggregate), d);
+      case NodeKind::kAccountCount: {
+        auto out = std::make_shared<std::vector<Scalar>>(contacts_.size);
+        alive_->ForEach([&](size_t c) {
+          (*out)[c] = Scalar::Number(static_cast<double>(p_.contact(c)->accounts.size()));
+        });
+        v.kind = Vec::Kind::kScalars;
+        v.scalars = std::move(out);
+        return ToDomain(v, d);
+      }
+      default: {
+        // A condition used as a value (true/false).
+        Bits bits = Bool(n, d);
+        auto out = std::make_shared<std::vector<Scalar>>(d.size);
+        for (size_t i = 0; i < d.size; ++i) (*out)[i] = Scalar::Bool(bits.get(i));
+        v.kind = Vec::Kind::kScalars;
+        v.scalars = std::move(out);
+        return v;
+      }
+    }
+  }
+
+  // The value of an aggregate over all contacts' events, as one accumulator.
+  Scalar Overall(const Node& n) { return Accumulate(n, n.aggregate, /*per_contact=*/false)->at(0); }
+
+ private:
+  template <typename F>
+  Bits Rows(const Domain& d, F&& test) {
+    Bits out(d.size);
+    if (d.kind == Domain::Kind::kContacts) {
+      alive_->ForEach([&](size_t i) {
+        if (test(i)) out.set(i);
+      });
+    } else {
+      for (size_t i = 0; i < d.size; ++i) {
+        if (test(i)) out.set(i);
+      }
+    }
+    return out;
+  }
+
+  // A per-contact test, mapped onto the domain (events read their contact's result).
+  template <typename F>
+  Bits OnContacts(const Domain& d, F&& test) {
+    Bits per_contact(contacts_.size);
+    alive_->ForEach([&](size_t c) {
+      if (test(static_cast<ContactId>(c))) per_contact.set(c);
+    });
+    if (d.kind == Domain::Kind::kContacts) return per_contact;
+    Bits out(d.size);
+    if (d.kind == Domain::Kind::kEvents) {
+      for (size_t i = 0; i < d.size; ++i) {
+        uint32_t c = d.table->contact[i];
+        if (c != 0 && per_contact.get(c)) out.set(i);
+      }
+    }
+    return out;
+  }
+
+  // A per-contact vector mapped onto the domain.
+  Vec ToDomain(Vec per_contact, const Domain& d) {
+    if (d.kind == Domain::Kind::kEvents) per_contact.remap = &d.table->contact;
+    return per_contact;
+  }
+
+  int TableOf(const Selector& s) const {
+    switch (s.kind) {
+      case ActivityKind::kAny:
+        return -2;
+      case ActivityKind::kTrack:
+        return p_.table_index(MessageType::kTrack, s.event);
+      case ActivityKind::kPage:
+        return p_.table_index(MessageType::kPage);
+      case ActivityKind::kScreen:
+        return p_.table_index(MessageType::kScreen);
+      case ActivityKind::kIdentify:
+        return p_.table_index(MessageType::kIdentify);
+      case ActivityKind::kGroup:
+        return p_.table_index(MessageType::kGroup);
+      case ActivityKind::kAlias:
+        return p_.table_index(MessageType::kAlias);
+    }
+    return -1;
+  }
+
+  // The aggregate `agg` of a node's selector, per contact (cached).
+  Vec Aggregate(const Node& n, segmenta::Aggregate agg) {
+    const Selector& s = *n.selector;
+    std::string key;
+    if (cache_ != nullptr) {
+      key = std::string(AggregateName(agg)) + "(";
+      Node probe;
+      probe.kind = NodeKind::kAggregate;
+      probe.aggregate = agg;
+      probe.selector = std::unique_ptr<Selector>(const_cast<Selector*>(&s));
+      key = NodeToText(probe);
+      probe.selector.release();
+      if (WindowUsesNow(s)) key += "@" + std::to_string(env_.now);
+      auto it = cache_->entries_.find(key);
+      if (it != cache_->entries_.end()) {
+        Vec v;
+        v.kind = Vec::Kind::kScalars;
+        v.scalars = std::shared_ptr<const std::vector<Scalar>>(it->second, &it->second->values);
+        return v;
+      }
+    }
+    std::shared_ptr<std::vector<Scalar>> values = Accumulate(n, agg, /*per_contact=*/true);
+    if (cache_ != nullptr) {
+      auto entry = std::make_shared<AggregateCache::Entry>();
+      entry->values = std::move(*values);
+      cache_->entries_[key] = entry;
+      Vec v;
+      v.kind = Vec::Kind::kScalars;
+      v.scalars = std::shared_ptr<const std::vector<Scalar>>(entry, &entry->values);
+      return v;
+    }
+    Vec v;
+    v.kind = Vec::Kind::kScalars;
+    v.scalars = std::move(values);
+    return v;
+  }
+
+  static bool WindowUsesNow(const Selector& s) {
+    if (s.window.kind == Window::Kind::kLast) return true;
+    auto uses = [](const Node* n, auto&& self) -> bool {
+      if (n == nullptr) return false;
+      if (n->kind == NodeKind::kNow || n->kind == NodeKind::kTimeTest) return true;
+      for (const NodePtr& c : n->children) {
+        if (self(c.get(), self)) return true;
+      }
+      if (n->selector && (n->selector->window.kind == Window::Kind::kLast ||
+                          self(n->selector->window.from.get(), self) ||
+                          self(n->selector->window.to.get(), self) ||
+                          self(n->selector->where.get(), self))) {
+        return true;
+      }
+      return false;
+    };
+    return uses(s.window.from.get(), uses) || uses(s.window.to.get(), uses) ||
+           uses(s.where.get(), uses);
+  }
+
+  // Scans the selector's tables once and folds each selected event into its contact's
+  // accumulator (or into one accumulator for all contacts).
+  std::shared_ptr<std::vector<Scalar>> Accumulate(const Node& n, segmenta::Aggregate agg,
+                                                  bool per_contact) {
+    const Selector& s = *n.selector;
+    const size_t slots = per_contact ? contacts_.size : 1;
+    auto out = std::make_shared<std::vector<Scalar>>(slots);
+    struct Acc {
+      uint64_t count = 0;
+      double sum = 0, min = 0, max = 0;
+      Millis time = 0;
+      int16_t table = -1;
+      uint32_t row = 0;
+    };
+    std::vector<Acc> acc(slots);
+
+    // Window bounds: constant, or per contact.
+    Millis lo = kMinTime, hi = kMaxTime;
+    Vec from, to;
+    bool from_per_contact = false, to_per_contact = false;
+    switch (s.window.kind) {
+      case Window::Kind::kNone:
+        break;
+      case Window::Kind::kLast:
+        lo = env_.now - s.window.duration;
+        hi = env_.now;
+        break;
+      case Window::Kind::kSince:
+      case Window::Kind::kBetween:
+        from = Value(*s.window.from, contacts_);
+        from_per_contact = from.kind != Vec::Kind::kConst;
+        if (!from_per_contact) {
+          Millis t;
+          if (!AsTime(from.constant, &t)) return Empty(agg, out);
+          lo = s.window.kind == Window::Kind::kSince ? t + 1 : t;
+        }
+        if (s.window.kind == Window::Kind::kSince) break;
+        [[fallthrough]];
+      case Window::Kind::kBefore:
+        to = Value(*s.window.to, contacts_);
+        to_per_contact = to.kind != Vec::Kind::kConst;
+        if (!to_per_contact) {
+          Millis t;
+          if (!AsTime(to.constant, &t)) return Empty(agg, out);
+          hi = s.window.kind == Window::Kind::kBefore ? t - 1 : t;
+        }
+        break;
+    }
+    // Per-contact bounds are read once per contact, lazily.
+    std::vector<Millis> lo_of, hi_of;
+    if (from_per_contact || to_per_contact) {
+      lo_of.assign(contacts_.size, lo);
+      hi_of.assign(contacts_.size, hi);
+      alive_->ForEach([&](size_t c) {
+        Millis t;
+        if (from_per_contact) {
+          if (AsTime(from.at(c), &t)) {
+            lo_of[c] = s.window.kind == Window::Kind::kSince ? t + 1 : t;
+          } else {
+            lo_of[c] = kMaxTime, hi_of[c] = kMinTime;  // selects nothing
+            return;
+          }
+        }
+        if (to_per_contact) {
+          if (AsTime(to.at(c), &t)) {
+            hi_of[c] = s.window.kind == Window::Kind::kBefore ? t - 1 : t;
+          } else {
+            lo_of[c] = kMaxTime, hi_of[c] = kMinTime;
+          }
+        }
+      });
+    }
+
+    std::vector<uint16_t> tables;
+    int table = TableOf(s);
+    if (table == -2) {
+      for (size_t t = 0; t < p_.tables().size(); ++t) tables.push_back(static_cast<uint16_t>(t));
+    } else if (table >= 0) {
+      tables.push_back(static_cast<uint16_t>(table));
+    }
+    for (uint16_t t : tables) {
+      const EventTable& et = p_.table(t);
+      Domain events{Domain::Kind::kEvents, et.rows(), &et};
+      std::optional<Bits> where;
+      if (s.where) where.emplace(Bool(*s.where, events));
+      const Column* property = s.property.empty() ? nullptr : et.column(s.property);
+      const bool numeric = agg == Aggregate::kSum || agg == Aggregate::kAvg ||
+                           agg == Aggregate::kMin || agg == Aggregate::kMax;
+      if (numeric && property == nullptr) continue;
+      for (size_t r = 0; r < et.rows(); ++r) {
+        const uint32_t c = et.contact[r];
+        if (c == 0 || !alive_->get(c)) continue;
+        const Millis time = et.time[r];
+        const Millis l = lo_of.empty() ? lo : lo_of[c];
+        const Millis h = hi_of.empty() ? hi : hi_of[c];
+        if (time < l || time > h) continue;
+        if (where && !where->get(r)) continue;
+        Acc& a = acc[per_contact ? c : 0];
+        if (numeric) {
+          if (property->type(r) != ValueType::kNumber) continue;
+          double v = property->number(r);
+          a.min = a.count == 0 ? v : std::min(a.min, v);
+          a.max = a.count == 0 ? v : std::max(a.max, v);
+          a.sum += v;
+          ++a.count;
+          continue;
+        }
+        // The contacts' order of activities: (time, table, row). Tables and rows are
+        // visited in increasing order, so ties keep the first / take the last.
+        if (agg == Aggregate::kFirst) {
+          if (a.count == 0 || time < a.time) a.time = time, a.table = t, a.row = r;
+        } else if (agg == Aggregate::kLast) {
+          if (a.count == 0 || time >= a.time) a.time = time, a.table = t, a.row = r;
+        }
+        ++a.count;
+      }
+    }
+    for (size_t i = 0; i < slots; ++i) {
+      if (per_contact && !alive_->get(i)) continue;
+      const Acc& a = acc[i];
+      Scalar& v = (*out)[i];
+      switch (agg) {
+        case Aggregate::kCount:
+          v = Scalar::Number(static_cast<double>(a.count));
+          break;
+        case Aggregate::kSum:
+          if (a.count) v = Scalar::Number(a.sum);
+          break;
+        case Aggregate::kAvg:
+          if (a.count) v = Scalar::Number(a.sum / static_cast<double>(a.count));
+          break;
+        case Aggregate::kMin:
+          if (a.count) v = Scalar::Number(a.min);
+          break;
+        case Aggregate::kMax:
+          if (a.count) v = Scalar::Number(a.max);
+          break;
+        case Aggregate::kFirst:
+        case Aggregate::kLast:
+          if (!a.count) break;
+          v = s.property.empty() ? Scalar::Time(a.time)
+                                 : ScalarOf(p_.table(a.table).column(s.property), a.row);
+          break;
+      }
+    }
+    return out;
+  }
+
+  std::shared_ptr<std::vector<Scalar>> Empty(segmenta::Aggregate agg,
+                                             std::shared_ptr<std::vector<Scalar>> out) {
+    if (agg == Aggregate::kCount) {
+      for (Scalar& v : *out) v = Scalar::Number(0);
+    }
+    return out;
+  }
+
+  const Plan& plan_;
+  const ProfileTable& p_;
+  const EvalEnv& env_;
+  AggregateCache* cache_;
+  Domain contacts_;
+  Domain accounts_;
+  std::unique_ptr<Bits> alive_;
+};
+
+Roaring EvaluateAll(const Plan& plan, const ProfileTable& profiles, const EvalEnv& env,
+                    AggregateCache* cache, const std::function<void(double)>& progress) {
+  BatchEvaluator eval(plan, profiles, env, cache);
+  if (progress) progress(0.0);
+  Bits members = eval.Bool(plan.root(), eval.contacts());
+  members.And(eval.alive());
+  if (progress) progress(0.9);
+  Roaring out;
+  std::vector<uint32_t> ids;
+  members.ForEach([&](size_t c) { ids.push_back(static_cast<uint32_t>(c)); });
+  out.addMany(ids.size(), ids.data());
+  out.runOptimize();
+  if (progress) progress(1.0);
+  return out;
+}
+
+Value OverallValue(const Node& aggregate, const Plan& plan, const ProfileTable& profiles,
+                   Millis now) {
+  EvalEnv env;
+  env.now = now;
+  BatchEvaluator eval(plan, profiles, env, nullptr);
+  Scalar s = eval.Overall(aggregate);
+  switch (s.type) {
+    case ValueType::kNull:
+      return Value::Null();
+    case ValueType::kBool:
+      return Value::Bool(s.b);
+    case ValueType::kNumber:
+      return Value::Number(s.num);
+    case ValueType::kString:
+      return Value::String(std::string(s.str));
+    case ValueType::kTime:
+      return Value::Time(s.ms);
+    case ValueType::kDuration:
+      return Value::Duration(s.ms);
+  }
+  return Value::Null();
+}
+
+}  // namespace segmenta

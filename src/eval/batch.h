@@ -1,0 +1,44 @@
+// Runs a compiled condition over every contact at once, column by column: what creating or
+// editing a contact group does. Agrees with the incremental evaluator (evaluator.h) on
+// every contact; a randomized test checks it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "eval/evaluator.h"
+#include "roaring/roaring.hh"
+
+namespace segmenta {
+
+// Per-contact results of aggregates, kept between evaluations while the data they read is
+// unchanged, so that a condition built on aggregates already computed runs without
+// scanning events again. Not thread-safe; the owner serializes evaluations.
+class AggregateCache {
+ public:
+  // Drops what was computed from data older than `epoch` (see ProfileTable changes).
+  void Invalidate() { entries_.clear(); }
+  size_t size() const { return entries_.size(); }
+  size_t MemoryBytes() const;
+
+ private:
+  friend class BatchEvaluator;
+  struct Entry;
+  absl::flat_hash_map<std::string, std::shared_ptr<const Entry>> entries_;
+};
+
+// The members of `plan` among all contacts at env.now: a bitmap of ContactIds.
+// `cache` may be null. `progress`, when set, is called with a fraction done (0..1).
+// REQUIRES: the caller holds the profile table for reading.
+Roaring EvaluateAll(const Plan& plan, const ProfileTable& profiles, const EvalEnv& env,
+                    AggregateCache* cache = nullptr,
+                    const std::function<void(double)>& progress = nullptr);
+
+// The value of an overall(...) aggregate: the aggregate over every contact's events.
+Value OverallValue(const Node& aggregate, const Plan& plan, const ProfileTable& profiles,
+                   Millis now);
+
+}  // namespace segmenta

@@ -1,0 +1,49 @@
+// Runs a compiled condition on one contact (incremental, on each of its changes and timers)
+// and tells when its value may next change with no new event.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "core/value.h"
+#include "lang/compiler.h"
+#include "eval/scalar.h"
+#include "profile/profile_table.h"
+#include "roaring/roaring.hh"
+
+namespace segmenta {
+
+// What a condition reads besides the contact: the clock, other groups, and the values of
+// overall(...) aggregates.
+struct EvalEnv {
+  Millis now = 0;
+  // The members of another group (null when unknown: nobody); null when the plan uses none.
+  std::function<const Roaring*(std::string_view group)> group_members;
+  // The values of the plan's overall(...) aggregates, by slot (see OverallValues()).
+  std::vector<Value> overall;
+};
+
+// True when `contact` satisfies `plan`. A contact that does not exist satisfies nothing.
+// REQUIRES: the caller holds the profile table for reading. Thread-safe otherwise.
+bool Matches(const Plan& plan, const ProfileTable& profiles, ContactId contact,
+             const EvalEnv& env);
+
+// The earliest instant after env.now at which Matches() may change for `contact` with no
+// new event (a window lets an event go, a time test flips, a sequence's wait runs out), or
+// nullopt when it cannot. May be early (the value may turn out unchanged), never late.
+std::optional<Millis> NextChange(const Plan& plan, const ProfileTable& profiles,
+                                 ContactId contact, const EvalEnv& env);
+
+// `node` (a part of `plan`) for one contact: a condition's truth, or an expression's value.
+// For the batch evaluator's per-contact fallbacks.
+bool MatchesNode(const Plan& plan, const Node& node, const ProfileTable& profiles,
+                 ContactId contact, const EvalEnv& env);
+Scalar ValueOfNode(const Plan& plan, const Node& node, const ProfileTable& profiles,
+                   ContactId contact, const EvalEnv& env);
+
+// The values of the plan's overall(...) aggregates over every contact's events at `now`.
+std::vector<Value> OverallValues(const Plan& plan, const ProfileTable& profiles, Millis now);
+
+}  // namespace segmenta

@@ -1,0 +1,203 @@
+#include "eval/scalar.h"
+
+#include <algorithm>
+
+#include "core/time_format.h"
+
+namespace segmenta {
+namespace {
+
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool EqualFold(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return Lower(x) == Lower(y); });
+}
+
+bool ContainsFold(std::string_view hay, std::string_view needle) {
+  if (needle.size() > hay.size()) return false;
+  for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+    if (EqualFold(hay.substr(i, needle.size()), needle)) return true;
+  }
+  return false;
+}
+
+template <typename T>
+bool Order(Op op, const T& l, const T& r) {
+  switch (op) {
+    case Op::kEq:
+      return l == r;
+    case Op::kNe:
+      return l != r;
+    case Op::kLt:
+      return l < r;
+    case Op::kLe:
+      return l <= r;
+    case Op::kGt:
+      return l > r;
+    case Op::kGe:
+      return l >= r;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Scalar ScalarOf(const Column* column, size_t row) {
+  Scalar s;
+  if (column == nullptr) return s;
+  s.type = column->type(row);
+  switch (s.type) {
+    case ValueType::kNull:
+      break;
+    case ValueType::kBool:
+      s.b = column->boolean(row);
+      break;
+    case ValueType::kNumber:
+      s.num = column->number(row);
+      break;
+    case ValueType::kString:
+      s.str = column->string(row);
+      s.column = column;
+      s.row = row;
+      break;
+    case ValueType::kTime:
+    case ValueType::kDuration:
+      column->time(row, &s.ms);
+      break;
+  }
+  return s;
+}
+
+Scalar ScalarOf(const Value& value) {
+  Scalar s;
+  s.type = value.type();
+  switch (s.type) {
+    case ValueType::kNull:
+      break;
+    case ValueType::kBool:
+      s.b = value.as_bool();
+      break;
+    case ValueType::kNumber:
+      s.num = value.as_number();
+      break;
+    case ValueType::kString:
+      s.str = value.as_string();
+      break;
+    case ValueType::kTime:
+    case ValueType::kDuration:
+      s.ms = value.as_millis();
+      break;
+  }
+  return s;
+}
+
+bool AsTime(const Scalar& s, Millis* out) {
+  switch (s.type) {
+    case ValueType::kTime:
+      *out = s.ms;
+      return true;
+    case ValueType::kString: {
+      if (s.column != nullptr) return s.column->time(s.row, out);
+      absl::StatusOr<absl::Time> t = ParseTimestamp(s.str);
+      if (!t.ok()) return false;
+      *out = ToMillis(*t);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+bool Compare(Op op, const Scalar& l, const Scalar& r) {
+  if (l.is_null() || r.is_null()) return false;
+  switch (op) {
+    case Op::kContains:
+      return l.type == ValueType::kString && r.type == ValueType::kString &&
+             l.str.find(r.str) != std::string_view::npos;
+    case Op::kIContains:
+      return l.type == ValueType::kString && r.type == ValueType::kString &&
+             ContainsFold(l.str, r.str);
+    case Op::kStartsWith:
+      return l.type == ValueType::kString && r.type == ValueType::kString &&
+             l.str.substr(0, r.str.size()) == r.str;
+    case Op::kIStartsWith:
+      return l.type == ValueType::kString && r.type == ValueType::kString &&
+             r.str.size() <= l.str.size() && EqualFold(l.str.substr(0, r.str.size()), r.str);
+    case Op::kEndsWith:
+      return l.type == ValueType::kString && r.type == ValueType::kString &&
+             r.str.size() <= l.str.size() && l.str.substr(l.str.size() - r.str.size()) == r.str;
+    case Op::kIEndsWith:
+      return l.type == ValueType::kString && r.type == ValueType::kString &&
+             r.str.size() <= l.str.size() &&
+             EqualFold(l.str.substr(l.str.size() - r.str.size()), r.str);
+    default:
+      break;
+  }
+  if (l.type == ValueType::kTime || r.type == ValueType::kTime) {
+    Millis a, b;
+    if (!AsTime(l, &a) || !AsTime(r, &b)) return false;
+    return Order(op, a, b);
+  }
+  if (l.type != r.type) return false;
+  switch (l.type) {
+    case ValueType::kNumber:
+      return Order(op, l.num, r.num);
+    case ValueType::kString:
+      return Order(op, l.str, r.str);
+    case ValueType::kBool:
+      return (op == Op::kEq || op == Op::kNe) && Order(op, l.b, r.b);
+    case ValueType::kDuration:
+      return Order(op, l.ms, r.ms);
+    default:
+      return false;
+  }
+}
+
+Scalar Arith(Op op, const Scalar& l, const Scalar& r) {
+  if (l.is_null() || r.is_null()) return Scalar();
+  const bool lt = l.type == ValueType::kTime || l.type == ValueType::kString;
+  const bool rt = r.type == ValueType::kTime || r.type == ValueType::kString;
+  if (l.type == ValueType::kNumber && r.type == ValueType::kNumber) {
+    switch (op) {
+      case Op::kAdd:
+        return Scalar::Number(l.num + r.num);
+      case Op::kSub:
+        return Scalar::Number(l.num - r.num);
+      case Op::kMul:
+        return Scalar::Number(l.num * r.num);
+      case Op::kDiv:
+        return r.num == 0 ? Scalar() : Scalar::Number(l.num / r.num);
+      default:
+        return Scalar();
+    }
+  }
+  Millis a = 0, b = 0;
+  if (lt && r.type == ValueType::kDuration && (op == Op::kAdd || op == Op::kSub)) {
+    if (!AsTime(l, &a)) return Scalar();
+    return Scalar::Time(op == Op::kAdd ? a + r.ms : a - r.ms);
+  }
+  if (l.type == ValueType::kDuration && rt && op == Op::kAdd) {
+    if (!AsTime(r, &b)) return Scalar();
+    return Scalar::Time(b + l.ms);
+  }
+  if (lt && rt && op == Op::kSub) {
+    if (!AsTime(l, &a) || !AsTime(r, &b)) return Scalar();
+    return Scalar::Duration(a - b);
+  }
+  if (l.type == ValueType::kDuration && r.type == ValueType::kDuration) {
+    if (op == Op::kAdd) return Scalar::Duration(l.ms + r.ms);
+    if (op == Op::kSub) return Scalar::Duration(l.ms - r.ms);
+  }
+  if (l.type == ValueType::kDuration && r.type == ValueType::kNumber) {
+    if (op == Op::kMul) return Scalar::Duration(static_cast<Millis>(l.ms * r.num));
+    if (op == Op::kDiv && r.num != 0) return Scalar::Duration(static_cast<Millis>(l.ms / r.num));
+  }
+  if (l.type == ValueType::kNumber && r.type == ValueType::kDuration && op == Op::kMul) {
+    return Scalar::Duration(static_cast<Millis>(l.num * r.ms));
+  }
+  return Scalar();
+}
+
+}  // namespace segmenta
