@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "collect/parser.h"
 #include "core/json_writer.h"
 #include "core/status.h"
@@ -480,8 +481,9 @@ class Worker::Applier {
   };
   absl::flat_hash_map<ContactId, std::vector<PendingActivity>> pending_activities_;
   ProfileTable* profiles_;
-  // Contacts changed by the group being applied.
-  absl::flat_hash_map<ContactId, ContactChange> changes_;
+  // Contacts changed by the group being applied (node-based: a reference to one entry
+  // stays valid while others are added).
+  absl::node_hash_map<ContactId, ContactChange> changes_;
 };
 
 struct Worker::Group {
