@@ -104,7 +104,8 @@ struct ContactChange {
   std::vector<std::string> traits;     // traits set
   bool accounts = false;               // accounts joined, or their traits changed
   bool merged = false;                 // absorbed another contact (anything may change)
-  bool erased = false;
+  bool erased = false;                 // erased, or merged into `merged_into`
+  ContactId merged_into = 0;
 };
 
 // Written by one thread (the worker's writer) and read by others under the caller's

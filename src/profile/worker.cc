@@ -331,6 +331,7 @@ class Worker::Applier {
     profiles_->Merge(to, from, *survivor);
     Change(to).merged = true;
     Change(from).erased = true;
+    Change(from).merged_into = to;
     for (const Identity& identity : absorbed->identities) {
       batch_.Put(store_->handle(Family::kIdentities),
                  IdentityKey(static_cast<char>(identity.kind), identity.value), ContactKey(to));

@@ -42,5 +42,6 @@ std::string AccountMemberPrefix(std::string_view group_id);
 
 // kMeta keys.
 inline constexpr std::string_view kMetaCounters = "counters";
+inline constexpr std::string_view kMetaSegments = "segments";
 
 }  // namespace segmenta

@@ -14,7 +14,7 @@ namespace {
 const char* const kFamilyNames[] = {
     "default",  // kMeta
     "identities", "contacts", "activities", "contact_activities", "messages", "accounts", "account_members",
-    "redirects", "keys", "suppressed"};
+    "redirects", "keys", "suppressed", "groups", "memberships", "history", "outbox"};
 static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
 
 rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& options,
@@ -29,8 +29,9 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& op
   table.pin_l0_filter_and_index_blocks_in_cache = true;
   // Point lookups dominate everywhere but in a contact's activities (range scans), and
   // activities are read by seq only after the index found them.
-  const bool point_lookups =
-      family != Family::kActivities && family != Family::kContactActivities;
+  const bool point_lookups = family != Family::kActivities &&
+                             family != Family::kContactActivities &&
+                             family != Family::kHistory && family != Family::kOutbox;
   if (point_lookups) {
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     table.whole_key_filtering = true;

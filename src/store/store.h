@@ -27,6 +27,10 @@ enum class Family : int {
   kRedirects,       // absorbed contact id -> survivor contact id
   kKeys,            // SHA-256 of a secret -> key record
   kSuppressed,      // identity key (as kIdentities) -> "" : erased with suppression
+  kGroups,          // group id -> GroupDefinition record
+  kMemberships,     // (group id, contact id) -> since (ms, big-endian)
+  kHistory,         // 'g' (group, time, seq) / 'c' (contact, time, seq) -> enter/exit record
+  kOutbox,          // seq -> membership event JSON, for webhooks
   kCount,
 };
 

@@ -5,6 +5,7 @@
 
 #include "eval/batch.h"
 #include "eval/evaluator.h"
+#include "eval/schema.h"
 #include "gtest/gtest.h"
 #include "lang/parser.h"
 
@@ -162,19 +163,6 @@ class World {
   }
   std::mt19937 rng_;
 };
-
-Schema SchemaOf(const ProfileTable& p) {
-  Schema s;
-  for (const auto& [name, column] : p.trait_columns()) s.traits[name] = column.types_seen();
-  for (const auto& [name, column] : p.account_columns()) s.account_traits[name] = column.types_seen();
-  for (const auto& table : p.tables()) {
-    if (table->type == MessageType::kTrack) s.events.insert(table->key);
-    for (const auto& [path, column] : table->columns) {
-      s.properties[table->key][path] |= column.types_seen();
-    }
-  }
-  return s;
-}
 
 TEST(AgreementTest, IncrementalAndBatchAgreeAndNextChangeIsNeverLate) {
   World world(20261125);

@@ -1,0 +1,60 @@
+// A contact group (segment): its definition as stored and as the API shows it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "store/keys.h"
+
+namespace segmenta {
+
+// Where a group's enter and exit events are delivered.
+struct Webhook {
+  std::string url;     // http://host:port/path
+  std::string secret;  // signs each delivery (HMAC-SHA256); never shown back
+  bool enter = true;   // deliver enters
+  bool exit = true;    // deliver exits
+  bool operator==(const Webhook&) const = default;
+};
+
+struct GroupDefinition {
+  uint32_t id = 0;  // assigned at creation, never reused
+  std::string name;
+  std::string description;
+  // Dynamic groups: the condition, as given (text, or JSON starting with '{').
+  // Static groups: empty.
+  std::string condition;
+  // Static groups: listed contacts, and accounts whose contacts (current and future) are
+  // members.
+  std::vector<ContactId> contacts;  // sorted, unique
+  std::vector<std::string> accounts;  // sorted, unique
+  std::vector<Webhook> webhooks;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+
+  bool is_static() const { return condition.empty(); }
+
+  // The stored record (secrets included). Thread-safe.
+  std::string Encode() const;
+  // Errors: DataLoss for a record Encode() did not write.
+  static absl::StatusOr<GroupDefinition> Decode(std::string_view bytes);
+};
+
+// A name may hold letters, digits, spaces and - _ . ( ) & ' / from 1 to 200 bytes, and
+// must not start or end with a space. Errors: InvalidArgument saying what is wrong.
+absl::Status CheckGroupName(std::string_view name);
+
+// Store keys.
+std::string GroupKey(uint32_t id);
+std::string MembershipKey(uint32_t group, ContactId contact);
+std::string MembershipPrefix(uint32_t group);
+// History: by group ('g') and by contact ('c'), in time order.
+std::string GroupHistoryKey(uint32_t group, int64_t time_ms, uint64_t seq);
+std::string GroupHistoryPrefix(uint32_t group);
+std::string ContactHistoryKey(ContactId contact, int64_t time_ms, uint64_t seq);
+std::string ContactHistoryPrefix(ContactId contact);
+
+}  // namespace segmenta

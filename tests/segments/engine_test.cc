@@ -1,0 +1,237 @@
+#include "segments/engine.h"
+
+#include <filesystem>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "core/time_format.h"
+#include "profile/contact_reader.h"
+
+namespace segmenta {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+const absl::Time kStart = absl::FromUnixSeconds(1795500000);  // 2026-11-24T04:00:00Z
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/engine_test_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    Open();
+  }
+  void TearDown() override {
+    Close();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open() {
+    store_ = *Store::Open(dir_);
+    worker_ = *Worker::Start(store_.get(), {}, &clock_);
+    auto engine = GroupEngine::Start(store_.get(), worker_.get(), &clock_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = std::move(*engine);
+  }
+  void Close() {
+    engine_.reset();
+    worker_.reset();
+    store_.reset();
+  }
+
+  // Sends one message at the clock's now.
+  void Send(MessageType type, std::string user, std::string anon, std::string event,
+            std::string properties = "{}", std::string traits = "") {
+    Message m;
+    m.type = type;
+    m.message_id = "m" + std::to_string(++messages_);
+    m.user_id = std::move(user);
+    m.anonymous_id = std::move(anon);
+    m.event = std::move(event);
+    m.properties = std::move(properties);
+    m.traits = std::move(traits);
+    m.timestamp = clock_.Now();
+    m.received_at = clock_.Now();
+    if (type == MessageType::kGroup) m.group_id = m.event, m.event.clear();
+    auto result = worker_->SubmitAndWait({m});
+    ASSERT_TRUE(result.ok()) << result.status();
+  }
+  void Track(std::string anon, std::string event, std::string properties = "{}") {
+    Send(MessageType::kTrack, "", std::move(anon), std::move(event), std::move(properties));
+  }
+  ContactId Id(std::string_view identity) {
+    auto c = ContactReader(store_.get()).Find(identity);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? c->id : 0;
+  }
+  bool In(std::string_view group, std::string_view identity) {
+    auto member = engine_->IsMember(group, Id(identity));
+    EXPECT_TRUE(member.ok()) << member.status();
+    return member.ok() && *member;
+  }
+  void Advance(absl::Duration d) {
+    clock_.Advance(d);
+    ASSERT_TRUE(worker_->RunDueTimers().ok());
+  }
+  GroupInfo Create(std::string name, std::string condition) {
+    GroupDefinition def;
+    def.name = std::move(name);
+    def.condition = std::move(condition);
+    auto info = engine_->Create(def);
+    EXPECT_TRUE(info.ok()) << info.status();
+    return info.ok() ? *info : GroupInfo{};
+  }
+
+  FakeClock clock_{kStart};
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Worker> worker_;
+  std::unique_ptr<GroupEngine> engine_;
+  int messages_ = 0;
+};
+
+constexpr char kCartAbandonment[] =
+    "last(\"Product Added\") older than 1 hour and "
+    "count(\"Order Completed\" since last(\"Product Added\")) = 0";
+
+TEST_F(EngineTest, CartAbandonmentFiresOneHourAfterTheAddWithNoNewEvent) {
+  Track("seed", "Product Added");  // the event names exist before the group
+  clock_.Advance(absl::Seconds(1));
+  Track("seed", "Order Completed");
+  Create("Cart abandoners", kCartAbandonment);
+  Track("ana", "Product Added", R"({"price":20})");
+  Track("bob", "Product Added", R"({"price":30})");
+  EXPECT_FALSE(In("Cart abandoners", "ana"));
+  Advance(absl::Minutes(30));
+  Track("bob", "Order Completed", R"({"revenue":30})");
+  Advance(absl::Minutes(29));
+  EXPECT_FALSE(In("Cart abandoners", "ana"));
+  Advance(absl::Minutes(2));  // one hour and a minute after the add
+  EXPECT_TRUE(In("Cart abandoners", "ana"));
+  EXPECT_FALSE(In("Cart abandoners", "bob"));
+  // Ordering takes ana out at once (read-your-writes).
+  Track("ana", "Order Completed", R"({"revenue":20})");
+  EXPECT_FALSE(In("Cart abandoners", "ana"));
+  // Every enter and exit is recorded, with its cause.
+  auto history = engine_->ContactHistory(Id("ana"), 10);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_FALSE((*history)[0].entered);
+  EXPECT_EQ((*history)[0].cause, "event: Order Completed");
+  EXPECT_TRUE((*history)[1].entered);
+  EXPECT_EQ((*history)[1].cause, "time");
+  EXPECT_EQ((*history)[1].time_ms, ToMillis(kStart + absl::Seconds(1) + absl::Minutes(61)));
+}
+
+TEST_F(EngineTest, MembershipsAndTimersSurviveARestart) {
+  Track("seed", "Product Added");
+  clock_.Advance(absl::Minutes(1));
+  Track("seed", "Order Completed");
+  Create("Cart abandoners", kCartAbandonment);
+  Track("ana", "Product Added");
+  Advance(absl::Minutes(90));
+  Track("bob", "Product Added");
+  EXPECT_TRUE(In("Cart abandoners", "ana"));
+  Close();
+  clock_.Advance(absl::Minutes(61));
+  Open();
+  EXPECT_TRUE(In("Cart abandoners", "ana"));
+  ASSERT_TRUE(worker_->RunDueTimers().ok());
+  EXPECT_TRUE(In("Cart abandoners", "bob"));
+  auto info = engine_->Get("Cart abandoners");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->members, 2u);  // seed ordered after adding
+}
+
+TEST_F(EngineTest, StaticGroupsListContactsAndWholeAccounts) {
+  Send(MessageType::kIdentify, "u1", "", "", "{}", R"({"plan":"pro"})");
+  Send(MessageType::kGroup, "u2", "", "acme", "{}", R"({"industry":"Retail"})");
+  GroupDefinition def;
+  def.name = "VIP";
+  def.contacts = {Id("u1")};
+  def.accounts = {"acme"};
+  auto info = engine_->Create(def);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->members, 2u);
+  // A future contact of the account joins too.
+  Send(MessageType::kGroup, "u3", "", "acme");
+  EXPECT_TRUE(In("VIP", "u3"));
+  auto edited = engine_->EditStatic("VIP", {}, {Id("u1")}, {}, {"acme"});
+  ASSERT_TRUE(edited.ok()) << edited.status();
+  EXPECT_EQ(edited->members, 0u);
+  auto dynamic_edit = engine_->EditStatic("nope", {}, {}, {}, {});
+  EXPECT_TRUE(absl::IsNotFound(dynamic_edit.status()));
+}
+
+TEST_F(EngineTest, GroupsBuiltOnGroupsFollowThemAndCyclesAreRefused) {
+  Send(MessageType::kIdentify, "u1", "", "", "{}", R"({"age":50,"country":"ES"})");
+  Send(MessageType::kIdentify, "u2", "", "", "{}", R"({"age":30,"country":"ES"})");
+  Create("Spain", "country = \"ES\"");
+  Create("Senior Spain", "in group \"Spain\" and age > 40");
+  EXPECT_TRUE(In("Senior Spain", "u1"));
+  EXPECT_FALSE(In("Senior Spain", "u2"));
+  Send(MessageType::kIdentify, "u1", "", "", "{}", R"({"country":"PT"})");
+  EXPECT_FALSE(In("Spain", "u1"));
+  EXPECT_FALSE(In("Senior Spain", "u1"));  // followed its dependency in the same write
+  GroupDefinition cyclic;
+  cyclic.name = "Spain";
+  cyclic.condition = "in group \"Senior Spain\"";
+  auto updated = engine_->Update("Spain", cyclic);
+  ASSERT_FALSE(updated.ok());
+  EXPECT_THAT(updated.status().message(), HasSubstr("cycle between groups: Spain → Senior Spain → Spain"));
+  EXPECT_TRUE(In("Spain", "u2"));  // the refused edit changed nothing
+  absl::Status deleted = engine_->Delete("Spain");
+  EXPECT_TRUE(absl::IsFailedPrecondition(deleted));
+  EXPECT_THAT(deleted.message(), HasSubstr("used by Senior Spain"));
+  EXPECT_TRUE(engine_->Delete("Senior Spain").ok());
+  EXPECT_TRUE(engine_->Delete("Spain").ok());
+  EXPECT_THAT(engine_->List(), IsEmpty());
+}
+
+TEST_F(EngineTest, BadDefinitionsChangeNothing) {
+  Send(MessageType::kIdentify, "u1", "", "", "{}", R"({"age":50})");
+  GroupDefinition bad;
+  bad.name = "Typo";
+  bad.condition = "agee > 40";
+  auto created = engine_->Create(bad);
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(created.status().message(), "1:1: unknown trait 'agee'; did you mean 'age'?");
+  bad.name = "bad/name\n";
+  EXPECT_FALSE(engine_->Create(bad).ok());
+  EXPECT_THAT(engine_->List(), IsEmpty());
+  Create("Adults", "age >= 18");
+  EXPECT_TRUE(absl::IsAlreadyExists(engine_->Create([] {
+                                          GroupDefinition d;
+                                          d.name = "Adults";
+                                          d.condition = "age >= 21";
+                                          return d;
+                                        }())
+                                        .status()));
+}
+
+TEST_F(EngineTest, MergedContactsLeaveTheirGroupsAndTheSurvivorIsReevaluated) {
+  Track("phone", "Product Viewed", R"({"category":"cycling"})");
+  Send(MessageType::kIdentify, "u1", "", "", "{}", R"({"age":47})");
+  Create("Cyclists", "did \"Product Viewed\" where category = \"cycling\"");
+  ContactId phone = Id("phone");
+  EXPECT_TRUE(In("Cyclists", "phone"));
+  EXPECT_FALSE(In("Cyclists", "u1"));
+  Message alias;
+  alias.type = MessageType::kAlias;
+  alias.message_id = "alias";
+  alias.user_id = "u1";
+  alias.previous_id = "phone";
+  alias.timestamp = alias.received_at = clock_.Now();
+  ASSERT_TRUE(worker_->SubmitAndWait({alias}).ok());
+  EXPECT_TRUE(In("Cyclists", "u1"));
+  ContactId survivor = Id("u1");
+  EXPECT_THAT(engine_->GroupsOf(survivor), ElementsAre("Cyclists"));
+  if (survivor != phone) {
+    EXPECT_THAT(engine_->GroupsOf(phone), IsEmpty());
+  }
+}
+
+}  // namespace
+}  // namespace segmenta
