@@ -77,15 +77,22 @@ void Serve(const CommonOptions& common, const ServeFlags& flags) {
     Fail(fmt::format("cannot start the worker: {}", std::string(worker.status().message())));
   }
 
+  absl::StatusOr<std::unique_ptr<GroupEngine>> groups =
+      GroupEngine::Start(store->get(), worker->get());
+  if (!groups.ok()) {
+    Fail(fmt::format("cannot load contact groups: {}", std::string(groups.status().message())));
+  }
+
   Limits limits;
-  Api api(store->get(), worker->get(), keys->get(), limits);
+  auto api = std::make_unique<Api>(store->get(), worker->get(), keys->get(), groups->get(),
+                                   limits);
   HttpServerOptions http;
   http.host = flags.host;
   http.port = static_cast<uint16_t>(flags.port);
   http.io_threads = flags.io_threads;
   http.max_body_bytes = flags.max_body_bytes;
   http.max_decoded_body_bytes = limits.max_batch_bytes;
-  absl::StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Start(http, api.AsHandler());
+  absl::StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Start(http, api->AsHandler());
   if (!server.ok()) Fail(std::string(server.status().message()));
 
   bool has_write_key = false;
@@ -113,6 +120,8 @@ void Serve(const CommonOptions& common, const ServeFlags& flags) {
   WorkerStats final_stats = (*worker)->stats();
   uint64_t served = (*server)->requests_served();
   server->reset();
+  api.reset();  // finishes the group job in progress
+  groups->reset();
   worker->reset();
   keys->reset();
   store->reset();

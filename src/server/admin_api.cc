@@ -10,51 +10,17 @@
 #include "core/json_writer.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
+#include "server/replies.h"
 #include "simdjson.h"
 #include "spdlog/spdlog.h"
 
 namespace segmenta {
 namespace {
 
-using Params = std::vector<std::pair<std::string, std::string>>;
+using Params = QueryParams;
 
-HttpResponse Json(int status, std::string body) {
-  HttpResponse response;
-  response.status = status;
-  response.body = std::move(body);
-  return response;
-}
-
-HttpResponse BadParameter(std::string_view name, std::string_view reason) {
-  JsonWriter w;
-  w.BeginArray().BeginObject().Field("field", name).Field("reason", reason).EndObject().EndArray();
-  return ErrorResponse(400, "invalid_parameter", fmt::format("{}: {}", name, reason), w.str());
-}
-
-HttpResponse StoreError(const absl::Status& status) {
-  return ErrorResponse(500, "store_error", std::string(status.message()));
-}
-
-HttpResponse MethodNotAllowed(std::string_view path, std::string_view allow) {
-  HttpResponse response = ErrorResponse(
-      405, "method_not_allowed", fmt::format("{} accepts {} only", path, allow));
-  response.headers.emplace_back("Allow", std::string(allow));
-  return response;
-}
-
-// Parses `text` as an integer in [min, max]; else a 400 naming `name`.
-std::optional<HttpResponse> ParseCount(std::string_view name, std::string_view text, size_t min,
-                                       size_t max, size_t* value) {
-  size_t parsed = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
-  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || parsed < min ||
-      parsed > max) {
-    return BadParameter(name, fmt::format("must be an integer from {} to {}, not \"{}\"", min,
-                                          max, text));
-  }
-  *value = parsed;
-  return std::nullopt;
-}
+HttpResponse Json(int status, std::string body) { return JsonReply(status, std::move(body)); }
+HttpResponse StoreError(const absl::Status& status) { return StatusReply(status); }
 
 bool IsJsonNumber(std::string_view s) {
   size_t i = 0;
@@ -189,36 +155,10 @@ std::optional<HttpResponse> AdminApi::Route(const HttpRequest& request,
   }
   bool mutating = method != "GET" && method != "HEAD";
 
-  // Auth.
-  std::string_view authorization = request.Header("authorization");
-  size_t space = authorization.find(' ');
-  if (authorization.empty() || space == std::string_view::npos ||
-      !absl::EqualsIgnoreCase(std::string(authorization.substr(0, space)), "bearer")) {
-    HttpResponse response = ErrorResponse(
-        401, "unauthorized", "an admin or read-only token is required: \"Authorization: Bearer "
-                             "TOKEN\"");
-    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"segmenta\"");
-    return response;
-  }
-  std::string token(absl::StripAsciiWhitespace(std::string(authorization.substr(space + 1))));
-  absl::StatusOr<KeyRecord> key = keys_->Check(token);
-  if (!key.ok()) {
-    HttpResponse response = ErrorResponse(401, "unauthorized", "unknown token");
-    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"segmenta\"");
-    return response;
-  }
+  std::variant<KeyRecord, HttpResponse> auth = AuthorizeAdmin(request, *keys_, mutating);
+  if (auto* refused = std::get_if<HttpResponse>(&auth)) return *refused;
+  const KeyRecord* key = &std::get<KeyRecord>(auth);
   std::string note = fmt::format("token={}", key->id);
-  if (key->kind == KeyKind::kWrite ||
-      (key->kind == KeyKind::kRead && mutating)) {
-    HttpResponse response = ErrorResponse(
-        403, "forbidden",
-        key->kind == KeyKind::kWrite
-            ? fmt::format("key {} is a write key: it may only send events to /v1", key->id)
-            : fmt::format("token {} is read-only: {} {} needs an admin token", key->id, method,
-                          request.path));
-    response.log_note = std::move(note);
-    return response;
-  }
 
   absl::StatusOr<Params> params = ParseQuery(request.query);
   if (!params.ok()) {

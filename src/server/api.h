@@ -5,7 +5,9 @@
 #include "collect/parser.h"
 #include "core/clock.h"
 #include "profile/worker.h"
+#include "segments/engine.h"
 #include "server/admin_api.h"
+#include "server/groups_api.h"
 #include "server/http_server.h"
 #include "server/key_ring.h"
 #include "server/tracking_api.h"
@@ -16,8 +18,8 @@ namespace segmenta {
 // Thread-safe.
 class Api {
  public:
-  // `store`, `worker`, `keys` and `clock` must outlive the API.
-  Api(Store* store, Worker* worker, KeyRing* keys, Limits limits = {},
+  // `store`, `worker`, `keys`, `groups` and `clock` must outlive the API.
+  Api(Store* store, Worker* worker, KeyRing* keys, GroupEngine* groups, Limits limits = {},
       Clock* clock = Clock::Real());
 
   void Handle(const HttpRequest& request, Responder respond);
@@ -32,6 +34,7 @@ class Api {
  private:
   TrackingApi tracking_;
   AdminApi admin_;
+  GroupsApi groups_;
 };
 
 }  // namespace segmenta

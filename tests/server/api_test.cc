@@ -75,7 +75,10 @@ class ApiTest : public ::testing::Test {
     auto worker = Worker::Start(store_.get(), {});
     ASSERT_TRUE(worker.ok());
     worker_ = std::move(*worker);
-    api_ = std::make_unique<Api>(store_.get(), worker_.get(), keys_.get());
+    auto groups = GroupEngine::Start(store_.get(), worker_.get());
+    ASSERT_TRUE(groups.ok()) << groups.status();
+    groups_ = std::move(*groups);
+    api_ = std::make_unique<Api>(store_.get(), worker_.get(), keys_.get(), groups_.get());
     HttpServerOptions options;
     options.port = 0;
     auto server = HttpServer::Start(options, api_->AsHandler());
@@ -88,6 +91,7 @@ class ApiTest : public ::testing::Test {
     if (server_) server_->Shutdown();
     server_.reset();
     api_.reset();
+    groups_.reset();
     worker_.reset();
     keys_.reset();
     store_.reset();
@@ -122,6 +126,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   std::unique_ptr<KeyRing> keys_;
   std::unique_ptr<Worker> worker_;
+  std::unique_ptr<GroupEngine> groups_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<HttpClient> client_;
@@ -339,6 +344,86 @@ TEST_F(ApiTest, AContactIsExportedThenErasedAndSuppressed) {
   ASSERT_EQ(Admin("DELETE", "/api/contacts/other").status, 200);
   ASSERT_EQ(Post("/v1/track", R"({"anonymousId":"other","event":"E"})").status, 200);
   EXPECT_EQ(Admin("GET", "/api/contacts/other").status, 200);
+}
+
+TEST_F(ApiTest, GroupsAreDefinedCheckedListedAndKeptCurrentOverHttp) {
+  ASSERT_EQ(Post("/v1/batch", R"({"batch":[
+      {"type":"identify","userId":"ana","traits":{"age":47,"country":"ES"}},
+      {"type":"identify","userId":"bob","traits":{"age":30,"country":"FR"}},
+      {"type":"track","userId":"bob","event":"Newsletter Subscribed"}]})").status, 200);
+  // A condition is checked before it is saved: errors point to line:column.
+  HttpClientResponse bad = Admin("POST", "/api/conditions/check", "",
+                                 R"({"condition":"age > 40 and\n  countyr = \"ES\""})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("2:3: unknown trait 'countyr'; did you mean 'country'?"));
+  HttpClientResponse good = Admin("POST", "/api/conditions/check", "",
+                                  R"({"condition":"age > 40","count":true})");
+  EXPECT_EQ(good.status, 200);
+  EXPECT_THAT(good.body, HasSubstr(R"("matches":1)"));
+
+  HttpClientResponse created = Admin(
+      "POST", "/api/groups", "",
+      R"({"name":"Newsletter","condition":"did \"Newsletter Subscribed\""})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_THAT(created.body, HasSubstr(R"("members":1)"));
+  // The JSON form is accepted as well.
+  HttpClientResponse json_form = Admin(
+      "POST", "/api/groups", "",
+      R"({"name":"Spain","condition":{"cmp":"=","left":{"trait":"country"},"right":{"value":"ES"}}})");
+  ASSERT_EQ(json_form.status, 201) << json_form.body;
+  EXPECT_THAT(json_form.body, HasSubstr(R"("condition":"country = \"ES\"")"));
+  EXPECT_EQ(Admin("POST", "/api/groups", "", R"({"name":"Spain","condition":"age > 1"})").status,
+            409);
+  EXPECT_EQ(
+      Admin("POST", "/api/groups", read_token_, R"({"name":"X","condition":"age > 1"})").status,
+      403);
+
+  // Read-your-writes: the 200 of the event means the membership is already current.
+  ASSERT_EQ(Post("/v1/track", R"({"userId":"ana","event":"Newsletter Subscribed"})").status, 200);
+  EXPECT_THAT(Admin("GET", "/api/groups/Newsletter/members/ana").body,
+              HasSubstr(R"("member":true)"));
+  EXPECT_THAT(Admin("GET", "/api/groups/Newsletter/count").body, HasSubstr(R"("count":2)"));
+  HttpClientResponse page = Admin("GET", "/api/groups/Newsletter/members?limit=1");
+  EXPECT_THAT(page.body, HasSubstr(R"("nextCursor":")"));
+  HttpClientResponse history = Admin("GET", "/api/contacts/ana/history");
+  EXPECT_THAT(history.body, HasSubstr(R"("cause":"event: Newsletter Subscribed")"));
+  EXPECT_THAT(Admin("GET", "/api/contacts/ana/groups").body,
+              HasSubstr(R"("groups":["Newsletter","Spain"])"));
+
+  // An edit that would create a cycle is refused and changes nothing.
+  ASSERT_EQ(Admin("POST", "/api/groups", "", R"({"name":"Both","condition":"in group \"Spain\""})")
+                .status,
+            201);
+  HttpClientResponse cycle = Admin("PUT", "/api/groups/Spain", "",
+                                   R"({"name":"Spain","condition":"in group \"Both\""})");
+  EXPECT_EQ(cycle.status, 400);
+  EXPECT_THAT(cycle.body, HasSubstr("cycle between groups"));
+  EXPECT_EQ(Admin("DELETE", "/api/groups/Spain").status, 409);
+
+  // Static groups, and a job to poll.
+  HttpClientResponse job = Admin("POST", "/api/groups", "",
+                                 R"({"name":"Hand picked","contacts":["user:bob"],"async":true})");
+  ASSERT_EQ(job.status, 202) << job.body;
+  simdjson::dom::parser parser;
+  std::string id(std::string_view(parser.parse(job.body)["id"]));
+  std::string state;
+  for (int i = 0; i < 100 && state != "done"; ++i) {
+    simdjson::dom::parser p;
+    HttpClientResponse polled = Admin("GET", "/api/jobs/" + id);
+    state = std::string(std::string_view(p.parse(polled.body)["state"]));
+    if (state != "done") absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(state, "done");
+  HttpClientResponse edited = Admin("POST", "/api/groups/Hand%20picked/members", "",
+                                    R"({"add":["ana"],"remove":["bob"]})");
+  EXPECT_EQ(edited.status, 200) << edited.body;
+  EXPECT_THAT(Admin("GET", "/api/groups/Hand%20picked/members/ana").body,
+              HasSubstr(R"("member":true)"));
+  EXPECT_EQ(
+      Admin("POST", "/api/groups/Hand%20picked/members", "", R"({"add":["nobody"]})").status,
+      400);
+  HttpClientResponse list = Admin("GET", "/api/groups");
+  EXPECT_THAT(list.body, HasSubstr(R"("name":"Hand picked")"));
 }
 
 }  // namespace

@@ -1,0 +1,98 @@
+#include "server/replies.h"
+
+#include <charconv>
+
+#include "absl/strings/ascii.h"
+#include "core/json_writer.h"
+#include "fmt/format.h"
+
+namespace segmenta {
+
+HttpResponse JsonReply(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+HttpResponse BadParameter(std::string_view name, std::string_view reason) {
+  JsonWriter w;
+  w.BeginArray().BeginObject().Field("field", name).Field("reason", reason).EndObject().EndArray();
+  return ErrorResponse(400, "invalid_parameter", fmt::format("{}: {}", name, reason), w.str());
+}
+
+HttpResponse MethodNotAllowed(std::string_view path, std::string_view allow) {
+  HttpResponse response = ErrorResponse(
+      405, "method_not_allowed", fmt::format("{} accepts {} only", path, allow));
+  response.headers.emplace_back("Allow", std::string(allow));
+  return response;
+}
+
+HttpResponse StatusReply(const absl::Status& status) {
+  std::string message(status.message());
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+      return ErrorResponse(404, "not_found", message);
+    case absl::StatusCode::kAlreadyExists:
+      return ErrorResponse(409, "already_exists", message);
+    case absl::StatusCode::kInvalidArgument:
+      return ErrorResponse(400, "invalid_request", message);
+    case absl::StatusCode::kFailedPrecondition:
+      return ErrorResponse(409, "conflict", message);
+    case absl::StatusCode::kResourceExhausted: {
+      HttpResponse r = ErrorResponse(503, "overloaded", message);
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    }
+    default:
+      return ErrorResponse(500, "store_error", message);
+  }
+}
+
+std::optional<HttpResponse> ParseCount(std::string_view name, std::string_view text, size_t min,
+                                       size_t max, size_t* value) {
+  size_t parsed = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || parsed < min ||
+      parsed > max) {
+    return BadParameter(name, fmt::format("must be an integer from {} to {}, not \"{}\"", min,
+                                          max, text));
+  }
+  *value = parsed;
+  return std::nullopt;
+}
+
+std::variant<KeyRecord, HttpResponse> AuthorizeAdmin(const HttpRequest& request,
+                                                     const KeyRing& keys, bool mutating) {
+  std::string_view authorization = request.Header("authorization");
+  size_t space = authorization.find(' ');
+  std::string scheme(authorization.substr(0, space == std::string_view::npos ? 0 : space));
+  if (authorization.empty() || space == std::string_view::npos ||
+      absl::AsciiStrToLower(scheme) != "bearer") {
+    HttpResponse response = ErrorResponse(
+        401, "unauthorized", "an admin or read-only token is required: \"Authorization: Bearer "
+                             "TOKEN\"");
+    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"segmenta\"");
+    return response;
+  }
+  std::string token(absl::StripAsciiWhitespace(std::string(authorization.substr(space + 1))));
+  absl::StatusOr<KeyRecord> key = keys.Check(token);
+  if (!key.ok()) {
+    HttpResponse response = ErrorResponse(401, "unauthorized", "unknown token");
+    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"segmenta\"");
+    return response;
+  }
+  if (key->kind == KeyKind::kWrite || (key->kind == KeyKind::kRead && mutating)) {
+    HttpResponse response = ErrorResponse(
+        403, "forbidden",
+        key->kind == KeyKind::kWrite
+            ? fmt::format("key {} is a write key: it may only send events to /v1", key->id)
+            : fmt::format("token {} is read-only: {} {} needs an admin token", key->id,
+                          request.method, request.path));
+    response.log_note = fmt::format("token={}", key->id);
+    return response;
+  }
+  return *std::move(key);
+}
+
+}  // namespace segmenta

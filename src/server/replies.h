@@ -1,0 +1,38 @@
+// JSON answers and checks that the admin APIs (/api/...) share.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "server/http_server.h"
+#include "server/key_ring.h"
+
+namespace segmenta {
+
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+HttpResponse JsonReply(int status, std::string body);
+// 400 {"error":"invalid_parameter","message":"NAME: REASON","errors":[{"field","reason"}]}.
+HttpResponse BadParameter(std::string_view name, std::string_view reason);
+// 405 with an Allow header.
+HttpResponse MethodNotAllowed(std::string_view path, std::string_view allow);
+// The HTTP answer for an error status: NotFound 404, AlreadyExists 409, InvalidArgument 400,
+// FailedPrecondition 409, ResourceExhausted 503, others 500.
+HttpResponse StatusReply(const absl::Status& status);
+
+// Parses `text` as an integer in [min, max]; else the 400 naming `name`.
+std::optional<HttpResponse> ParseCount(std::string_view name, std::string_view text, size_t min,
+                                       size_t max, size_t* value);
+
+// Checks "Authorization: Bearer TOKEN" for an /api route: an admin token may do anything,
+// a read-only token only GET/HEAD (`mutating` false). Returns the key, or the 401/403 to
+// send. Never logs the token.
+std::variant<KeyRecord, HttpResponse> AuthorizeAdmin(const HttpRequest& request,
+                                                     const KeyRing& keys, bool mutating);
+
+}  // namespace segmenta
