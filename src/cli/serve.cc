@@ -12,6 +12,7 @@
 #include "server/api.h"
 #include "server/http_server.h"
 #include "server/key_ring.h"
+#include "server/webhook_sender.h"
 #include "spdlog/cfg/env.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -83,6 +84,8 @@ void Serve(const CommonOptions& common, const ServeFlags& flags) {
     Fail(fmt::format("cannot load contact groups: {}", std::string(groups.status().message())));
   }
 
+  auto webhooks = std::make_unique<WebhookSender>(store->get(), groups->get());
+
   Limits limits;
   auto api = std::make_unique<Api>(store->get(), worker->get(), keys->get(), groups->get(),
                                    limits);
@@ -121,6 +124,7 @@ void Serve(const CommonOptions& common, const ServeFlags& flags) {
   uint64_t served = (*server)->requests_served();
   server->reset();
   api.reset();  // finishes the group job in progress
+  webhooks.reset();
   groups->reset();
   worker->reset();
   keys->reset();

@@ -716,6 +716,12 @@ absl::StatusOr<ConditionCheck> GroupEngine::Check(std::string_view condition, bo
   });
 }
 
+std::vector<Webhook> GroupEngine::WebhooksOf(std::string_view name) const {
+  absl::ReaderMutexLock lock(&mu_);
+  Group* g = Find(name);
+  return g == nullptr ? std::vector<Webhook>() : g->def.webhooks;
+}
+
 size_t GroupEngine::MembershipBytes() const {
   absl::ReaderMutexLock lock(&mu_);
   size_t bytes = 0;

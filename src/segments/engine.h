@@ -129,6 +129,10 @@ class GroupEngine : public WorkerObserver {
   // the contacts matching it now. Errors: InvalidArgument as Create.
   absl::StatusOr<ConditionCheck> Check(std::string_view condition, bool count) const;
 
+  // The webhooks of a group, secrets included (for the sender only). Empty when the group
+  // does not exist.
+  std::vector<Webhook> WebhooksOf(std::string_view name) const;
+
   // Bytes held by the membership bitmaps.
   size_t MembershipBytes() const;
 

@@ -29,8 +29,11 @@ absl::StatusOr<HttpEndpoint> ParseHttpUrl(std::string_view url) {
         "{}: https is not supported; give the plain http address of the server", url));
   }
   if (scheme_is("http://")) rest.remove_prefix(7);
-  rest = rest.substr(0, rest.find('/'));
   HttpEndpoint endpoint;
+  if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
+    endpoint.path = std::string(rest.substr(slash));
+    rest = rest.substr(0, slash);
+  }
   size_t colon = rest.rfind(':');
   if (colon != std::string_view::npos && rest.find(']') == std::string_view::npos) {
     std::string_view port = rest.substr(colon + 1);

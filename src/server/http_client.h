@@ -19,9 +19,10 @@ struct HttpClientResponse {
 struct HttpEndpoint {
   std::string host;
   int port = 80;
+  std::string path = "/";  // with the query, if any
 };
 
-// Parses "http://host[:port][/...]". Errors: InvalidArgument naming what is wrong (https is
+// Parses "http://host[:port][/path]". Errors: InvalidArgument naming what is wrong (https is
 // refused: Segmenta serves plain HTTP, behind a TLS proxy in production).
 absl::StatusOr<HttpEndpoint> ParseHttpUrl(std::string_view url);
 
