@@ -21,5 +21,7 @@ void AddKeysCommand(CLI::App& app, CommonOptions& common);
 void AddImportCommand(CLI::App& app, CommonOptions& common);
 void AddGenCommand(CLI::App& app);
 void AddBenchCommand(CLI::App& app, CommonOptions& common);
+void AddGroupsCommand(CLI::App& app);  // also `export group`
+void AddCheckCommand(CLI::App& app, CommonOptions& common);
 
 }  // namespace segmenta

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   segmenta::AddImportCommand(app, common);
   segmenta::AddGenCommand(app);
   segmenta::AddBenchCommand(app, common);
+  segmenta::AddGroupsCommand(app);
+  segmenta::AddCheckCommand(app, common);
 
   CLI11_PARSE(app, argc, argv);
   return 0;
