@@ -75,6 +75,10 @@ int Run(BenchCommand& cmd) {
       result = RunIngestBench(options);
     } else if (workload == "import") {
       result = RunImportBench(options);
+    } else if (workload == "keep-current") {
+      result = RunKeepCurrentBench(options);
+    } else if (workload == "recompute") {
+      result = RunRecomputeBench(options);
     } else {
       result = RunMemoryBench(options);
     }
@@ -95,14 +99,17 @@ void AddBenchCommand(CLI::App& app, CommonOptions& common) {
   auto cmd = std::make_shared<BenchCommand>();
   CLI::App* sub = app.add_subcommand(
       "bench",
-      "Run whole-system benchmarks (ingest, import, memory) against the real server and a "
-      "PostgreSQL peer; prints medians and ratios");
-  sub->add_option("workloads", cmd->workloads, "Workloads to run, in order: ingest, import, memory")
+      "Run whole-system benchmarks (ingest, import, memory, keep-current, recompute) and their "
+      "peers (PostgreSQL, DuckDB); prints medians and ratios");
+  sub->add_option("workloads", cmd->workloads,
+                  "Workloads to run, in order: ingest, import, memory, keep-current, recompute")
       ->required()
-      ->check(CLI::IsMember({"ingest", "import", "memory"}));
+      ->check(CLI::IsMember({"ingest", "import", "memory", "keep-current", "recompute"}));
   sub->add_option("--events", cmd->events,
                   "Events to generate (ingest default 1,000,000; import default 10,000,000)");
-  sub->add_option("--contacts", cmd->contacts, "Contacts to load (memory; default 1,000,000)");
+  sub->add_option("--contacts", cmd->contacts,
+                  "Contacts to generate (memory, recompute: default 1,000,000; keep-current: "
+                  "20,000)");
   sub->add_option("--connections", cmd->options.connections,
                   "Concurrent HTTP (and PostgreSQL) connections")
       ->capture_default_str()
@@ -116,7 +123,7 @@ void AddBenchCommand(CLI::App& app, CommonOptions& common) {
       ->check(CLI::Range(1, 100));
   sub->add_option("--seed", cmd->options.seed, "Seed of the generated traffic")
       ->capture_default_str();
-  sub->add_flag("--no-peer", cmd->no_peer, "Skip the PostgreSQL peer");
+  sub->add_flag("--no-peer", cmd->no_peer, "Skip the peers (PostgreSQL, DuckDB)");
   sub->add_option("--tmp-dir", cmd->options.temp_parent,
                   "Parent of the bench's temp dirs (default $TMPDIR, else /tmp)");
   sub->add_option("--postgres-bin", cmd->options.postgres_bin_dir,

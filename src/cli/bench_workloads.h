@@ -59,6 +59,14 @@ absl::StatusOr<WorkloadResult> RunImportBench(const BenchOptions& options);
 // contact.
 absl::StatusOr<WorkloadResult> RunMemoryBench(const BenchOptions& options);
 
+// The cost of keeping 100 dynamic groups current, per ingested event (in process).
+absl::StatusOr<WorkloadResult> RunKeepCurrentBench(const BenchOptions& options);
+
+// The brief's twelve groups evaluated over every contact, new and with their aggregates
+// cached, side by side with DuckDB running the same conditions as SQL on the same data; and
+// the memory of 100 groups' memberships.
+absl::StatusOr<WorkloadResult> RunRecomputeBench(const BenchOptions& options);
+
 // The header: machine (cores, CPU model, RAM, load average, kernel, fsync latency of the
 // temp dir's disk) and build. Never fails: unknown fields print as "?".
 std::string MachineHeader(const BenchOptions& options);

@@ -101,6 +101,7 @@ struct AccountState {
 struct ContactChange {
   ContactId contact = 0;
   std::vector<uint16_t> event_tables;  // tables that got an activity of this contact
+  uint32_t activities = 0;             // activities of this contact in the group
   std::vector<std::string> traits;     // traits set
   bool accounts = false;               // accounts joined, or their traits changed
   bool merged = false;                 // absorbed another contact (anything may change)

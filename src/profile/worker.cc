@@ -310,6 +310,7 @@ class Worker::Applier {
                std::string_view());
     pending_activities_[contact->id].push_back({time_ms, seq});
     profiles_->AddActivity(contact->id, m);
+    ++change.activities;
     uint16_t table = static_cast<uint16_t>(profiles_->table_index(m.type, m.event));
     if (std::find(change.event_tables.begin(), change.event_tables.end(), table) ==
         change.event_tables.end()) {

@@ -740,6 +740,7 @@ absl::Status GroupEngine::OnApplied(const ProfileTable& profiles, Millis now,
   cache_.Invalidate();
   std::vector<bool> affected(groups_.size());
   for (const ContactChange& change : changes) {
+    const absl::Time started = absl::Now();
     std::fill(affected.begin(), affected.end(), false);
     std::string cause;
     if (change.erased) {
@@ -784,8 +785,28 @@ absl::Status GroupEngine::OnApplied(const ProfileTable& profiles, Millis now,
       }
     }
     ReevaluateContact(profiles, change.contact, affected, now, cause, batch);
+    const uint64_t nanos = absl::ToInt64Nanoseconds(absl::Now() - started);
+    ++stats_.changes;
+    stats_.activities += change.activities;
+    stats_.nanos += nanos;
+    for (bool a : affected) stats_.evaluations += a;
+    if (stats_.per_activity_nanos.size() < (1u << 24)) {
+      stats_.per_activity_nanos.push_back(
+          static_cast<uint32_t>(std::min<uint64_t>(nanos / std::max<uint32_t>(1, change.activities),
+                                                   UINT32_MAX)));
+    }
   }
   return absl::OkStatus();
+}
+
+KeepCurrentStats GroupEngine::keep_current_stats() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return stats_;
+}
+
+void GroupEngine::ResetKeepCurrentStats() {
+  absl::MutexLock lock(&mu_);
+  stats_ = KeepCurrentStats();
 }
 
 std::optional<Millis> GroupEngine::NextTimer() const {

@@ -64,6 +64,16 @@ struct MembersPage {
   std::string next_cursor;  // "" on the last page
 };
 
+// What keeping groups current costs, measured on the writer thread.
+struct KeepCurrentStats {
+  uint64_t changes = 0;      // contact changes handled
+  uint64_t activities = 0;   // activities in them
+  uint64_t evaluations = 0;  // (group, contact) evaluations
+  uint64_t nanos = 0;        // time spent handling them
+  // Per change: its time divided by its activities (ns per activity), for percentiles.
+  std::vector<uint32_t> per_activity_nanos;
+};
+
 struct ConditionCheck {
   std::string text;  // normalized
   std::string json;
@@ -133,6 +143,10 @@ class GroupEngine : public WorkerObserver {
   // does not exist.
   std::vector<Webhook> WebhooksOf(std::string_view name) const;
 
+  // The cost of keeping groups current since start (or the last reset). Thread-safe.
+  KeepCurrentStats keep_current_stats() const;
+  void ResetKeepCurrentStats();
+
   // Bytes held by the membership bitmaps.
   size_t MembershipBytes() const;
 
@@ -201,6 +215,7 @@ class GroupEngine : public WorkerObserver {
   uint64_t next_history_seq_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t next_outbox_seq_ ABSL_GUARDED_BY(mu_) = 1;
   AggregateCache cache_;  // writer thread only
+  KeepCurrentStats stats_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace segmenta

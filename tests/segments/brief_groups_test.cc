@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "profile/contact_reader.h"
 #include "segments/engine.h"
+#include "segments/examples.h"
 #include "simdjson.h"
 
 namespace segmenta {
@@ -239,37 +240,16 @@ TEST_F(BriefGroupsTest, TwelveGroupsMatchMembersComputedIndependently) {
     return opens >= 3 && did(p, "Email Clicked");
   };
 
-  const std::vector<std::pair<std::string, std::string>> conditions = {
-      {"Cart abandonment",
-       "last(\"Product Added\") older than 1 hour and "
-       "count(\"Order Completed\" since last(\"Product Added\")) = 0"},
-      {"Prospective students", "did \"Webinar Downloaded\""},
-      {"Newsletter subscribers", "newsletter = true or did \"Newsletter Subscribed\""},
-      {"Partner programme",
-       "count(page where path starts_with \"/partners\" within last 30 days) >= 2"},
-      {"European professionals",
-       "gender = \"male\" and country in [\"AT\", \"BE\", \"DE\", \"DK\", \"ES\", \"FI\", "
-       "\"FR\", \"GR\", \"IE\", \"IT\", \"NL\", \"PL\", \"PT\", \"SE\"] and age between 45 and "
-       "55 and job_title is not null and job_title not in [\"student\", \"retired\"]"},
-      {"Customers", "count(\"Order Completed\") >= 1"},
-      {"Leads", "did identify and not did \"Order Completed\""},
-      {"Inactive customers", "did \"Order Completed\" and did not any within last 90 days"},
-      {"Cards expiring", "card_expiry within next 30 days"},
-      {"High value",
-       "sum(\"Order Completed\".revenue) > 1000 or "
-       "avg(\"Order Completed\".revenue) > overall(avg(\"Order Completed\".revenue))"},
-      {"B2B retail", "any account (industry = \"Retail\" and employees >= 50)"},
-      {"Engaged", "count(\"Email Opened\" within last 30 days) >= 3 and did \"Email Clicked\""},
-      {"Customers not subscribed",
-       "in group \"Customers\" and not in group \"Newsletter subscribers\""},
-  };
   expected_by["Customers not subscribed"] = [&](const Person& p) {
     return expected_by["Customers"](p) && !expected_by["Newsletter subscribers"](p);
   };
-  for (const auto& [name, condition] : conditions) {
+  ASSERT_EQ(std::size(kBriefGroups), expected_by.size());
+  for (const auto& [name_view, condition] : kBriefGroups) {
+    const std::string name(name_view);
+    ASSERT_TRUE(expected_by.contains(name)) << name;
     GroupDefinition def;
     def.name = name;
-    def.condition = condition;
+    def.condition = std::string(condition);
     auto info = engine_->Create(def);
     ASSERT_TRUE(info.ok()) << name << ": " << info.status();
     std::set<ContactId> expected;

@@ -1,0 +1,105 @@
+// The scaffolding `segmenta bench` workloads share: formatting of figures, temporary
+// directories, generated data, and running the offline import.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "cli/bench_workloads.h"
+#include "fmt/format.h"
+
+namespace segmenta {
+
+// 1234567 -> "1,234,567".
+std::string Grouped(uint64_t n);
+// "123,456 events/s".
+std::string Rate(double per_second);
+// "1.5 GiB".
+std::string Bytes(double bytes);
+// "2.70×", or "" when b is 0.
+std::string Ratio(double a, double b);
+double Median(std::vector<double> values);
+// "1,234, 1,250, 1,300": the runs behind a median.
+std::string Runs(const std::vector<double>& values);
+// The 1, 5 and 15 minute load averages, as /proc/loadavg has them.
+std::string LoadAverage();
+
+// Progress notes go to stderr, figures to stdout, so that `> results.txt` keeps the figures.
+template <typename... Args>
+void Note(fmt::format_string<Args...> format, Args&&... args) {
+  fmt::print(stderr, "  ... {}\n", fmt::format(format, std::forward<Args>(args)...));
+  std::fflush(stderr);
+}
+
+// Where the bench's temporary directories go: --tmp-dir, else $TMPDIR, else /tmp.
+std::string TempParent(const BenchOptions& options);
+
+// A fresh directory, deleted with everything in it when the object goes.
+class TempDir {
+ public:
+  static absl::StatusOr<TempDir> Create(const std::string& parent, std::string_view name) {
+    std::string templ = fmt::format("{}/segmenta-bench-{}-XXXXXX", parent, name);
+    if (mkdtemp(templ.data()) == nullptr) {
+      return absl::InternalError(fmt::format("mkdtemp {}: {}", templ, strerror(errno)));
+    }
+    TempDir dir;
+    dir.path_ = templ;
+    return dir;
+  }
+  TempDir(TempDir&& other) noexcept { std::swap(path_, other.path_); }
+  TempDir& operator=(TempDir&& other) noexcept {
+    std::swap(path_, other.path_);
+    return *this;
+  }
+  ~TempDir() {
+    if (path_.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  TempDir() = default;
+  std::string path_;
+};
+
+// Bytes of the regular files under `dir`.
+uint64_t DirBytes(const std::string& dir);
+
+struct GeneratedFile {
+  uint64_t events = 0;
+  uint64_t contacts = 0;
+  uint64_t bytes = 0;
+};
+
+// Median latency, in microseconds, of writing 8 KiB and fdatasync'ing it in `dir`: the
+// floor of one durable group commit on this disk; nullopt when it cannot be measured.
+std::optional<double> FsyncMicros(const std::string& dir);
+
+struct GeneratedLines {
+  std::vector<std::string> lines;
+  uint64_t contacts = 0;  // generator contacts the lines come from
+  uint64_t bytes = 0;
+};
+
+// The first `events` messages of the generated traffic (contact after contact).
+GeneratedLines GenerateLines(uint64_t events, uint64_t seed);
+
+// Writes generated traffic to `path` as JSONL: the first `events` messages when set,
+// otherwise all the traffic of `contacts` contacts.
+absl::StatusOr<GeneratedFile> GenerateFile(const std::string& path, std::optional<uint64_t> events,
+                                           uint64_t contacts, uint64_t seed);
+
+// Runs `segmenta --data-dir DIR import activities FILE` to completion; returns its wall
+// time. Errors: Internal with its stderr when it fails.
+absl::StatusOr<absl::Duration> RunImport(const BenchOptions& options, const std::string& data_dir,
+                                         const std::string& file, const std::string& log_dir);
+
+}  // namespace segmenta
