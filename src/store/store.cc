@@ -25,8 +25,10 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& op
   cf.bottommost_compression = rocksdb::kZSTD;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
-  table.cache_index_and_filter_blocks = true;
-  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  // Index and filter blocks stay in memory with their table, outside the block cache: in the
+  // cache, the large filters of the messages family were evicted by data blocks and read back
+  // (and checksummed) on every lookup, which made bulk imports slow down as they grew.
+  table.cache_index_and_filter_blocks = false;
   // Point lookups dominate everywhere but in a contact's activities (range scans), and
   // activities are read by seq only after the index found them.
   const bool point_lookups = family != Family::kActivities &&

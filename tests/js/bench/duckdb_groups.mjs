@@ -58,7 +58,7 @@ const queries = {
       WHERE event IN ('Email Opened', 'Email Clicked') GROUP BY contact
       HAVING count(*) FILTER (WHERE event = 'Email Opened' AND ts BETWEEN ${now - 30 * day} AND ${now}) >= 3
         AND bool_or(event = 'Email Clicked'))`,
-  'Customers not subscribed': `SELECT count(*) FROM (${customers} EXCEPT ${subscribers})`,
+  'Customers not subscribed': `SELECT count(*) FROM (${customers} EXCEPT (${subscribers}))`,
 };
 for (const [name, sql] of Object.entries(queries)) {
   const ms = [];
