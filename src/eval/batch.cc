@@ -1,6 +1,7 @@
 #include "eval/batch.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace segmenta {
@@ -14,6 +15,10 @@ class Bits {
  public:
   explicit Bits(size_t n, bool value = false)
       : n_(n), words_((n + 63) / 64, value ? ~uint64_t{0} : 0) {
+    Trim();
+  }
+  Bits(size_t n, const std::vector<uint64_t>& words) : n_(n), words_((n + 63) / 64, 0) {
+    std::copy_n(words.begin(), std::min(words.size(), words_.size()), words_.begin());
     Trim();
   }
   size_t size() const { return n_; }
@@ -61,14 +66,17 @@ struct Domain {
 
 // Values over the rows of a domain.
 struct Vec {
-  enum class Kind { kConst, kColumn, kScalars };
+  enum class Kind { kConst, kColumn, kScalars, kNumbers };
   Kind kind = Kind::kConst;
   Scalar constant;
   const Column* column = nullptr;
-  // Row i of the domain reads row (*remap)[i] of the column or scalars (events reading
+  // Row i of the domain reads row (*remap)[i] of the column or vector (events reading
   // a contact's values).
   const std::vector<uint32_t>* remap = nullptr;
   std::shared_ptr<const std::vector<Scalar>> scalars;
+  // Numbers or times (as milliseconds), NaN for null: what aggregates produce.
+  std::shared_ptr<const std::vector<double>> numbers;
+  ValueType number_type = ValueType::kNumber;
 
   Scalar at(size_t i) const {
     size_t row = remap != nullptr ? (*remap)[i] : i;
@@ -79,20 +87,51 @@ struct Vec {
         return ScalarOf(column, row);
       case Kind::kScalars:
         return row < scalars->size() ? (*scalars)[row] : Scalar();
+      case Kind::kNumbers: {
+        if (row >= numbers->size()) return Scalar();
+        double v = (*numbers)[row];
+        if (std::isnan(v)) return Scalar();
+        return number_type == ValueType::kTime ? Scalar::Time(static_cast<Millis>(v))
+                                               : Scalar::Number(v);
+      }
     }
     return Scalar();
   }
 };
 
+template <typename T>
+bool Holds(Op op, T l, T r) {
+  switch (op) {
+    case Op::kEq:
+      return l == r;
+    case Op::kNe:
+      return l != r;
+    case Op::kLt:
+      return l < r;
+    case Op::kLe:
+      return l <= r;
+    case Op::kGt:
+      return l > r;
+    case Op::kGe:
+      return l >= r;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 struct AggregateCache::Entry {
-  std::vector<Scalar> values;  // per contact
+  Vec values;  // per contact
 };
 
 size_t AggregateCache::MemoryBytes() const {
   size_t bytes = 0;
-  for (const auto& [key, entry] : entries_) bytes += key.size() + entry->values.size() * sizeof(Scalar);
+  for (const auto& [key, entry] : entries_) {
+    bytes += key.size();
+    if (entry->values.numbers) bytes += entry->values.numbers->size() * sizeof(double);
+    if (entry->values.scalars) bytes += entry->values.scalars->size() * sizeof(Scalar);
+  }
   return bytes;
 }
 
@@ -105,10 +144,7 @@ class BatchEvaluator {
     contacts_.size = p.contact_rows();
     accounts_.kind = Domain::Kind::kAccounts;
     accounts_.size = p.account_rows();
-    alive_ = std::make_unique<Bits>(contacts_.size);
-    for (size_t c = 0; c < contacts_.size; ++c) {
-      if (p.contact(c) != nullptr) alive_->set(c);
-    }
+    alive_ = std::make_unique<Bits>(contacts_.size, p.alive_words());
   }
 
   const Domain& contacts() const { return contacts_; }
@@ -134,6 +170,17 @@ class BatchEvaluator {
       case NodeKind::kCompare: {
         Vec l = Value(*n.children[0], d);
         Vec r = Value(*n.children[1], d);
+        if (auto fast = NumbersAgainstConstant(n.op, l, r, d)) return *std::move(fast);
+        if (r.kind == Vec::Kind::kConst) {
+          const Scalar c = r.constant;
+          auto fast = ByValue(l, d, [&](const Scalar& a) {
+            if (n.op == Op::kMatches) {
+              return a.type == ValueType::kString && RE2::PartialMatch(a.str, plan_.regex(n.slot));
+            }
+            return Compare(n.op, a, c);
+          });
+          if (fast) return *std::move(fast);
+        }
         return Rows(d, [&](size_t i) {
           Scalar a = l.at(i);
           if (n.op == Op::kMatches) {
@@ -146,6 +193,18 @@ class BatchEvaluator {
         Vec x = Value(*n.children[0], d);
         std::vector<Scalar> list;
         for (const segmenta::Value& v : n.list) list.push_back(ScalarOf(v));
+        auto in_list = [&](const Scalar& a) {
+          if (a.is_null()) return false;
+          bool found = false;
+          for (const Scalar& v : list) {
+            if (Compare(Op::kEq, a, v)) {
+              found = true;
+              break;
+            }
+          }
+          return found != n.negated;
+        };
+        if (auto fast = ByValue(x, d, in_list)) return *std::move(fast);
         return Rows(d, [&](size_t i) {
           Scalar a = x.at(i);
           if (a.is_null()) return false;
@@ -163,6 +222,12 @@ class BatchEvaluator {
         Vec x = Value(*n.children[0], d);
         Vec lo = Value(*n.children[1], d);
         Vec hi = Value(*n.children[2], d);
+        if (lo.kind == Vec::Kind::kConst && hi.kind == Vec::Kind::kConst) {
+          auto fast = ByValue(x, d, [&](const Scalar& a) {
+            return Compare(Op::kGe, a, lo.constant) && Compare(Op::kLe, a, hi.constant);
+          });
+          if (fast) return *std::move(fast);
+        }
         return Rows(d, [&](size_t i) {
           Scalar a = x.at(i);
           return Compare(Op::kGe, a, lo.at(i)) && Compare(Op::kLe, a, hi.at(i));
@@ -170,11 +235,27 @@ class BatchEvaluator {
       }
       case NodeKind::kIsNull: {
         Vec x = Value(*n.children[0], d);
-        return Rows(d, [&](size_t i) { return x.at(i).is_null() != n.negated; });
+        auto test = [&](const Scalar& a) { return a.is_null() != n.negated; };
+        if (auto fast = ByValue(x, d, test)) return *std::move(fast);
+        return Rows(d, [&](size_t i) { return test(x.at(i)); });
       }
       case NodeKind::kTimeTest: {
         Vec x = Value(*n.children[0], d);
         const Millis now = env_.now;
+        auto test = [&](const Scalar& a) {
+          Millis t;
+          if (!AsTime(a, &t)) return false;
+          switch (n.time_test) {
+            case TimeTest::kWithinLast:
+              return now - n.duration <= t && t <= now;
+            case TimeTest::kWithinNext:
+              return now <= t && t <= now + n.duration;
+            case TimeTest::kOlderThan:
+              return t < now - n.duration;
+          }
+          return false;
+        };
+        if (auto fast = ByValue(x, d, test)) return *std::move(fast);
         return Rows(d, [&](size_t i) {
           Millis t;
           if (!AsTime(x.at(i), &t)) return false;
@@ -197,6 +278,11 @@ class BatchEvaluator {
           });
         }
         Vec count = ToDomain(Aggregate(n, Aggregate::kCount), d);
+        Vec zero;
+        zero.constant = Scalar::Number(0);
+        if (auto fast = NumbersAgainstConstant(n.negated ? Op::kEq : Op::kGt, count, zero, d)) {
+          return *std::move(fast);
+        }
         return Rows(d, [&](size_t i) {
           Scalar v = count.at(i);
           return (v.type == ValueType::kNumber && v.num > 0) != n.negated;
@@ -204,6 +290,18 @@ class BatchEvaluator {
       }
       case NodeKind::kAnyAccount: {
         Bits accounts = Bool(*n.children[0], accounts_);
+        if (d.kind == Domain::Kind::kContacts) {
+          // From the matching accounts to their contacts.
+          Bits any(contacts_.size);
+          accounts.ForEach([&](size_t a) {
+            for (uint32_t c : p_.account(static_cast<uint32_t>(a)).contacts) {
+              if (c < contacts_.size) any.set(c);
+            }
+          });
+          if (n.negated) any.Not();
+          any.And(*alive_);
+          return any;
+        }
         return OnContacts(d, [&](ContactId c) {
           const ContactState* state = p_.contact(c);
           bool any = false;
@@ -218,10 +316,16 @@ class BatchEvaluator {
       }
       case NodeKind::kInGroup: {
         const Roaring* members = env_.group_members ? env_.group_members(n.name) : nullptr;
-        return OnContacts(d, [&](ContactId c) {
-          bool in = members != nullptr && members->contains(static_cast<uint32_t>(c));
-          return in != n.negated;
-        });
+        Bits in(contacts_.size);
+        if (members != nullptr) {
+          for (uint32_t c : *members) {
+            if (c < contacts_.size) in.set(c);
+          }
+        }
+        if (n.negated) in.Not();
+        in.And(*alive_);
+        if (d.kind == Domain::Kind::kContacts) return in;
+        return OnContacts(d, [&](ContactId c) { return in.get(c); });
       }
       default: {
         Vec v = Value(n, d);
@@ -298,9 +402,76 @@ class BatchEvaluator {
   }
 
   // The value of an aggregate over all contacts' events, as one accumulator.
-  Scalar Overall(const Node& n) { return Accumulate(n, n.aggregate, /*per_contact=*/false)->at(0); }
+  Scalar Overall(const Node& n) { return Accumulate(n, n.aggregate, /*per_contact=*/false).at(0); }
 
  private:
+  // A test of each row's value `v` (the value alone decides), run fast: for a column, once
+  // per distinct string and directly on numbers; for aggregate results, on the numbers.
+  // Nullopt when `v` is not a column or numbers read row by row (the general path).
+  template <typename F>
+  std::optional<Bits> ByValue(const Vec& v, const Domain& d, const F& test) {
+    if (v.remap != nullptr) return std::nullopt;
+    const bool null_passes = test(Scalar());
+    if (v.kind == Vec::Kind::kColumn) {
+      const Column* c = v.column;
+      if (c == nullptr) return Rows(d, [&](size_t) { return null_passes; });
+      std::vector<uint8_t> by_string(c->dictionary_size());
+      for (uint32_t id = 0; id < by_string.size(); ++id) {
+        by_string[id] = test(DictionaryScalar(c, id));
+      }
+      return Rows(d, [&](size_t i) {
+        switch (c->type(i)) {
+          case ValueType::kString:
+            return by_string[c->string_id(i)] != 0;
+          case ValueType::kNull:
+            return null_passes;
+          default:
+            return test(ScalarOf(c, i));
+        }
+      });
+    }
+    if (v.kind == Vec::Kind::kNumbers) {
+      const std::vector<double>& numbers = *v.numbers;
+      const bool time = v.number_type == ValueType::kTime;
+      return Rows(d, [&](size_t i) {
+        double x = i < numbers.size() ? numbers[i] : std::nan("");
+        if (std::isnan(x)) return null_passes;
+        return test(time ? Scalar::Time(static_cast<Millis>(x)) : Scalar::Number(x));
+      });
+    }
+    return std::nullopt;
+  }
+
+  // `l op c` for numbers against a number constant, in a tight loop.
+  std::optional<Bits> NumbersAgainstConstant(Op op, const Vec& l, const Vec& r, const Domain& d) {
+    if (l.kind != Vec::Kind::kNumbers || l.remap != nullptr || r.kind != Vec::Kind::kConst) {
+      return std::nullopt;
+    }
+    double c;
+    if (l.number_type == ValueType::kNumber && r.constant.type == ValueType::kNumber) {
+      c = r.constant.num;
+    } else if (l.number_type == ValueType::kTime && r.constant.type == ValueType::kTime) {
+      c = static_cast<double>(r.constant.ms);
+    } else {
+      return std::nullopt;
+    }
+    switch (op) {
+      case Op::kEq: case Op::kNe: case Op::kLt: case Op::kLe: case Op::kGt: case Op::kGe:
+        break;
+      default:
+        return std::nullopt;
+    }
+    const std::vector<double>& x = *l.numbers;
+    Bits out(d.size);
+    const size_t n = std::min(x.size(), d.size);
+    for (size_t i = 0; i < n; ++i) {
+      // NaN (null) fails every comparison, != included, as Compare does.
+      if (!std::isnan(x[i]) && Holds(op, x[i], c)) out.set(i);
+    }
+    if (d.kind == Domain::Kind::kContacts) out.And(*alive_);
+    return out;
+  }
+
   template <typename F>
   Bits Rows(const Domain& d, F&& test) {
     Bits out(d.size);
@@ -374,27 +545,15 @@ class BatchEvaluator {
       probe.selector.release();
       if (WindowUsesNow(s)) key += "@" + std::to_string(env_.now);
       auto it = cache_->entries_.find(key);
-      if (it != cache_->entries_.end()) {
-        Vec v;
-        v.kind = Vec::Kind::kScalars;
-        v.scalars = std::shared_ptr<const std::vector<Scalar>>(it->second, &it->second->values);
-        return v;
-      }
+      if (it != cache_->entries_.end()) return it->second->values;
     }
-    std::shared_ptr<std::vector<Scalar>> values = Accumulate(n, agg, /*per_contact=*/true);
+    Vec values = Accumulate(n, agg, /*per_contact=*/true);
     if (cache_ != nullptr) {
       auto entry = std::make_shared<AggregateCache::Entry>();
-      entry->values = std::move(*values);
-      cache_->entries_[key] = entry;
-      Vec v;
-      v.kind = Vec::Kind::kScalars;
-      v.scalars = std::shared_ptr<const std::vector<Scalar>>(entry, &entry->values);
-      return v;
+      entry->values = values;
+      cache_->entries_[key] = std::move(entry);
     }
-    Vec v;
-    v.kind = Vec::Kind::kScalars;
-    v.scalars = std::move(values);
-    return v;
+    return values;
   }
 
   static bool WindowUsesNow(const Selector& s) {
@@ -419,19 +578,19 @@ class BatchEvaluator {
 
   // Scans the selector's tables once and folds each selected event into its contact's
   // accumulator (or into one accumulator for all contacts).
-  std::shared_ptr<std::vector<Scalar>> Accumulate(const Node& n, segmenta::Aggregate agg,
-                                                  bool per_contact) {
+  Vec Accumulate(const Node& n, segmenta::Aggregate agg, bool per_contact) {
     const Selector& s = *n.selector;
     const size_t slots = per_contact ? contacts_.size : 1;
-    auto out = std::make_shared<std::vector<Scalar>>(slots);
-    struct Acc {
-      uint64_t count = 0;
-      double sum = 0, min = 0, max = 0;
-      Millis time = 0;
-      int16_t table = -1;
-      uint32_t row = 0;
-    };
-    std::vector<Acc> acc(slots);
+    // Accumulators as separate arrays, filled only as the aggregate needs them: the loop
+    // touches one small array per contact (random access over contacts is the cost).
+    const bool numeric = agg == Aggregate::kSum || agg == Aggregate::kAvg ||
+                         agg == Aggregate::kMin || agg == Aggregate::kMax;
+    const bool ordered = agg == Aggregate::kFirst || agg == Aggregate::kLast;
+    std::vector<uint32_t> counts(slots, 0);
+    std::vector<double> sums(agg == Aggregate::kSum || agg == Aggregate::kAvg ? slots : 0, 0.0);
+    std::vector<double> extremes(agg == Aggregate::kMin || agg == Aggregate::kMax ? slots : 0, 0.0);
+    std::vector<Millis> times(ordered ? slots : 0, 0);
+    std::vector<uint64_t> refs(ordered ? slots : 0, 0);  // table << 32 | row
 
     // Window bounds: constant, or per contact.
     Millis lo = kMinTime, hi = kMaxTime;
@@ -450,7 +609,7 @@ class BatchEvaluator {
         from_per_contact = from.kind != Vec::Kind::kConst;
         if (!from_per_contact) {
           Millis t;
-          if (!AsTime(from.constant, &t)) return Empty(agg, out);
+          if (!AsTime(from.constant, &t)) return Empty(agg, slots);
           lo = s.window.kind == Window::Kind::kSince ? t + 1 : t;
         }
         if (s.window.kind == Window::Kind::kSince) break;
@@ -460,7 +619,7 @@ class BatchEvaluator {
         to_per_contact = to.kind != Vec::Kind::kConst;
         if (!to_per_contact) {
           Millis t;
-          if (!AsTime(to.constant, &t)) return Empty(agg, out);
+          if (!AsTime(to.constant, &t)) return Empty(agg, slots);
           hi = s.window.kind == Window::Kind::kBefore ? t - 1 : t;
         }
         break;
@@ -503,73 +662,95 @@ class BatchEvaluator {
       std::optional<Bits> where;
       if (s.where) where.emplace(Bool(*s.where, events));
       const Column* property = s.property.empty() ? nullptr : et.column(s.property);
-      const bool numeric = agg == Aggregate::kSum || agg == Aggregate::kAvg ||
-                           agg == Aggregate::kMin || agg == Aggregate::kMax;
       if (numeric && property == nullptr) continue;
-      for (size_t r = 0; r < et.rows(); ++r) {
-        const uint32_t c = et.contact[r];
-        if (c == 0 || !alive_->get(c)) continue;
-        const Millis time = et.time[r];
-        const Millis l = lo_of.empty() ? lo : lo_of[c];
-        const Millis h = hi_of.empty() ? hi : hi_of[c];
-        if (time < l || time > h) continue;
-        if (where && !where->get(r)) continue;
-        Acc& a = acc[per_contact ? c : 0];
-        if (numeric) {
-          if (property->type(r) != ValueType::kNumber) continue;
-          double v = property->number(r);
-          a.min = a.count == 0 ? v : std::min(a.min, v);
-          a.max = a.count == 0 ? v : std::max(a.max, v);
-          a.sum += v;
-          ++a.count;
+      const uint32_t* contact = et.contact.data();
+      const Millis* time_of = et.time.data();
+      const size_t rows = et.rows();
+      const bool per_contact_bounds = !lo_of.empty();
+      for (size_t r = 0; r < rows; ++r) {
+        const uint32_t c = contact[r];
+        if (c == 0) continue;
+        const Millis time = time_of[r];
+        if (per_contact_bounds) {
+          if (time < lo_of[c] || time > hi_of[c]) continue;
+        } else if (time < lo || time > hi) {
           continue;
         }
-        // The contacts' order of activities: (time, table, row). Tables and rows are
-        // visited in increasing order, so ties keep the first / take the last.
-        if (agg == Aggregate::kFirst) {
-          if (a.count == 0 || time < a.time) a.time = time, a.table = t, a.row = r;
-        } else if (agg == Aggregate::kLast) {
-          if (a.count == 0 || time >= a.time) a.time = time, a.table = t, a.row = r;
+        if (where && !where->get(r)) continue;
+        if (!alive_->get(c)) continue;
+        const size_t slot = per_contact ? c : 0;
+        if (numeric) {
+          if (property->type(r) != ValueType::kNumber) continue;
+          const double v = property->number(r);
+          if (agg == Aggregate::kMin) {
+            extremes[slot] = counts[slot] == 0 ? v : std::min(extremes[slot], v);
+          } else if (agg == Aggregate::kMax) {
+            extremes[slot] = counts[slot] == 0 ? v : std::max(extremes[slot], v);
+          } else {
+            sums[slot] += v;
+          }
+        } else if (ordered) {
+          // The contacts' order of activities: (time, table, row). Tables and rows are
+          // visited in increasing order, so ties keep the first / take the last.
+          if (counts[slot] == 0 || (agg == Aggregate::kFirst ? time < times[slot]
+                                                             : time >= times[slot])) {
+            times[slot] = time;
+            refs[slot] = (uint64_t{t} << 32) | r;
+          }
         }
-        ++a.count;
+        ++counts[slot];
       }
     }
+    Vec out;
+    if (ordered && !s.property.empty()) {
+      auto values = std::make_shared<std::vector<Scalar>>(slots);
+      for (size_t i = 0; i < slots; ++i) {
+        if (counts[i] == 0 || (per_contact && !alive_->get(i))) continue;
+        (*values)[i] = ScalarOf(p_.table(static_cast<uint16_t>(refs[i] >> 32)).column(s.property),
+                                static_cast<uint32_t>(refs[i]));
+      }
+      out.kind = Vec::Kind::kScalars;
+      out.scalars = std::move(values);
+      return out;
+    }
+    auto values = std::make_shared<std::vector<double>>(slots, std::nan(""));
     for (size_t i = 0; i < slots; ++i) {
       if (per_contact && !alive_->get(i)) continue;
-      const Acc& a = acc[i];
-      Scalar& v = (*out)[i];
+      const uint32_t count = counts[i];
+      double& v = (*values)[i];
       switch (agg) {
         case Aggregate::kCount:
-          v = Scalar::Number(static_cast<double>(a.count));
+          v = static_cast<double>(count);
           break;
         case Aggregate::kSum:
-          if (a.count) v = Scalar::Number(a.sum);
+          if (count) v = sums[i];
           break;
         case Aggregate::kAvg:
-          if (a.count) v = Scalar::Number(a.sum / static_cast<double>(a.count));
+          if (count) v = sums[i] / static_cast<double>(count);
           break;
         case Aggregate::kMin:
-          if (a.count) v = Scalar::Number(a.min);
-          break;
         case Aggregate::kMax:
-          if (a.count) v = Scalar::Number(a.max);
+          if (count) v = extremes[i];
           break;
         case Aggregate::kFirst:
         case Aggregate::kLast:
-          if (!a.count) break;
-          v = s.property.empty() ? Scalar::Time(a.time)
-                                 : ScalarOf(p_.table(a.table).column(s.property), a.row);
+          if (count) v = static_cast<double>(times[i]);
           break;
       }
     }
+    out.kind = Vec::Kind::kNumbers;
+    out.numbers = std::move(values);
+    out.number_type = ordered ? ValueType::kTime : ValueType::kNumber;
     return out;
   }
 
-  std::shared_ptr<std::vector<Scalar>> Empty(segmenta::Aggregate agg,
-                                             std::shared_ptr<std::vector<Scalar>> out) {
-    if (agg == Aggregate::kCount) {
-      for (Scalar& v : *out) v = Scalar::Number(0);
-    }
+  Vec Empty(segmenta::Aggregate agg, size_t slots) {
+    Vec out;
+    out.kind = Vec::Kind::kNumbers;
+    out.numbers = std::make_shared<std::vector<double>>(
+        slots, agg == Aggregate::kCount ? 0.0 : std::nan(""));
+    out.number_type = agg == Aggregate::kFirst || agg == Aggregate::kLast ? ValueType::kTime
+                                                                          : ValueType::kNumber;
     return out;
   }
 

@@ -60,13 +60,22 @@ Scalar ScalarOf(const Column* column, size_t row) {
     case ValueType::kString:
       s.str = column->string(row);
       s.column = column;
-      s.row = row;
+      s.string_id = column->string_id(row);
       break;
     case ValueType::kTime:
     case ValueType::kDuration:
       column->time(row, &s.ms);
       break;
   }
+  return s;
+}
+
+Scalar DictionaryScalar(const Column* column, uint32_t id) {
+  Scalar s;
+  s.type = ValueType::kString;
+  s.str = column->dictionary_string(id);
+  s.column = column;
+  s.string_id = id;
   return s;
 }
 
@@ -99,7 +108,7 @@ bool AsTime(const Scalar& s, Millis* out) {
       *out = s.ms;
       return true;
     case ValueType::kString: {
-      if (s.column != nullptr) return s.column->time(s.row, out);
+      if (s.column != nullptr) return s.column->dictionary_time(s.string_id, out);
       absl::StatusOr<absl::Time> t = ParseTimestamp(s.str);
       if (!t.ok()) return false;
       *out = ToMillis(*t);

@@ -19,7 +19,7 @@ struct Scalar {
   std::string_view str;
   // Where a string was read from: its column caches the string read as a time.
   const Column* column = nullptr;
-  size_t row = 0;
+  uint32_t string_id = 0;
 
   bool is_null() const { return type == ValueType::kNull; }
   static Scalar Number(double v) {
@@ -50,6 +50,8 @@ struct Scalar {
 
 // Row `row` of `column` (null when the column is null or the row is empty).
 Scalar ScalarOf(const Column* column, size_t row);
+// String `id` of `column`'s dictionary.
+Scalar DictionaryScalar(const Column* column, uint32_t id);
 // A view of `value`, which must outlive the scalar.
 Scalar ScalarOf(const Value& value);
 

@@ -37,22 +37,24 @@ int64_t Column::FindString(std::string_view s) const {
   return it == string_ids_.end() ? -1 : it->second;
 }
 
+bool Column::dictionary_time(uint32_t id, Millis* out) const {
+  int64_t& cached = string_times_[id];
+  if (cached == kUnparsed) {
+    absl::StatusOr<absl::Time> t = ParseTimestamp(strings_[id]);
+    cached = t.ok() ? ToMillis(*t) : kNotATime;
+  }
+  if (cached == kNotATime) return false;
+  *out = cached;
+  return true;
+}
+
 bool Column::time(size_t row, Millis* out) const {
   switch (type(row)) {
     case ValueType::kTime:
       *out = static_cast<Millis>(bits_[row]);
       return true;
-    case ValueType::kString: {
-      uint32_t id = string_id(row);
-      int64_t& cached = string_times_[id];
-      if (cached == kUnparsed) {
-        absl::StatusOr<absl::Time> t = ParseTimestamp(strings_[id]);
-        cached = t.ok() ? ToMillis(*t) : kNotATime;
-      }
-      if (cached == kNotATime) return false;
-      *out = cached;
-      return true;
-    }
+    case ValueType::kString:
+      return dictionary_time(string_id(row), out);
     default:
       return false;
   }
@@ -144,12 +146,22 @@ const Column* EventTable::column(std::string_view path) const {
 // ---------------------------------------------------------------------------------------
 // ProfileTable
 
+void ProfileTable::SetAlive(ContactId id, bool alive) {
+  if (id / 64 >= alive_words_.size()) alive_words_.resize(id / 64 + 1, 0);
+  if (alive) {
+    alive_words_[id / 64] |= uint64_t{1} << (id % 64);
+  } else {
+    alive_words_[id / 64] &= ~(uint64_t{1} << (id % 64));
+  }
+}
+
 ContactState& ProfileTable::Row(ContactId id) {
   if (id >= contacts_.size()) contacts_.resize(id + 1);
   ContactState& state = contacts_[id];
   if (!state.alive) {
     state.alive = true;
     ++alive_;
+    SetAlive(id, true);
   }
   return state;
 }
@@ -302,6 +314,7 @@ void ProfileTable::Merge(ContactId survivor, ContactId absorbed, const Contact& 
     }
     from = ContactState();
     --alive_;
+    SetAlive(absorbed, false);
     for (auto& [name, column] : traits_) column.SetNull(absorbed);
   }
   SetTraits(survivor, merged.traits, {});
@@ -339,6 +352,7 @@ void ProfileTable::Erase(ContactId contact) {
   }
   state = ContactState();
   --alive_;
+  SetAlive(contact, false);
   for (auto& [name, column] : traits_) column.SetNull(contact);
 }
 

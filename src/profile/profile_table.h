@@ -41,6 +41,11 @@ class Column {
   uint32_t string_id(size_t row) const { return static_cast<uint32_t>(bits_[row]); }
   // The id of `s` in the dictionary, or -1 when no row holds it.
   int64_t FindString(std::string_view s) const;
+  // The dictionary: distinct strings by id (evaluators test a predicate once per string).
+  size_t dictionary_size() const { return strings_.size(); }
+  std::string_view dictionary_string(uint32_t id) const { return strings_[id]; }
+  // Dictionary string `id` read as a time (parsed once). False when it is not one.
+  bool dictionary_time(uint32_t id, Millis* out) const;
   // The row read as a time (a time, or an ISO-8601 string: parsed once per distinct
   // string). False when it is neither.
   bool time(size_t row, Millis* out) const;
@@ -147,6 +152,8 @@ class ProfileTable {
     return id < contacts_.size() && contacts_[id].alive ? &contacts_[id] : nullptr;
   }
   size_t alive_contacts() const { return alive_; }
+  // A bit per contact row, set for the live ones (64 rows a word).
+  const std::vector<uint64_t>& alive_words() const { return alive_words_; }
   // Trait column by name, or null when no contact has it.
   const Column* trait(std::string_view name) const;
   const std::vector<std::unique_ptr<EventTable>>& tables() const { return tables_; }
@@ -179,8 +186,11 @@ class ProfileTable {
   // Appends `row` of table `t` to the contact's list, keeping it in time order.
   void Link(ContactState& state, EventRef ref);
 
+  void SetAlive(ContactId id, bool alive);
+
   std::vector<ContactState> contacts_;
   size_t alive_ = 0;
+  std::vector<uint64_t> alive_words_;
   absl::node_hash_map<std::string, Column> traits_;
   std::vector<std::unique_ptr<EventTable>> tables_;
   absl::flat_hash_map<std::string, uint16_t> table_ids_;  // TableId(type, event) -> index
