@@ -24,6 +24,7 @@ class Bits {
   size_t size() const { return n_; }
   bool get(size_t i) const { return (words_[i >> 6] >> (i & 63)) & 1; }
   void set(size_t i) { words_[i >> 6] |= uint64_t{1} << (i & 63); }
+  void set_word(size_t w, uint64_t bits) { words_[w] = bits; }
   void And(const Bits& o) {
     for (size_t i = 0; i < words_.size(); ++i) words_[i] &= o.words_[i];
   }
@@ -472,18 +473,18 @@ class BatchEvaluator {
     return out;
   }
 
+  // `test` on every row of the domain, 64 rows to a word with no branch on the result;
+  // over contacts, dead rows are tested too (their values read as missing) and masked off.
   template <typename F>
   Bits Rows(const Domain& d, F&& test) {
     Bits out(d.size);
-    if (d.kind == Domain::Kind::kContacts) {
-      alive_->ForEach([&](size_t i) {
-        if (test(i)) out.set(i);
-      });
-    } else {
-      for (size_t i = 0; i < d.size; ++i) {
-        if (test(i)) out.set(i);
-      }
+    for (size_t base = 0; base < d.size; base += 64) {
+      const size_t end = std::min<size_t>(64, d.size - base);
+      uint64_t word = 0;
+      for (size_t k = 0; k < end; ++k) word |= uint64_t{test(base + k) ? 1u : 0u} << k;
+      out.set_word(base / 64, word);
     }
+    if (d.kind == Domain::Kind::kContacts) out.And(*alive_);
     return out;
   }
 
