@@ -33,7 +33,7 @@ std::string SelfBinary() {
 
 void PrintSummary(const std::vector<WorkloadResult>& results) {
   std::vector<std::vector<std::string>> rows = {
-      {"workload", "data", "segmenta (median)", "postgresql (median)", "ratio", "goal"}};
+      {"workload", "data", "segmenta (median)", "peer (median)", "ratio", "goal"}};
   for (const WorkloadResult& r : results) {
     rows.push_back({r.workload, r.data, r.segmenta, r.peer.empty() ? "-" : r.peer,
                     r.ratio.empty() ? "-" : r.ratio, r.goal.empty() ? "-" : r.goal});

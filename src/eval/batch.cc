@@ -100,25 +100,6 @@ struct Vec {
   }
 };
 
-template <typename T>
-bool Holds(Op op, T l, T r) {
-  switch (op) {
-    case Op::kEq:
-      return l == r;
-    case Op::kNe:
-      return l != r;
-    case Op::kLt:
-      return l < r;
-    case Op::kLe:
-      return l <= r;
-    case Op::kGt:
-      return l > r;
-    case Op::kGe:
-      return l >= r;
-    default:
-      return false;
-  }
-}
 
 }  // namespace
 
@@ -172,23 +153,18 @@ class BatchEvaluator {
         Vec l = Value(*n.children[0], d);
         Vec r = Value(*n.children[1], d);
         if (auto fast = NumbersAgainstConstant(n.op, l, r, d)) return *std::move(fast);
-        if (r.kind == Vec::Kind::kConst) {
-          const Scalar c = r.constant;
-          auto fast = ByValue(l, d, [&](const Scalar& a) {
-            if (n.op == Op::kMatches) {
-              return a.type == ValueType::kString && RE2::PartialMatch(a.str, plan_.regex(n.slot));
-            }
-            return Compare(n.op, a, c);
-          });
-          if (fast) return *std::move(fast);
-        }
-        return Rows(d, [&](size_t i) {
-          Scalar a = l.at(i);
+        auto holds = [&](const Scalar& a, const Scalar& b) {
           if (n.op == Op::kMatches) {
             return a.type == ValueType::kString && RE2::PartialMatch(a.str, plan_.regex(n.slot));
           }
-          return Compare(n.op, a, r.at(i));
-        });
+          return Compare(n.op, a, b);
+        };
+        if (r.kind == Vec::Kind::kConst) {
+          const Scalar c = r.constant;
+          auto fast = ByValue(l, d, [&](const Scalar& a) { return holds(a, c); });
+          if (fast) return *std::move(fast);
+        }
+        return Rows(d, [&](size_t i) { return holds(l.at(i), r.at(i)); });
       }
       case NodeKind::kIn: {
         Vec x = Value(*n.children[0], d);
@@ -206,18 +182,7 @@ class BatchEvaluator {
           return found != n.negated;
         };
         if (auto fast = ByValue(x, d, in_list)) return *std::move(fast);
-        return Rows(d, [&](size_t i) {
-          Scalar a = x.at(i);
-          if (a.is_null()) return false;
-          bool found = false;
-          for (const Scalar& v : list) {
-            if (Compare(Op::kEq, a, v)) {
-              found = true;
-              break;
-            }
-          }
-          return found != n.negated;
-        });
+        return Rows(d, [&](size_t i) { return in_list(x.at(i)); });
       }
       case NodeKind::kBetween: {
         Vec x = Value(*n.children[0], d);
@@ -245,31 +210,10 @@ class BatchEvaluator {
         const Millis now = env_.now;
         auto test = [&](const Scalar& a) {
           Millis t;
-          if (!AsTime(a, &t)) return false;
-          switch (n.time_test) {
-            case TimeTest::kWithinLast:
-              return now - n.duration <= t && t <= now;
-            case TimeTest::kWithinNext:
-              return now <= t && t <= now + n.duration;
-            case TimeTest::kOlderThan:
-              return t < now - n.duration;
-          }
-          return false;
+          return AsTime(a, &t) && PassesTimeTest(n.time_test, n.duration, t, now);
         };
         if (auto fast = ByValue(x, d, test)) return *std::move(fast);
-        return Rows(d, [&](size_t i) {
-          Millis t;
-          if (!AsTime(x.at(i), &t)) return false;
-          switch (n.time_test) {
-            case TimeTest::kWithinLast:
-              return now - n.duration <= t && t <= now;
-            case TimeTest::kWithinNext:
-              return now <= t && t <= now + n.duration;
-            case TimeTest::kOlderThan:
-              return t < now - n.duration;
-          }
-          return false;
-        });
+        return Rows(d, [&](size_t i) { return test(x.at(i)); });
       }
       case NodeKind::kDid: {
         if (n.selector2) {
@@ -467,7 +411,7 @@ class BatchEvaluator {
     const size_t n = std::min(x.size(), d.size);
     for (size_t i = 0; i < n; ++i) {
       // NaN (null) fails every comparison, != included, as Compare does.
-      if (!std::isnan(x[i]) && Holds(op, x[i], c)) out.set(i);
+      if (!std::isnan(x[i]) && Ordered(op, x[i], c)) out.set(i);
     }
     if (d.kind == Domain::Kind::kContacts) out.And(*alive_);
     return out;
@@ -510,26 +454,6 @@ class BatchEvaluator {
   Vec ToDomain(Vec per_contact, const Domain& d) {
     if (d.kind == Domain::Kind::kEvents) per_contact.remap = &d.table->contact;
     return per_contact;
-  }
-
-  int TableOf(const Selector& s) const {
-    switch (s.kind) {
-      case ActivityKind::kAny:
-        return -2;
-      case ActivityKind::kTrack:
-        return p_.table_index(MessageType::kTrack, s.event);
-      case ActivityKind::kPage:
-        return p_.table_index(MessageType::kPage);
-      case ActivityKind::kScreen:
-        return p_.table_index(MessageType::kScreen);
-      case ActivityKind::kIdentify:
-        return p_.table_index(MessageType::kIdentify);
-      case ActivityKind::kGroup:
-        return p_.table_index(MessageType::kGroup);
-      case ActivityKind::kAlias:
-        return p_.table_index(MessageType::kAlias);
-    }
-    return -1;
   }
 
   // The aggregate `agg` of a node's selector, per contact (cached).
@@ -651,7 +575,7 @@ class BatchEvaluator {
     }
 
     std::vector<uint16_t> tables;
-    int table = TableOf(s);
+    int table = SelectorTable(p_, s);
     if (table == -2) {
       for (size_t t = 0; t < p_.tables().size(); ++t) tables.push_back(static_cast<uint16_t>(t));
     } else if (table >= 0) {

@@ -103,16 +103,8 @@ class Eval {
         return Value(*n.children[0], f).is_null() != n.negated;
       case NodeKind::kTimeTest: {
         Millis t;
-        if (!AsTime(Value(*n.children[0], f), &t)) return false;
-        switch (n.time_test) {
-          case TimeTest::kWithinLast:
-            return env_.now - n.duration <= t && t <= env_.now;
-          case TimeTest::kWithinNext:
-            return env_.now <= t && t <= env_.now + n.duration;
-          case TimeTest::kOlderThan:
-            return t < env_.now - n.duration;
-        }
-        return false;
+        return AsTime(Value(*n.children[0], f), &t) &&
+               PassesTimeTest(n.time_test, n.duration, t, env_.now);
       }
       case NodeKind::kDid:
         return n.selector2 ? Sequence(n) : (Count(*n.selector) > 0) != n.negated;
@@ -141,27 +133,6 @@ class Eval {
   }
 
   // --- selections ----------------------------------------------------------------------
-
-  // The table a selector reads (-1: none yet, -2: every table).
-  int TableOf(const Selector& s) const {
-    switch (s.kind) {
-      case ActivityKind::kAny:
-        return -2;
-      case ActivityKind::kTrack:
-        return p_.table_index(MessageType::kTrack, s.event);
-      case ActivityKind::kPage:
-        return p_.table_index(MessageType::kPage);
-      case ActivityKind::kScreen:
-        return p_.table_index(MessageType::kScreen);
-      case ActivityKind::kIdentify:
-        return p_.table_index(MessageType::kIdentify);
-      case ActivityKind::kGroup:
-        return p_.table_index(MessageType::kGroup);
-      case ActivityKind::kAlias:
-        return p_.table_index(MessageType::kAlias);
-    }
-    return -1;
-  }
 
   // The window's bounds, inclusive; false when a bound is missing (selects nothing).
   bool Bounds(const Selector& s, Millis* lo, Millis* hi) {
@@ -204,7 +175,7 @@ class Eval {
   // in time order; stops when it returns false.
   template <typename F>
   void Select(const Selector& s, F&& visit) {
-    int table = TableOf(s);
+    int table = SelectorTable(p_, s);
     if (table == -1) return;
     Millis lo, hi;
     if (!Bounds(s, &lo, &hi)) return;
@@ -420,7 +391,7 @@ class Eval {
     for (const Node* bound : {s.window.from.get(), s.window.to.get()}) {
       if (bound != nullptr) Boundaries(*bound, none);
     }
-    int table = TableOf(s);
+    int table = SelectorTable(p_, s);
     if (table == -1) return;
     // Bounds that move with now: an event crosses them at a computable instant.
     std::optional<Linear> from, to;

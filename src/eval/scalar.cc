@@ -22,26 +22,6 @@ bool ContainsFold(std::string_view hay, std::string_view needle) {
   return false;
 }
 
-template <typename T>
-bool Order(Op op, const T& l, const T& r) {
-  switch (op) {
-    case Op::kEq:
-      return l == r;
-    case Op::kNe:
-      return l != r;
-    case Op::kLt:
-      return l < r;
-    case Op::kLe:
-      return l <= r;
-    case Op::kGt:
-      return l > r;
-    case Op::kGe:
-      return l >= r;
-    default:
-      return false;
-  }
-}
-
 }  // namespace
 
 Scalar ScalarOf(const Column* column, size_t row) {
@@ -147,21 +127,53 @@ bool Compare(Op op, const Scalar& l, const Scalar& r) {
   if (l.type == ValueType::kTime || r.type == ValueType::kTime) {
     Millis a, b;
     if (!AsTime(l, &a) || !AsTime(r, &b)) return false;
-    return Order(op, a, b);
+    return Ordered(op, a, b);
   }
   if (l.type != r.type) return false;
   switch (l.type) {
     case ValueType::kNumber:
-      return Order(op, l.num, r.num);
+      return Ordered(op, l.num, r.num);
     case ValueType::kString:
-      return Order(op, l.str, r.str);
+      return Ordered(op, l.str, r.str);
     case ValueType::kBool:
-      return (op == Op::kEq || op == Op::kNe) && Order(op, l.b, r.b);
+      return (op == Op::kEq || op == Op::kNe) && Ordered(op, l.b, r.b);
     case ValueType::kDuration:
-      return Order(op, l.ms, r.ms);
+      return Ordered(op, l.ms, r.ms);
     default:
       return false;
   }
+}
+
+bool PassesTimeTest(TimeTest test, Millis duration, Millis t, Millis now) {
+  switch (test) {
+    case TimeTest::kWithinLast:
+      return now - duration <= t && t <= now;
+    case TimeTest::kWithinNext:
+      return now <= t && t <= now + duration;
+    case TimeTest::kOlderThan:
+      return t < now - duration;
+  }
+  return false;
+}
+
+int SelectorTable(const ProfileTable& profiles, const Selector& selector) {
+  switch (selector.kind) {
+    case ActivityKind::kAny:
+      return -2;
+    case ActivityKind::kTrack:
+      return profiles.table_index(MessageType::kTrack, selector.event);
+    case ActivityKind::kPage:
+      return profiles.table_index(MessageType::kPage);
+    case ActivityKind::kScreen:
+      return profiles.table_index(MessageType::kScreen);
+    case ActivityKind::kIdentify:
+      return profiles.table_index(MessageType::kIdentify);
+    case ActivityKind::kGroup:
+      return profiles.table_index(MessageType::kGroup);
+    case ActivityKind::kAlias:
+      return profiles.table_index(MessageType::kAlias);
+  }
+  return -1;
 }
 
 Scalar Arith(Op op, const Scalar& l, const Scalar& r) {

@@ -62,6 +62,34 @@ bool AsTime(const Scalar& s, Millis* out);
 // matches). False when either side is null or their types do not compare.
 bool Compare(Op op, const Scalar& l, const Scalar& r);
 
+// `l op r` for the ordering operators (= != < <= > >=) on comparable values.
+template <typename T>
+bool Ordered(Op op, const T& l, const T& r) {
+  switch (op) {
+    case Op::kEq:
+      return l == r;
+    case Op::kNe:
+      return l != r;
+    case Op::kLt:
+      return l < r;
+    case Op::kLe:
+      return l <= r;
+    case Op::kGt:
+      return l > r;
+    case Op::kGe:
+      return l >= r;
+    default:
+      return false;
+  }
+}
+
+// Whether time `t` passes `within last/next duration` or `older than duration` at `now`.
+bool PassesTimeTest(TimeTest test, Millis duration, Millis t, Millis now);
+
+// The event table a selector reads: its index, -1 when there is none yet, -2 for `any`
+// (every table).
+int SelectorTable(const ProfileTable& profiles, const Selector& selector);
+
 // `l op r` for + - * /; null when the types do not combine or a side is null.
 Scalar Arith(Op op, const Scalar& l, const Scalar& r);
 

@@ -38,6 +38,21 @@ absl::Status CheckWebhook(const Webhook& hook) {
   return absl::OkStatus();
 }
 
+template <typename T>
+void SortUnique(std::vector<T>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+// Checks what can be checked without the data, and puts the lists in order.
+absl::Status Normalize(GroupDefinition* def) {
+  SEGMENTA_RETURN_IF_ERROR(CheckGroupName(def->name));
+  for (const Webhook& hook : def->webhooks) SEGMENTA_RETURN_IF_ERROR(CheckWebhook(hook));
+  SortUnique(def->contacts);
+  SortUnique(def->accounts);
+  return absl::OkStatus();
+}
+
 std::string HistoryRecord(const MembershipEvent& e) {
   JsonWriter w;
   w.BeginObject().Field("group", static_cast<uint64_t>(e.group)).Field("contact", e.contact);
@@ -424,12 +439,7 @@ GroupInfo GroupEngine::InfoOf(const Group& g) const {
 
 absl::StatusOr<GroupInfo> GroupEngine::Create(GroupDefinition def,
                                               std::shared_ptr<GroupProgress> progress) {
-  SEGMENTA_RETURN_IF_ERROR(CheckGroupName(def.name));
-  for (const Webhook& hook : def.webhooks) SEGMENTA_RETURN_IF_ERROR(CheckWebhook(hook));
-  std::sort(def.contacts.begin(), def.contacts.end());
-  def.contacts.erase(std::unique(def.contacts.begin(), def.contacts.end()), def.contacts.end());
-  std::sort(def.accounts.begin(), def.accounts.end());
-  def.accounts.erase(std::unique(def.accounts.begin(), def.accounts.end()), def.accounts.end());
+  SEGMENTA_RETURN_IF_ERROR(Normalize(&def));
   absl::StatusOr<GroupInfo> out = absl::InternalError("not run");
   absl::Status status = worker_->RunTaskAndWait([&](ProfileTable& profiles,
                                                     rocksdb::WriteBatch* batch) {
@@ -467,12 +477,7 @@ absl::StatusOr<GroupInfo> GroupEngine::Create(GroupDefinition def,
 
 absl::StatusOr<GroupInfo> GroupEngine::Update(std::string_view name, GroupDefinition def,
                                               std::shared_ptr<GroupProgress> progress) {
-  SEGMENTA_RETURN_IF_ERROR(CheckGroupName(def.name));
-  for (const Webhook& hook : def.webhooks) SEGMENTA_RETURN_IF_ERROR(CheckWebhook(hook));
-  std::sort(def.contacts.begin(), def.contacts.end());
-  def.contacts.erase(std::unique(def.contacts.begin(), def.contacts.end()), def.contacts.end());
-  std::sort(def.accounts.begin(), def.accounts.end());
-  def.accounts.erase(std::unique(def.accounts.begin(), def.accounts.end()), def.accounts.end());
+  SEGMENTA_RETURN_IF_ERROR(Normalize(&def));
   absl::StatusOr<GroupInfo> out = absl::InternalError("not run");
   absl::Status status = worker_->RunTaskAndWait([&](ProfileTable& profiles,
                                                     rocksdb::WriteBatch* batch) {
@@ -556,15 +561,13 @@ absl::StatusOr<GroupInfo> GroupEngine::EditStatic(std::string_view name,
     }
     std::vector<ContactId>& contacts = g->def.contacts;
     contacts.insert(contacts.end(), add.begin(), add.end());
-    std::sort(contacts.begin(), contacts.end());
-    contacts.erase(std::unique(contacts.begin(), contacts.end()), contacts.end());
+    SortUnique(contacts);
     for (ContactId c : remove) {
       contacts.erase(std::remove(contacts.begin(), contacts.end(), c), contacts.end());
     }
     std::vector<std::string>& accounts = g->def.accounts;
     accounts.insert(accounts.end(), add_accounts.begin(), add_accounts.end());
-    std::sort(accounts.begin(), accounts.end());
-    accounts.erase(std::unique(accounts.begin(), accounts.end()), accounts.end());
+    SortUnique(accounts);
     for (const std::string& a : remove_accounts) {
       accounts.erase(std::remove(accounts.begin(), accounts.end(), a), accounts.end());
     }
