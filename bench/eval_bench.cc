@@ -49,7 +49,8 @@ const Loaded& Data() {
       }
       if (m.type == MessageType::kIdentify && !m.traits.empty()) {
         Traits traits;
-        if (MergeTraitsJson(m.traits, 1, &traits).ok()) out->profiles.SetTraits(it->second, traits, {});
+        if (MergeTraitsJson(m.traits, 1, &traits).ok())
+          out->profiles.SetTraits(it->second, traits, {});
       }
     });
     out->schema = SchemaOf(out->profiles);

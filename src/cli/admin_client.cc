@@ -29,13 +29,11 @@ absl::StatusOr<AdminClient> AdminClient::Connect(std::string url, std::string to
   return AdminClient(std::move(url), *endpoint, std::move(token));
 }
 
-absl::StatusOr<std::string> AdminClient::Call(const std::string& method,
-                                              const std::string& target,
+absl::StatusOr<std::string> AdminClient::Call(const std::string& method, const std::string& target,
                                               const std::string& body) {
-  absl::StatusOr<HttpClientResponse> res =
-      client_->Request(method, target, body,
-                       {{"Authorization", "Bearer " + token_},
-                        {"Content-Type", "application/json"}});
+  absl::StatusOr<HttpClientResponse> res = client_->Request(
+      method, target, body,
+      {{"Authorization", "Bearer " + token_}, {"Content-Type", "application/json"}});
   if (!res.ok()) return res.status();
   if (res->status >= 200 && res->status < 300) return std::move(res->body);
   // The server's error message, when it sent one.
@@ -66,8 +64,8 @@ absl::StatusOr<std::string> AdminClient::Call(const std::string& method,
 std::string EncodePathSegment(std::string_view segment) {
   std::string out;
   for (unsigned char c : segment) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-        c == '-' || c == '_' || c == '.' || c == '~') {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
       out.push_back(static_cast<char>(c));
     } else {
       out += fmt::format("%{:02X}", c);

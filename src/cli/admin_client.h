@@ -24,7 +24,8 @@ class AdminClient {
 
  private:
   AdminClient(std::string url, HttpEndpoint endpoint, std::string token)
-      : url_(std::move(url)), client_(std::make_shared<HttpClient>(endpoint)),
+      : url_(std::move(url)),
+        client_(std::make_shared<HttpClient>(endpoint)),
         token_(std::move(token)) {}
   std::string url_;
   std::shared_ptr<HttpClient> client_;

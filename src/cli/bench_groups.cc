@@ -86,10 +86,11 @@ absl::StatusOr<WorkloadResult> RunKeepCurrentBench(const BenchOptions& options) 
   Note("generating the traffic of {} contacts", Grouped(contacts));
   std::vector<Message> messages = GeneratedMessages(contacts, options.seed, clock.Now());
   const auto groups = HundredGroups();
-  fmt::print("\nkeep-current: {} messages of {} generated contacts; the first half loaded, then "
-             "{} dynamic groups defined, then the second half ingested; the cost of keeping "
-             "the groups current, per ingested event\n",
-             Grouped(messages.size()), Grouped(contacts), groups.size());
+  fmt::print(
+      "\nkeep-current: {} messages of {} generated contacts; the first half loaded, then "
+      "{} dynamic groups defined, then the second half ingested; the cost of keeping "
+      "the groups current, per ingested event\n",
+      Grouped(messages.size()), Grouped(contacts), groups.size());
   std::vector<double> means, p50s, p99s, evals;
   for (int r = 1; r <= options.repeats; ++r) {
     SEGMENTA_ASSIGN_OR_RETURN(TempDir dir, TempDir::Create(TempParent(options), "keep-current"));
@@ -106,8 +107,7 @@ absl::StatusOr<WorkloadResult> RunKeepCurrentBench(const BenchOptions& options) 
     const size_t half = messages.size() / 2;
     auto ingest = [&](size_t from, size_t to) -> absl::Status {
       for (size_t i = from; i < to; i += 500) {
-        std::vector<Message> batch(messages.begin() + i,
-                                   messages.begin() + std::min(to, i + 500));
+        std::vector<Message> batch(messages.begin() + i, messages.begin() + std::min(to, i + 500));
         SEGMENTA_RETURN_IF_ERROR(worker->SubmitAndWait(std::move(batch)).status());
       }
       return absl::OkStatus();
@@ -136,22 +136,23 @@ absl::StatusOr<WorkloadResult> RunKeepCurrentBench(const BenchOptions& options) 
     evals.push_back(stats.activities == 0 ? 0
                                           : static_cast<double>(stats.evaluations) /
                                                 static_cast<double>(stats.activities));
-    fmt::print("  run {}  {:.2f} µs mean per event (p50 {:.2f} µs, p99 {:.2f} µs per event of a "
-               "contact's change), {:.1f} group evaluations per event, {} events in {:.2f} s "
-               "({}), {} memberships bitmaps {}  load avg {}\n",
-               r, mean, percentile(0.5), percentile(0.99), evals.back(), Grouped(stats.activities),
-               absl::ToDoubleSeconds(elapsed),
-               Rate(static_cast<double>(messages.size() - half) / absl::ToDoubleSeconds(elapsed)),
-               groups.size(), Bytes(static_cast<double>(engine->MembershipBytes())),
-               LoadAverage());
+    fmt::print(
+        "  run {}  {:.2f} µs mean per event (p50 {:.2f} µs, p99 {:.2f} µs per event of a "
+        "contact's change), {:.1f} group evaluations per event, {} events in {:.2f} s "
+        "({}), {} memberships bitmaps {}  load avg {}\n",
+        r, mean, percentile(0.5), percentile(0.99), evals.back(), Grouped(stats.activities),
+        absl::ToDoubleSeconds(elapsed),
+        Rate(static_cast<double>(messages.size() - half) / absl::ToDoubleSeconds(elapsed)),
+        groups.size(), Bytes(static_cast<double>(engine->MembershipBytes())), LoadAverage());
     std::fflush(stdout);
   }
   result.data = fmt::format("{} groups, {} contacts, {} events", groups.size(), Grouped(contacts),
                             Grouped(messages.size()));
   result.segmenta = fmt::format("{:.2f} µs/event (p99 {:.2f} µs)", Median(means), Median(p99s));
-  fmt::print("  median    {:.2f} µs mean per event, p50 {:.2f} µs, p99 {:.2f} µs; {:.1f} "
-             "evaluations per event\n",
-             Median(means), Median(p50s), Median(p99s), Median(evals));
+  fmt::print(
+      "  median    {:.2f} µs mean per event, p50 {:.2f} µs, p99 {:.2f} µs; {:.1f} "
+      "evaluations per event\n",
+      Median(means), Median(p50s), Median(p99s), Median(evals));
   return result;
 }
 
@@ -174,8 +175,8 @@ absl::Status WritePeerCsv(const ProfileTable& p, const std::string& dir) {
     const Column* revenue = table->column("revenue");
     for (size_t r = 0; r < table->rows(); ++r) {
       if (table->contact[r] == 0) continue;
-      std::string line = fmt::format("{},{},\"{}\",{},", table->contact[r], kind, event,
-                                     table->time[r]);
+      std::string line =
+          fmt::format("{},{},\"{}\",{},", table->contact[r], kind, event, table->time[r]);
       if (path != nullptr && path->type(r) == ValueType::kString) {
         line += '"';
         for (char c : path->string(r)) line += c == '"' ? std::string("\"\"") : std::string(1, c);
@@ -204,9 +205,9 @@ absl::Status WritePeerCsv(const ProfileTable& p, const std::string& dir) {
   };
   for (size_t c = 1; c < p.contact_rows(); ++c) {
     if (p.contact(c) == nullptr) continue;
-    contacts << c << ',' << text("age", c) << ',' << text("gender", c) << ','
-             << text("country", c) << ',' << text("job_title", c) << ','
-             << text("newsletter", c) << ',' << text("card_expiry", c) << '\n';
+    contacts << c << ',' << text("age", c) << ',' << text("gender", c) << ',' << text("country", c)
+             << ',' << text("job_title", c) << ',' << text("newsletter", c) << ','
+             << text("card_expiry", c) << '\n';
   }
   std::ofstream accounts(dir + "/accounts.csv");
   std::ofstream members(dir + "/members.csv");
@@ -245,15 +246,14 @@ absl::StatusOr<WorkloadResult> RunRecomputeBench(const BenchOptions& options) {
   SEGMENTA_ASSIGN_OR_RETURN(TempDir work, TempDir::Create(TempParent(options), "recompute"));
   std::string file = work.path() + "/events.jsonl";
   Note("writing the traffic of {} generated contacts to {}", Grouped(contacts), file);
-  SEGMENTA_ASSIGN_OR_RETURN(GeneratedFile data, GenerateFile(file, std::nullopt, contacts,
-                                                             options.seed));
+  SEGMENTA_ASSIGN_OR_RETURN(GeneratedFile data,
+                            GenerateFile(file, std::nullopt, contacts, options.seed));
   std::string data_dir = work.path() + "/data";
   Note("importing {} events (segmenta import)", Grouped(data.events));
   SEGMENTA_ASSIGN_OR_RETURN(absl::Duration import_time,
                             RunImport(options, data_dir, file, work.path()));
   std::filesystem::remove(file);
-  Note("imported in {:.1f} s ({}); loading the profile table",
-       absl::ToDoubleSeconds(import_time),
+  Note("imported in {:.1f} s ({}); loading the profile table", absl::ToDoubleSeconds(import_time),
        Rate(static_cast<double>(data.events) / absl::ToDoubleSeconds(import_time)));
 
   StoreOptions store_options;
@@ -270,13 +270,14 @@ absl::StatusOr<WorkloadResult> RunRecomputeBench(const BenchOptions& options) {
   const Millis now = ToMillis(traffic.end);
   result.data = fmt::format("{} contacts, {} events", Grouped(profiles.alive_contacts()),
                             Grouped(data.events));
-  fmt::print("\nrecompute: {} contacts, {} events ({} generated contacts; import {:.0f} s, "
-             "profile table loaded in {:.1f} s, {} in memory, peak RSS {}); each brief group "
-             "evaluated over every contact, at {}\n",
-             Grouped(profiles.alive_contacts()), Grouped(data.events), Grouped(contacts),
-             absl::ToDoubleSeconds(import_time), load_seconds,
-             Bytes(static_cast<double>(profiles.MemoryBytes())),
-             Bytes(static_cast<double>(PeakRssBytes())), FormatTimestamp(traffic.end));
+  fmt::print(
+      "\nrecompute: {} contacts, {} events ({} generated contacts; import {:.0f} s, "
+      "profile table loaded in {:.1f} s, {} in memory, peak RSS {}); each brief group "
+      "evaluated over every contact, at {}\n",
+      Grouped(profiles.alive_contacts()), Grouped(data.events), Grouped(contacts),
+      absl::ToDoubleSeconds(import_time), load_seconds,
+      Bytes(static_cast<double>(profiles.MemoryBytes())),
+      Bytes(static_cast<double>(PeakRssBytes())), FormatTimestamp(traffic.end));
   std::fflush(stdout);
 
   // The peer: same data, same conditions in SQL.
@@ -307,7 +308,8 @@ absl::StatusOr<WorkloadResult> RunRecomputeBench(const BenchOptions& options) {
       simdjson::dom::element doc;
       if (parser.parse(line).get(doc) != simdjson::SUCCESS) continue;
       PeerRun run;
-      for (simdjson::dom::element ms : simdjson::dom::array(doc["ms"])) run.ms.push_back(double(ms));
+      for (simdjson::dom::element ms : simdjson::dom::array(doc["ms"]))
+        run.ms.push_back(double(ms));
       run.count = uint64_t(doc["count"]);
       peer[std::string(std::string_view(doc["name"]))] = run;
     }
@@ -316,8 +318,8 @@ absl::StatusOr<WorkloadResult> RunRecomputeBench(const BenchOptions& options) {
     }
   }
 
-  fmt::print("  {:<26} {:>9} {:>12} {:>12} {:>12} {:>9} {:>9}\n", "group", "members",
-             "new (ms)", "cached (ms)", "duckdb (ms)", "new ×", "cached ×");
+  fmt::print("  {:<26} {:>9} {:>12} {:>12} {:>12} {:>9} {:>9}\n", "group", "members", "new (ms)",
+             "cached (ms)", "duckdb (ms)", "new ×", "cached ×");
   double total_new = 0, total_cached = 0, total_peer = 0;
   absl::flat_hash_map<std::string, Roaring> members;
   bool agree = true;
@@ -384,10 +386,11 @@ absl::StatusOr<WorkloadResult> RunRecomputeBench(const BenchOptions& options) {
     env.overall = OverallValues(**plan, profiles, now);
     bitmap_bytes += EvaluateAll(**plan, profiles, env).getSizeInBytes();
   }
-  fmt::print("  memberships of 100 groups over {} contacts: {} of roaring bitmaps ({:.1f} bytes "
-             "per contact)\n",
-             Grouped(profiles.alive_contacts()), Bytes(static_cast<double>(bitmap_bytes)),
-             static_cast<double>(bitmap_bytes) / static_cast<double>(profiles.alive_contacts()));
+  fmt::print(
+      "  memberships of 100 groups over {} contacts: {} of roaring bitmaps ({:.1f} bytes "
+      "per contact)\n",
+      Grouped(profiles.alive_contacts()), Bytes(static_cast<double>(bitmap_bytes)),
+      static_cast<double>(bitmap_bytes) / static_cast<double>(profiles.alive_contacts()));
 
   result.segmenta = fmt::format("{:.0f} ms new, {:.1f} ms cached", total_new, total_cached);
   if (total_peer > 0) {

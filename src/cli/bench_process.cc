@@ -21,8 +21,8 @@ namespace {
 
 // Child side of Spawn: only async-signal-safe calls from here to exec.
 [[noreturn]] void ExecChild(const std::vector<char*>& argv, const char* out_path,
-                            const char* err_path, bool drop, uid_t uid, gid_t gid,
-                            int death_signal, pid_t parent) {
+                            const char* err_path, bool drop, uid_t uid, gid_t gid, int death_signal,
+                            pid_t parent) {
   int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out >= 0) dup2(out, STDOUT_FILENO);
@@ -80,8 +80,7 @@ absl::StatusOr<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>&
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError(fmt::format("fork: {}", strerror(errno)));
   if (pid == 0) {
-    ExecChild(argv, out.c_str(), err.c_str(), drop, uid, gid, options.parent_death_signal,
-              parent);
+    ExecChild(argv, out.c_str(), err.c_str(), drop, uid, gid, options.parent_death_signal, parent);
   }
   ChildProcess child;
   child.pid_ = pid;

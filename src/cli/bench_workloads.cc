@@ -1,5 +1,4 @@
 #include "cli/bench_workloads.h"
-#include "cli/bench_harness.h"
 
 #include <fcntl.h>
 #include <sys/utsname.h>
@@ -16,6 +15,7 @@
 #include <thread>
 
 #include "absl/time/clock.h"
+#include "cli/bench_harness.h"
 #include "cli/bench_process.h"
 #include "cli/http_loader.h"
 #include "cli/pg_peer.h"
@@ -37,8 +37,8 @@ namespace {
 absl::StatusOr<std::string> CreateWriteKey(const std::string& data_dir) {
   SEGMENTA_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(data_dir));
   SEGMENTA_ASSIGN_OR_RETURN(std::unique_ptr<KeyRing> ring, KeyRing::Load(store.get()));
-  SEGMENTA_ASSIGN_OR_RETURN(auto created,
-                            ring->Create(KeyKind::kWrite, "bench", absl::ToUnixMillis(absl::Now())));
+  SEGMENTA_ASSIGN_OR_RETURN(
+      auto created, ring->Create(KeyKind::kWrite, "bench", absl::ToUnixMillis(absl::Now())));
   return created.second;
 }
 
@@ -81,8 +81,7 @@ class ServerChild {
  public:
   // Starts the server and waits (up to `timeout`) for its "listening on http://HOST:PORT"
   // line; `ready` is when that line appeared (the identity graph is loaded by then).
-  static absl::StatusOr<ServerChild> Start(const BenchOptions& options,
-                                           const std::string& data_dir,
+  static absl::StatusOr<ServerChild> Start(const BenchOptions& options, const std::string& data_dir,
                                            const std::string& log_dir,
                                            absl::Duration timeout = absl::Minutes(10)) {
     ServerChild server;
@@ -92,11 +91,10 @@ class ServerChild {
     spawn.stdout_path = server.stdout_path_;
     spawn.stderr_path = server.stderr_path_;
     absl::Time start = absl::Now();
-    SEGMENTA_ASSIGN_OR_RETURN(
-        ChildProcess child,
-        ChildProcess::Spawn({options.binary, "--data-dir", data_dir, "serve", "--host",
-                             "127.0.0.1", "--port", "0"},
-                            spawn));
+    SEGMENTA_ASSIGN_OR_RETURN(ChildProcess child,
+                              ChildProcess::Spawn({options.binary, "--data-dir", data_dir, "serve",
+                                                   "--host", "127.0.0.1", "--port", "0"},
+                                                  spawn));
     server.child_.emplace(std::move(child));
     absl::Time deadline = start + timeout;
     while (absl::Now() < deadline) {
@@ -112,9 +110,9 @@ class ServerChild {
         }
       }
       if (!server.child_->Running()) {
-        return absl::InternalError(fmt::format(
-            "segmenta serve exited ({}) before listening: {}",
-            DescribeWaitStatus(*server.child_->Wait()), TailOfFile(server.stderr_path_)));
+        return absl::InternalError(fmt::format("segmenta serve exited ({}) before listening: {}",
+                                               DescribeWaitStatus(*server.child_->Wait()),
+                                               TailOfFile(server.stderr_path_)));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -133,8 +131,7 @@ class ServerChild {
     int status = child_->Stop(SIGTERM, absl::Seconds(120));
     if (!ExitedCleanly(status)) {
       return absl::InternalError(fmt::format("segmenta serve stopped with {}: {}",
-                                             DescribeWaitStatus(status),
-                                             TailOfFile(stderr_path_)));
+                                             DescribeWaitStatus(status), TailOfFile(stderr_path_)));
     }
     return absl::OkStatus();
   }
@@ -174,18 +171,19 @@ absl::StatusOr<std::unique_ptr<PostgresPeer>> StartPeer(const BenchOptions& opti
   peer_options.bin_dir = options.postgres_bin_dir;
   peer_options.temp_parent = TempParent(options);
   Note("starting a throwaway PostgreSQL cluster");
-  SEGMENTA_ASSIGN_OR_RETURN(std::unique_ptr<PostgresPeer> peer,
-                            PostgresPeer::Start(peer_options));
+  SEGMENTA_ASSIGN_OR_RETURN(std::unique_ptr<PostgresPeer> peer, PostgresPeer::Start(peer_options));
   SEGMENTA_ASSIGN_OR_RETURN(std::string fsync, peer->Setting("fsync"));
   SEGMENTA_ASSIGN_OR_RETURN(std::string sync_commit, peer->Setting("synchronous_commit"));
   SEGMENTA_ASSIGN_OR_RETURN(std::string wal_sync, peer->Setting("wal_sync_method"));
   SEGMENTA_ASSIGN_OR_RETURN(std::string buffers, peer->Setting("shared_buffers"));
-  fmt::print("  peer: {}\n        fsync={} synchronous_commit={} wal_sync_method={} "
-             "shared_buffers={}\n",
-             peer->version(), fsync, sync_commit, wal_sync, buffers);
+  fmt::print(
+      "  peer: {}\n        fsync={} synchronous_commit={} wal_sync_method={} "
+      "shared_buffers={}\n",
+      peer->version(), fsync, sync_commit, wal_sync, buffers);
   if (fsync != "on" || sync_commit != "on") {
-    return absl::FailedPreconditionError("the PostgreSQL peer must run with fsync and "
-                                         "synchronous_commit on");
+    return absl::FailedPreconditionError(
+        "the PostgreSQL peer must run with fsync and "
+        "synchronous_commit on");
   }
   return peer;
 }
@@ -210,8 +208,7 @@ std::string MachineHeader(const BenchOptions& options) {
   std::string meminfo = ReadWholeFile("/proc/meminfo");
   at = meminfo.find("MemTotal:");
   if (at != std::string::npos) {
-    ram = Bytes(static_cast<double>(std::strtoull(meminfo.c_str() + at + 9, nullptr, 10)) *
-                1024);
+    ram = Bytes(static_cast<double>(std::strtoull(meminfo.c_str() + at + 9, nullptr, 10)) * 1024);
   }
   struct utsname uts;
   std::string kernel = uname(&uts) == 0 ? fmt::format("{} {}", uts.sysname, uts.release) : "?";
@@ -222,16 +219,15 @@ std::string MachineHeader(const BenchOptions& options) {
   const char* build = "debug (assertions on)";
 #endif
   std::string out;
-  out += fmt::format("Date:       {}\n", absl::FormatTime("%Y-%m-%d %H:%M:%S %Z", absl::Now(),
-                                                          absl::UTCTimeZone()));
+  out += fmt::format("Date:       {}\n",
+                     absl::FormatTime("%Y-%m-%d %H:%M:%S %Z", absl::Now(), absl::UTCTimeZone()));
   out += fmt::format("CPU:        {} × {}\n", std::thread::hardware_concurrency(), model);
   out += fmt::format("RAM:        {}\n", ram);
   out += fmt::format("Kernel:     {}\n", kernel);
   out += fmt::format("Load avg:   {} (1, 5, 15 min, at start; the machine is shared)\n",
                      LoadAverage());
   out += fmt::format("Disk:       {} µs per 8 KiB write + fdatasync (median of 200) in {}\n",
-                     fsync.has_value() ? fmt::format("{:.0f}", *fsync) : "?",
-                     TempParent(options));
+                     fsync.has_value() ? fmt::format("{:.0f}", *fsync) : "?", TempParent(options));
   out += fmt::format("Build:      {}, binary {}\n", build, options.binary);
   out += fmt::format("Repeats:    {} per workload, medians reported\n", options.repeats);
   return out;
@@ -246,13 +242,14 @@ absl::StatusOr<WorkloadResult> RunIngestBench(const BenchOptions& options) {
   GeneratedLines data = GenerateLines(events, options.seed);
   WorkloadResult result;
   result.workload = "ingest";
-  result.data = fmt::format("{} events, {} contacts", Grouped(data.lines.size()),
-                            Grouped(data.contacts));
+  result.data =
+      fmt::format("{} events, {} contacts", Grouped(data.lines.size()), Grouped(data.contacts));
   result.goal = "≥ 100,000 events/s, ≥ 10× PostgreSQL";
-  fmt::print("\ningest: {} events ({} generated contacts, {} of JSONL), POST /v1/batch of {} "
-             "on loopback, {} connections, fsync'd before each 2xx\n",
-             Grouped(data.lines.size()), Grouped(data.contacts), Bytes(data.bytes),
-             options.batch_size, options.connections);
+  fmt::print(
+      "\ningest: {} events ({} generated contacts, {} of JSONL), POST /v1/batch of {} "
+      "on loopback, {} connections, fsync'd before each 2xx\n",
+      Grouped(data.lines.size()), Grouped(data.contacts), Bytes(data.bytes), options.batch_size,
+      options.connections);
   std::fflush(stdout);
 
   std::unique_ptr<PostgresPeer> peer;
@@ -264,8 +261,8 @@ absl::StatusOr<WorkloadResult> RunIngestBench(const BenchOptions& options) {
     SEGMENTA_ASSIGN_OR_RETURN(TempDir dir, TempDir::Create(TempParent(options), "ingest"));
     std::string data_dir = dir.path() + "/data";
     SEGMENTA_ASSIGN_OR_RETURN(std::string key, CreateWriteKey(data_dir));
-    SEGMENTA_ASSIGN_OR_RETURN(ServerChild server, ServerChild::Start(options, data_dir,
-                                                                     dir.path()));
+    SEGMENTA_ASSIGN_OR_RETURN(ServerChild server,
+                              ServerChild::Start(options, data_dir, dir.path()));
     absl::StatusOr<IngestRun> run =
         PostLines(server.url(), key, data.lines, options.connections, options.batch_size);
     absl::Status stopped = server.Stop();
@@ -275,10 +272,11 @@ absl::StatusOr<WorkloadResult> RunIngestBench(const BenchOptions& options) {
     ours.push_back(run->events_per_second);
     our_p50.push_back(run->p50_ms);
     our_p99.push_back(run->p99_ms);
-    fmt::print("  run {}  segmenta    {:>18}  batch p50 {:6.2f} ms  p99 {:6.2f} ms  "
-               "load avg {}{}\n",
-               r, Rate(run->events_per_second), run->p50_ms, run->p99_ms, LoadAverage(),
-               CheckStored(counters, data.lines.size()));
+    fmt::print(
+        "  run {}  segmenta    {:>18}  batch p50 {:6.2f} ms  p99 {:6.2f} ms  "
+        "load avg {}{}\n",
+        r, Rate(run->events_per_second), run->p50_ms, run->p99_ms, LoadAverage(),
+        CheckStored(counters, data.lines.size()));
     std::fflush(stdout);
     if (peer != nullptr) {
       SEGMENTA_RETURN_IF_ERROR(peer->ResetEventsTable());
@@ -288,13 +286,14 @@ absl::StatusOr<WorkloadResult> RunIngestBench(const BenchOptions& options) {
       theirs.push_back(pg.events_per_second);
       their_p50.push_back(pg.p50_ms);
       their_p99.push_back(pg.p99_ms);
-      fmt::print("  run {}  postgresql  {:>18}  batch p50 {:6.2f} ms  p99 {:6.2f} ms  "
-                 "load avg {}{}\n",
-                 r, Rate(pg.events_per_second), pg.p50_ms, pg.p99_ms, LoadAverage(),
-                 pg.events == data.lines.size()
-                     ? ""
-                     : fmt::format(" ({} rows for {} lines)", Grouped(pg.events),
-                                   Grouped(data.lines.size())));
+      fmt::print(
+          "  run {}  postgresql  {:>18}  batch p50 {:6.2f} ms  p99 {:6.2f} ms  "
+          "load avg {}{}\n",
+          r, Rate(pg.events_per_second), pg.p50_ms, pg.p99_ms, LoadAverage(),
+          pg.events == data.lines.size()
+              ? ""
+              : fmt::format(" ({} rows for {} lines)", Grouped(pg.events),
+                            Grouped(data.lines.size())));
       std::fflush(stdout);
     }
   }
@@ -324,12 +323,12 @@ absl::StatusOr<WorkloadResult> RunImportBench(const BenchOptions& options) {
   SEGMENTA_ASSIGN_OR_RETURN(GeneratedFile data, GenerateFile(file, events, 0, options.seed));
   WorkloadResult result;
   result.workload = "import";
-  result.data = fmt::format("{} events, {} contacts", Grouped(data.events),
-                            Grouped(data.contacts));
+  result.data = fmt::format("{} events, {} contacts", Grouped(data.events), Grouped(data.contacts));
   result.goal = "≥ 500,000 events/s";
-  fmt::print("\nimport: {} events ({} generated contacts, {} of JSONL), segmenta import "
-             "activities FILE into a fresh data dir; peer: one COPY FROM STDIN\n",
-             Grouped(data.events), Grouped(data.contacts), Bytes(data.bytes));
+  fmt::print(
+      "\nimport: {} events ({} generated contacts, {} of JSONL), segmenta import "
+      "activities FILE into a fresh data dir; peer: one COPY FROM STDIN\n",
+      Grouped(data.events), Grouped(data.contacts), Bytes(data.bytes));
   std::fflush(stdout);
 
   std::unique_ptr<PostgresPeer> peer;
@@ -395,14 +394,15 @@ absl::StatusOr<WorkloadResult> RunMemoryBench(const BenchOptions& options) {
 
   WorkloadResult result;
   result.workload = "memory";
-  result.data = fmt::format("{} contacts ({} events)", Grouped(counters.contacts),
-                            Grouped(data.events));
-  fmt::print("\nmemory: traffic of {} generated contacts, {} events ({} of JSONL), imported in "
-             "{:.1f} s; the store holds {} contacts ({} merged away), {} accounts, {} "
-             "activities\n",
-             Grouped(data.contacts), Grouped(data.events), Bytes(data.bytes),
-             absl::ToDoubleSeconds(import_time), Grouped(counters.contacts),
-             Grouped(counters.merges), Grouped(counters.accounts), Grouped(counters.activities));
+  result.data =
+      fmt::format("{} contacts ({} events)", Grouped(counters.contacts), Grouped(data.events));
+  fmt::print(
+      "\nmemory: traffic of {} generated contacts, {} events ({} of JSONL), imported in "
+      "{:.1f} s; the store holds {} contacts ({} merged away), {} accounts, {} "
+      "activities\n",
+      Grouped(data.contacts), Grouped(data.events), Bytes(data.bytes),
+      absl::ToDoubleSeconds(import_time), Grouped(counters.contacts), Grouped(counters.merges),
+      Grouped(counters.accounts), Grouped(counters.activities));
   std::fflush(stdout);
 
   // The server's fixed cost, on an empty data dir.
@@ -427,10 +427,11 @@ absl::StatusOr<WorkloadResult> RunMemoryBench(const BenchOptions& options) {
     SEGMENTA_RETURN_IF_ERROR(server.Stop());
     rss_runs.push_back(static_cast<double>(rss));
     startup_runs.push_back(absl::ToDoubleSeconds(server.startup()));
-    fmt::print("  run {}  segmenta serve  RSS {}  (peak {}), {:.0f} B/contact, ready in "
-               "{:.1f} s  load avg {}\n",
-               r, Bytes(rss), Bytes(hwm), static_cast<double>(rss) / counters.contacts,
-               absl::ToDoubleSeconds(server.startup()), LoadAverage());
+    fmt::print(
+        "  run {}  segmenta serve  RSS {}  (peak {}), {:.0f} B/contact, ready in "
+        "{:.1f} s  load avg {}\n",
+        r, Bytes(rss), Bytes(hwm), static_cast<double>(rss) / counters.contacts,
+        absl::ToDoubleSeconds(server.startup()), LoadAverage());
     std::fflush(stdout);
   }
   double rss = Median(rss_runs);
@@ -438,9 +439,10 @@ absl::StatusOr<WorkloadResult> RunMemoryBench(const BenchOptions& options) {
   double marginal = (rss - empty_rss[0]) / counters.contacts;
   result.segmenta = fmt::format("{:.0f} B/contact RSS ({:.0f} B/contact on disk)", per_contact,
                                 static_cast<double>(disk) / counters.contacts);
-  fmt::print("  median    RSS {} = {:.0f} B/contact; minus the empty server's {} = {:.0f} "
-             "B/contact\n",
-             Bytes(rss), per_contact, Bytes(empty_rss[0]), marginal);
+  fmt::print(
+      "  median    RSS {} = {:.0f} B/contact; minus the empty server's {} = {:.0f} "
+      "B/contact\n",
+      Bytes(rss), per_contact, Bytes(empty_rss[0]), marginal);
   fmt::print("  disk      data dir {} = {:.0f} B/contact\n", Bytes(disk),
              static_cast<double>(disk) / counters.contacts);
   fmt::print("  start-up  {:.1f} s until listening (median)\n", Median(startup_runs));

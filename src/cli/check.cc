@@ -131,9 +131,10 @@ void Check(const CommonOptions& common, const CheckFlags& flags) {
 
 void AddCheckCommand(CLI::App& app, CommonOptions& common) {
   auto flags = std::make_shared<CheckFlags>();
-  CLI::App* sub = app.add_subcommand(
-      "check", "Validate and explain a condition (docs/conditions.md), against a running "
-               "server (--url) or the data directory");
+  CLI::App* sub =
+      app.add_subcommand("check",
+                         "Validate and explain a condition (docs/conditions.md), against a running "
+                         "server (--url) or the data directory");
   sub->add_option("file", flags->file, "File holding the condition (- reads stdin)")->required();
   sub->add_option("--url", flags->url, "Server to check against (env SEGMENTA_URL)");
   sub->add_option("--token", flags->token, "Admin or read-only token (env SEGMENTA_TOKEN)");

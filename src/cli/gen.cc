@@ -47,8 +47,7 @@ int RunGen(const GenArgs& args) {
   if (args.output != "-") {
     out = std::fopen(args.output.c_str(), "wb");
     if (out == nullptr) {
-      fmt::print(stderr, "segmenta gen: cannot write {}: {}\n", args.output,
-                 std::strerror(errno));
+      fmt::print(stderr, "segmenta gen: cannot write {}: {}\n", args.output, std::strerror(errno));
       return 1;
     }
   }

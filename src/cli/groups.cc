@@ -151,9 +151,9 @@ void ForEachMember(AdminClient& client, std::string_view command, const std::str
                    F&& visit) {
   std::string cursor;
   while (true) {
-    std::string target = fmt::format("/api/groups/{}/members?expand=contacts&limit=1000{}",
-                                     EncodePathSegment(name),
-                                     cursor.empty() ? "" : "&cursor=" + cursor);
+    std::string target =
+        fmt::format("/api/groups/{}/members?expand=contacts&limit=1000{}", EncodePathSegment(name),
+                    cursor.empty() ? "" : "&cursor=" + cursor);
     std::string page = CallOrFail(client, command, "GET", target);
     simdjson::dom::parser parser;
     simdjson::dom::element doc = parser.parse(page);
@@ -231,9 +231,10 @@ void Export(const Connection& connection, const std::string& name, const std::st
 
 void AddGroupsCommand(CLI::App& app) {
   auto conn = std::make_shared<Connection>();
-  CLI::App* groups = app.add_subcommand(
-      "groups", "Contact groups on a running server: list, show, create, update, delete, "
-                "members, count, is-member, history");
+  CLI::App* groups =
+      app.add_subcommand("groups",
+                         "Contact groups on a running server: list, show, create, update, delete, "
+                         "members, count, is-member, history");
   groups->require_subcommand(1);
   groups->fallthrough();  // --url and --token may follow the subcommand's own arguments
   AddConnectionOptions(groups, *conn);
@@ -253,8 +254,8 @@ void AddGroupsCommand(CLI::App& app) {
   show->add_option("name", *name, "Group name")->required();
   show->callback([conn, name] {
     AdminClient client = Connect(*conn, "groups");
-    fmt::print("{}\n", CallOrFail(client, "groups", "GET",
-                                  "/api/groups/" + EncodePathSegment(*name)));
+    fmt::print("{}\n",
+               CallOrFail(client, "groups", "GET", "/api/groups/" + EncodePathSegment(*name)));
   });
 
   for (const char* verb : {"create", "update"}) {
@@ -273,8 +274,8 @@ void AddGroupsCommand(CLI::App& app) {
     std::string method = std::string(verb) == "create" ? "POST" : "PUT";
     sub->callback([conn, flags, method] {
       AdminClient client = Connect(*conn, "groups");
-      std::string target = method == "POST" ? "/api/groups"
-                                            : "/api/groups/" + EncodePathSegment(flags->name);
+      std::string target =
+          method == "POST" ? "/api/groups" : "/api/groups/" + EncodePathSegment(flags->name);
       Define(client, method, target, DefinitionBody(*flags));
     });
   }
@@ -307,8 +308,8 @@ void AddGroupsCommand(CLI::App& app) {
   count->callback([conn, name] {
     AdminClient client = Connect(*conn, "groups");
     simdjson::dom::parser parser;
-    std::string body = CallOrFail(client, "groups", "GET",
-                                  "/api/groups/" + EncodePathSegment(*name) + "/count");
+    std::string body =
+        CallOrFail(client, "groups", "GET", "/api/groups/" + EncodePathSegment(*name) + "/count");
     fmt::print("{}\n", uint64_t(parser.parse(body)["count"]));
   });
 
@@ -358,9 +359,8 @@ void AddGroupsCommand(CLI::App& app) {
       ->check(CLI::IsMember({"csv", "jsonl"}));
   group->add_option("--output,-o", *output, "File (- for stdout)")->capture_default_str();
   AddConnectionOptions(group, *export_conn);
-  group->callback([export_conn, name, format, output] {
-    Export(*export_conn, *name, *format, *output);
-  });
+  group->callback(
+      [export_conn, name, format, output] { Export(*export_conn, *name, *format, *output); });
 }
 
 }  // namespace segmenta

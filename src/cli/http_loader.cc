@@ -149,8 +149,8 @@ void HttpLoader::SendLoop() {
     absl::Duration backoff = absl::Milliseconds(100);
     for (int attempt = 1;; ++attempt) {
       absl::Time sent = absl::Now();
-      absl::StatusOr<HttpClientResponse> res = client.Request("POST", "/v1/batch", batch.body,
-                                                              headers);
+      absl::StatusOr<HttpClientResponse> res =
+          client.Request("POST", "/v1/batch", batch.body, headers);
       double ms = absl::ToDoubleMilliseconds(absl::Now() - sent);
       bool retry = !res.ok() || res->status >= 500 || res->status == 429;
       if (!retry) {
@@ -186,10 +186,10 @@ void HttpLoader::SendLoop() {
         break;
       }
       if (attempt >= options_.max_attempts) {
-        fatal = absl::UnavailableError(fmt::format(
-            "giving up on a batch after {} attempts: {}", attempt,
-            res.ok() ? fmt::format("HTTP {} {}", res->status, res->body.substr(0, 200))
-                     : std::string(res.status().message())));
+        fatal = absl::UnavailableError(
+            fmt::format("giving up on a batch after {} attempts: {}", attempt,
+                        res.ok() ? fmt::format("HTTP {} {}", res->status, res->body.substr(0, 200))
+                                 : std::string(res.status().message())));
         break;
       }
       {

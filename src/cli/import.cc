@@ -87,9 +87,10 @@ class LocalSink : public Sink {
     store_options.disable_wal = !flags.durable;
     absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(common.data_dir, store_options);
     if (absl::IsFailedPrecondition(store.status())) {
-      Fail(fmt::format("{}; import into the running server with --url http://HOST:PORT "
-                       "--write-key KEY instead",
-                       std::string(store.status().message())));
+      Fail(
+          fmt::format("{}; import into the running server with --url http://HOST:PORT "
+                      "--write-key KEY instead",
+                      std::string(store.status().message())));
     }
     if (!store.ok()) Fail(std::string(store.status().message()));
     WorkerOptions options;
@@ -239,8 +240,9 @@ void Import(const CommonOptions& common, const ImportFlags& flags) {
     if (!source.ok()) Fail(std::string(source.status().message()));
     if (options.format == ImportFormat::kContactsCsv && options.id_kind == "email" &&
         !flags.url.empty()) {
-      Fail("--id-kind email imports only into a data directory: the Segment API needs a "
-           "userId or anonymousId on every message");
+      Fail(
+          "--id-kind email imports only into a data directory: the Segment API needs a "
+          "userId or anonymousId on every message");
     }
     sources.push_back(*std::move(source));
   }
@@ -275,9 +277,9 @@ void Import(const CommonOptions& common, const ImportFlags& flags) {
                      item.line, item.error);
         }
         if (refused > flags.max_errors) {
-          failed = absl::InvalidArgumentError(fmt::format(
-              "stopping at {}:{}: more than {} refused records (--max-errors)", source->path(),
-              item.line, flags.max_errors));
+          failed = absl::InvalidArgumentError(
+              fmt::format("stopping at {}:{}: more than {} refused records (--max-errors)",
+                          source->path(), item.line, flags.max_errors));
         }
         continue;
       }
@@ -333,8 +335,7 @@ void AddImportCommand(CLI::App& app, CommonOptions& common) {
     auto flags = std::make_shared<ImportFlags>();
     flags->kind = kind.name;
     CLI::App* sub = import->add_subcommand(kind.name, kind.help);
-    sub->add_option("files", flags->files, "Files to import, in order (- reads stdin)")
-        ->required();
+    sub->add_option("files", flags->files, "Files to import, in order (- reads stdin)")->required();
     if (flags->kind != "activities") {
       sub->add_option("--id-column", flags->id_column, "Column holding each row's id");
       sub->add_option("--timestamp-column", flags->timestamp_column,
@@ -354,8 +355,7 @@ void AddImportCommand(CLI::App& app, CommonOptions& common) {
     sub->add_option("--connections", flags->connections, "Concurrent connections for --url")
         ->capture_default_str()
         ->check(CLI::Range(1, 64));
-    sub->add_option("--max-errors", flags->max_errors,
-                    "Stop after this many refused records")
+    sub->add_option("--max-errors", flags->max_errors, "Stop after this many refused records")
         ->capture_default_str();
     sub->add_flag("--durable", flags->durable,
                   "Fsync the write-ahead log as the import goes (slower); by default the "

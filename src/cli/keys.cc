@@ -72,15 +72,17 @@ void List(const CommonOptions& common) {
     fmt::print("{:<21}  {:<5}  {:<24}  {}\n", record.id, KeyKindName(record.kind),
                FormatTimestamp(FromMillis(record.created_ms)), record.name);
   }
-  if (records.empty()) fmt::print(stderr, "no keys yet: segmenta keys create --kind write --name NAME\n");
+  if (records.empty())
+    fmt::print(stderr, "no keys yet: segmenta keys create --kind write --name NAME\n");
 }
 
 void Revoke(const CommonOptions& common, const KeysFlags& flags) {
   auto [store, keys] = Open(common);
   absl::Status status = keys->Revoke(flags.id);
   if (!status.ok()) Fail(std::string(status.message()));
-  fmt::print(stderr, "revoked key {} (a running server notices at its next start; use DELETE "
-                     "/api/keys/{} to revoke on a running server)\n",
+  fmt::print(stderr,
+             "revoked key {} (a running server notices at its next start; use DELETE "
+             "/api/keys/{} to revoke on a running server)\n",
              flags.id, flags.id);
 }
 
@@ -91,16 +93,19 @@ void AddKeysCommand(CLI::App& app, CommonOptions& common) {
   CLI::App* keys = app.add_subcommand("keys", "Manage write keys, admin and read-only tokens");
   keys->require_subcommand(1);
 
-  CLI::App* create = keys->add_subcommand(
-      "create", "Create a key; prints its secret (shown only once) on stdout");
-  create->add_option("--kind", flags->kind, "write (collection), admin (all of /api) or read "
-                                            "(GET under /api)")
+  CLI::App* create =
+      keys->add_subcommand("create", "Create a key; prints its secret (shown only once) on stdout");
+  create
+      ->add_option("--kind", flags->kind,
+                   "write (collection), admin (all of /api) or read "
+                   "(GET under /api)")
       ->capture_default_str()
       ->check(CLI::IsMember({"write", "admin", "read"}));
   create->add_option("--name", flags->name, "What the key is for (e.g. website)")->required();
   create->callback([&common, flags] { Create(common, *flags); });
 
-  CLI::App* list = keys->add_subcommand("list", "List keys: id, kind, created, name (never secrets)");
+  CLI::App* list =
+      keys->add_subcommand("list", "List keys: id, kind, created, name (never secrets)");
   list->callback([&common] { List(common); });
 
   CLI::App* revoke = keys->add_subcommand("revoke", "Revoke a key by its id");

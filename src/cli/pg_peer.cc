@@ -52,7 +52,8 @@ absl::StatusOr<Conn> Connect(const std::string& conninfo) {
         fmt::format("cannot connect to PostgreSQL: {}", Trimmed(PQerrorMessage(conn.get()))));
   }
   // NOTICEs ("table does not exist, skipping") would interleave with the bench's output.
-  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
   return conn;
 }
 
@@ -151,10 +152,10 @@ absl::StatusOr<std::unique_ptr<PostgresPeer>> PostgresPeer::Start(
   std::string initdb = options.bin_dir + "/initdb";
   std::string postgres = options.bin_dir + "/postgres";
   if (access(initdb.c_str(), X_OK) != 0 || access(postgres.c_str(), X_OK) != 0) {
-    return absl::FailedPreconditionError(fmt::format(
-        "PostgreSQL server binaries not found in {} (install Debian's postgresql-15; "
-        "scripts/setup does)",
-        options.bin_dir));
+    return absl::FailedPreconditionError(
+        fmt::format("PostgreSQL server binaries not found in {} (install Debian's postgresql-15; "
+                    "scripts/setup does)",
+                    options.bin_dir));
   }
   std::unique_ptr<PostgresPeer> peer(new PostgresPeer());
   peer->options_ = options;
@@ -196,9 +197,8 @@ absl::StatusOr<std::unique_ptr<PostgresPeer>> PostgresPeer::Start(
   if (!init.ok()) return init.status();
   int init_status = *init->Wait(absl::Minutes(5));
   if (!ExitedCleanly(init_status)) {
-    return absl::InternalError(fmt::format("initdb failed ({}): {}",
-                                           DescribeWaitStatus(init_status),
-                                           TailOfFile(spawn.stdout_path)));
+    return absl::InternalError(fmt::format(
+        "initdb failed ({}): {}", DescribeWaitStatus(init_status), TailOfFile(spawn.stdout_path)));
   }
 
   // The port is picked before the server binds it; on a clash, pick another.
@@ -318,8 +318,8 @@ absl::StatusOr<PeerLoadReport> PostgresPeer::InsertBatched(const std::vector<std
   std::vector<Conn> conns;
   for (int i = 0; i < connections; ++i) {
     SEGMENTA_ASSIGN_OR_RETURN(Conn conn, Connect(conninfo_));
-    Result r(PQprepare(conn.get(), "batch", InsertSql(batch_size).c_str(), 2 * batch_size,
-                       nullptr));
+    Result r(
+        PQprepare(conn.get(), "batch", InsertSql(batch_size).c_str(), 2 * batch_size, nullptr));
     if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
       return absl::InternalError(
           fmt::format("PostgreSQL prepare: {}", Trimmed(PQerrorMessage(conn.get()))));

@@ -1,10 +1,9 @@
 // `segmenta serve`: the collection and admin HTTP server on an embedded data directory.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
 #include <memory>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 
 #include "cli/commands.h"
 #include "fmt/format.h"
@@ -60,9 +59,10 @@ void Serve(const CommonOptions& common, const ServeFlags& flags) {
 
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(common.data_dir);
   if (absl::IsFailedPrecondition(store.status())) {
-    Fail(fmt::format("data directory {} is in use by another process (a running segmenta "
-                     "serve?): {}",
-                     common.data_dir, std::string(store.status().message())));
+    Fail(
+        fmt::format("data directory {} is in use by another process (a running segmenta "
+                    "serve?): {}",
+                    common.data_dir, std::string(store.status().message())));
   }
   if (!store.ok()) {
     Fail(fmt::format("cannot open {}: {}", common.data_dir, std::string(store.status().message())));
@@ -87,8 +87,7 @@ void Serve(const CommonOptions& common, const ServeFlags& flags) {
   auto webhooks = std::make_unique<WebhookSender>(store->get(), groups->get());
 
   Limits limits;
-  auto api = std::make_unique<Api>(store->get(), worker->get(), keys->get(), groups->get(),
-                                   limits);
+  auto api = std::make_unique<Api>(store->get(), worker->get(), keys->get(), groups->get(), limits);
   HttpServerOptions http;
   http.host = flags.host;
   http.port = static_cast<uint16_t>(flags.port);
@@ -111,8 +110,8 @@ void Serve(const CommonOptions& common, const ServeFlags& flags) {
   const WorkerStats stats = (*worker)->stats();
   spdlog::info("data directory {}: {} contacts, {} activities, {} accounts", common.data_dir,
                stats.contacts, stats.activities, stats.accounts);
-  std::string host = flags.host.find(':') != std::string::npos ? "[" + flags.host + "]"
-                                                                : flags.host;
+  std::string host =
+      flags.host.find(':') != std::string::npos ? "[" + flags.host + "]" : flags.host;
   fmt::print("segmenta: listening on http://{}:{}\n", host, (*server)->port());
   std::fflush(stdout);
 
@@ -137,19 +136,21 @@ void Serve(const CommonOptions& common, const ServeFlags& flags) {
 
 void AddServeCommand(CLI::App& app, CommonOptions& common) {
   auto flags = std::make_shared<ServeFlags>();
-  CLI::App* serve = app.add_subcommand(
-      "serve", "Serve the Segment-compatible collection API and the admin API");
+  CLI::App* serve =
+      app.add_subcommand("serve", "Serve the Segment-compatible collection API and the admin API");
   serve->add_option("--host", flags->host, "Address to bind")->capture_default_str();
   serve->add_option("--port", flags->port, "Port to bind (0: any free port)")
       ->capture_default_str();
   serve->add_option("--io-threads", flags->io_threads, "Network threads")->capture_default_str();
   serve->add_flag("--merge-on-email,!--no-merge-on-email", flags->merge_on_email,
                   "Whether the email trait of identify links contacts (default: on)");
-  serve->add_option("--max-anonymous-ids", flags->max_anonymous_ids,
-                    "Most anonymous ids one contact may hold")
+  serve
+      ->add_option("--max-anonymous-ids", flags->max_anonymous_ids,
+                   "Most anonymous ids one contact may hold")
       ->capture_default_str();
-  serve->add_option("--max-body-bytes", flags->max_body_bytes,
-                    "Largest request body as received (compressed or not)")
+  serve
+      ->add_option("--max-body-bytes", flags->max_body_bytes,
+                   "Largest request body as received (compressed or not)")
       ->capture_default_str();
   serve->callback([&common, flags] { Serve(common, *flags); });
 }

@@ -112,8 +112,7 @@ absl::StatusOr<bool> CsvReader::Next(CsvRecord* record) {
   if (!more.ok() || !*more) return more;
   if (!header_.empty() && record->fields.size() != header_.size()) {
     return Error(record->line, fmt::format("{} field{}, the header has {}", record->fields.size(),
-                                           record->fields.size() == 1 ? "" : "s",
-                                           header_.size()));
+                                           record->fields.size() == 1 ? "" : "s", header_.size()));
   }
   return true;
 }
@@ -167,9 +166,8 @@ absl::StatusOr<bool> CsvReader::ReadRecord(CsvRecord* record) {
     if (record_bytes > options_.max_record_bytes) {
       eof_ = true;
       pos_ = buffer_.size();
-      return Error(record->line,
-                   fmt::format("record longer than {} bytes (an unclosed quote?)",
-                               options_.max_record_bytes));
+      return Error(record->line, fmt::format("record longer than {} bytes (an unclosed quote?)",
+                                             options_.max_record_bytes));
     }
     char c = buffer_[pos_];
     switch (state) {

@@ -8,8 +8,8 @@
 #include <span>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "core/json_writer.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
@@ -32,8 +32,7 @@ std::string_view Trim(std::string_view s) {
 }
 
 bool SameName(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return absl::ascii_tolower(static_cast<unsigned char>(x)) ==
                   absl::ascii_tolower(static_cast<unsigned char>(y));
          });
@@ -100,8 +99,7 @@ std::string CsvCellJson(std::string_view cell) {
 }
 
 ImportSource::ImportSource(std::string path, std::FILE* file, ImportOptions options)
-    : path_(std::move(path)), file_(file), options_(std::move(options)),
-      parser_(options_.limits) {}
+    : path_(std::move(path)), file_(file), options_(std::move(options)), parser_(options_.limits) {}
 
 ImportSource::~ImportSource() {
   if (file_ != nullptr && file_ != stdin) std::fclose(file_);
@@ -136,9 +134,9 @@ absl::Status ImportSource::ReadCsvHeader() {
   csv_ = std::make_unique<CsvReader>(CsvReader::FromFile(file_));
   absl::Status s = csv_->ReadHeader();
   if (!s.ok()) {
-    return absl::InvalidArgumentError(fmt::format("{}:{}: {}", path_, std::max<int64_t>(
-        csv_->error_line(), 1), csv_->error_reason().empty() ? std::string(s.message())
-                                                              : csv_->error_reason()));
+    return absl::InvalidArgumentError(fmt::format(
+        "{}:{}: {}", path_, std::max<int64_t>(csv_->error_line(), 1),
+        csv_->error_reason().empty() ? std::string(s.message()) : csv_->error_reason()));
   }
   const std::vector<std::string>& header = csv_->header();
   const bool contacts = options_.format == ImportFormat::kContactsCsv;
@@ -154,12 +152,12 @@ absl::Status ImportSource::ReadCsvHeader() {
     id_index_ = FindColumn(header, options_.id_column);
   }
   if (id_index_ < 0) {
-    std::string wanted = options_.id_column.empty()
-                             ? (contacts ? "userId, user_id, id or email" : "groupId, group_id or id")
-                             : options_.id_column;
+    std::string wanted = options_.id_column.empty() ? (contacts ? "userId, user_id, id or email"
+                                                                : "groupId, group_id or id")
+                                                    : options_.id_column;
     return absl::InvalidArgumentError(
-        fmt::format("{}:1: no id column ({}) among the columns {}; name it with --id-column",
-                    path_, wanted, absl::StrJoin(header, ", ")));
+        fmt::format("{}:1: no id column ({}) among the columns {}; name it with --id-column", path_,
+                    wanted, absl::StrJoin(header, ", ")));
   }
   if (!options_.timestamp_column.empty()) {
     timestamp_index_ = FindColumn(header, options_.timestamp_column);
@@ -171,7 +169,8 @@ absl::Status ImportSource::ReadCsvHeader() {
   }
   if (contacts) {
     std::string id_name(Trim(header[id_index_]));
-    if (options_.id_kind.empty()) options_.id_kind = SameName(id_name, "email") ? "email" : "userId";
+    if (options_.id_kind.empty())
+      options_.id_kind = SameName(id_name, "email") ? "email" : "userId";
     if (options_.id_kind != "userId" && options_.id_kind != "anonymousId" &&
         options_.id_kind != "email") {
       return absl::InvalidArgumentError(fmt::format(
@@ -227,7 +226,8 @@ absl::StatusOr<bool> ImportSource::NextCsv(ImportItem* item) {
     absl::StatusOr<absl::Time> t = ParseTimestamp(fields[timestamp_index_]);
     if (!t.ok()) {
       item->field = header[timestamp_index_];
-      item->error = fmt::format("column {}: {}", header[timestamp_index_], std::string(t.status().message()));
+      item->error =
+          fmt::format("column {}: {}", header[timestamp_index_], std::string(t.status().message()));
       return true;
     }
     m.timestamp = *t;
@@ -263,8 +263,8 @@ absl::StatusOr<bool> ImportSource::NextCsv(ImportItem* item) {
     }
     if (options_.id_kind != "email" && IsPlaceholderId(id)) {
       item->field = header[id_index_];
-      item->error = fmt::format("'{}' in column {} is a placeholder, not an id", id,
-                                header[id_index_]);
+      item->error =
+          fmt::format("'{}' in column {} is a placeholder, not an id", id, header[id_index_]);
       return true;
     }
   }
@@ -298,7 +298,8 @@ absl::StatusOr<bool> ImportSource::ReadLine() {
     const char* start = buffer_.data() + buffer_pos_;
     const char* newline =
         static_cast<const char*>(std::memchr(start, '\n', buffer_end_ - buffer_pos_));
-    size_t n = newline != nullptr ? static_cast<size_t>(newline - start) : buffer_end_ - buffer_pos_;
+    size_t n =
+        newline != nullptr ? static_cast<size_t>(newline - start) : buffer_end_ - buffer_pos_;
     // A line longer than a message may be is refused without keeping it all in memory.
     if (!line_too_long_) {
       if (line_.size() + n > options_.limits.max_batch_bytes) {

@@ -5,9 +5,9 @@
 #include "absl/status/statusor.h"
 
 // Returns from the enclosing function when `expr` (an absl::Status) is not OK.
-#define SEGMENTA_RETURN_IF_ERROR(expr)        \
-  do {                                        \
-    absl::Status segmenta_status_ = (expr);   \
+#define SEGMENTA_RETURN_IF_ERROR(expr)                   \
+  do {                                                   \
+    absl::Status segmenta_status_ = (expr);              \
     if (!segmenta_status_.ok()) return segmenta_status_; \
   } while (0)
 

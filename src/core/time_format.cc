@@ -73,8 +73,8 @@ bool ParseUtcFast(std::string_view s, absl::Time* t) {
     if (s[pos - 1] == '.') return false;
   }
   if (pos != s.size() - 1) return false;
-  const int64_t seconds = DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
-                          second;
+  const int64_t seconds =
+      DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
   *t = absl::FromUnixSeconds(seconds) + absl::Nanoseconds(nanos);
   return true;
 }
@@ -94,9 +94,8 @@ absl::StatusOr<absl::Time> ParseTimestamp(std::string_view text) {
   for (const char* format : kFormats) {
     if (absl::ParseTime(format, s, absl::UTCTimeZone(), &t, &err)) return t;
   }
-  return absl::InvalidArgumentError(
-      fmt::format("expected an ISO-8601 timestamp like 2026-11-24T10:00:00Z, got \"{}\"",
-                  text.substr(0, 64)));
+  return absl::InvalidArgumentError(fmt::format(
+      "expected an ISO-8601 timestamp like 2026-11-24T10:00:00Z, got \"{}\"", text.substr(0, 64)));
 }
 
 std::string FormatTimestamp(absl::Time t) {

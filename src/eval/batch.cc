@@ -100,7 +100,6 @@ struct Vec {
   }
 };
 
-
 }  // namespace
 
 struct AggregateCache::Entry {
@@ -119,8 +118,7 @@ size_t AggregateCache::MemoryBytes() const {
 
 class BatchEvaluator {
  public:
-  BatchEvaluator(const Plan& plan, const ProfileTable& p, const EvalEnv& env,
-                 AggregateCache* cache)
+  BatchEvaluator(const Plan& plan, const ProfileTable& p, const EvalEnv& env, AggregateCache* cache)
       : plan_(plan), p_(p), env_(env), cache_(cache) {
     contacts_.kind = Domain::Kind::kContacts;
     contacts_.size = p.contact_rows();
@@ -218,9 +216,7 @@ class BatchEvaluator {
       case NodeKind::kDid: {
         if (n.selector2) {
           // Sequences follow each contact's events in order: one contact at a time.
-          return OnContacts(d, [&](ContactId c) {
-            return MatchesNode(plan_, n, p_, c, env_);
-          });
+          return OnContacts(d, [&](ContactId c) { return MatchesNode(plan_, n, p_, c, env_); });
         }
         Vec count = ToDomain(Aggregate(n, Aggregate::kCount), d);
         Vec zero;
@@ -401,7 +397,12 @@ class BatchEvaluator {
       return std::nullopt;
     }
     switch (op) {
-      case Op::kEq: case Op::kNe: case Op::kLt: case Op::kLe: case Op::kGt: case Op::kGe:
+      case Op::kEq:
+      case Op::kNe:
+      case Op::kLt:
+      case Op::kLe:
+      case Op::kGt:
+      case Op::kGe:
         break;
       default:
         return std::nullopt;
@@ -489,10 +490,10 @@ class BatchEvaluator {
       for (const NodePtr& c : n->children) {
         if (self(c.get(), self)) return true;
       }
-      if (n->selector && (n->selector->window.kind == Window::Kind::kLast ||
-                          self(n->selector->window.from.get(), self) ||
-                          self(n->selector->window.to.get(), self) ||
-                          self(n->selector->where.get(), self))) {
+      if (n->selector &&
+          (n->selector->window.kind == Window::Kind::kLast ||
+           self(n->selector->window.from.get(), self) || self(n->selector->window.to.get(), self) ||
+           self(n->selector->where.get(), self))) {
         return true;
       }
       return false;
@@ -617,8 +618,8 @@ class BatchEvaluator {
         } else if (ordered) {
           // The contacts' order of activities: (time, table, row). Tables and rows are
           // visited in increasing order, so ties keep the first / take the last.
-          if (counts[slot] == 0 || (agg == Aggregate::kFirst ? time < times[slot]
-                                                             : time >= times[slot])) {
+          if (counts[slot] == 0 ||
+              (agg == Aggregate::kFirst ? time < times[slot] : time >= times[slot])) {
             times[slot] = time;
             refs[slot] = (uint64_t{t} << 32) | r;
           }
@@ -672,10 +673,10 @@ class BatchEvaluator {
   Vec Empty(segmenta::Aggregate agg, size_t slots) {
     Vec out;
     out.kind = Vec::Kind::kNumbers;
-    out.numbers = std::make_shared<std::vector<double>>(
-        slots, agg == Aggregate::kCount ? 0.0 : std::nan(""));
-    out.number_type = agg == Aggregate::kFirst || agg == Aggregate::kLast ? ValueType::kTime
-                                                                          : ValueType::kNumber;
+    out.numbers =
+        std::make_shared<std::vector<double>>(slots, agg == Aggregate::kCount ? 0.0 : std::nan(""));
+    out.number_type =
+        agg == Aggregate::kFirst || agg == Aggregate::kLast ? ValueType::kTime : ValueType::kNumber;
     return out;
   }
 

@@ -28,7 +28,10 @@ bool ContainsNow(const Node& n) {
 class Eval {
  public:
   Eval(const Plan& plan, const ProfileTable& profiles, ContactId contact, const EvalEnv& env)
-      : plan_(plan), p_(profiles), contact_(contact), env_(env),
+      : plan_(plan),
+        p_(profiles),
+        contact_(contact),
+        env_(env),
         state_(profiles.contact(contact)) {}
 
   bool exists() const { return state_ != nullptr; }
@@ -454,8 +457,8 @@ bool Matches(const Plan& plan, const ProfileTable& profiles, ContactId contact,
   return eval.Bool(plan.root(), Frame());
 }
 
-std::optional<Millis> NextChange(const Plan& plan, const ProfileTable& profiles,
-                                 ContactId contact, const EvalEnv& env) {
+std::optional<Millis> NextChange(const Plan& plan, const ProfileTable& profiles, ContactId contact,
+                                 const EvalEnv& env) {
   if (!plan.time_dependent()) return std::nullopt;
   Eval eval(plan, profiles, contact, env);
   if (!eval.exists()) return std::nullopt;

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "core/value.h"
-#include "lang/compiler.h"
 #include "eval/scalar.h"
+#include "lang/compiler.h"
 #include "profile/profile_table.h"
 #include "roaring/roaring.hh"
 
@@ -27,14 +27,13 @@ struct EvalEnv {
 
 // True when `contact` satisfies `plan`. A contact that does not exist satisfies nothing.
 // REQUIRES: the caller holds the profile table for reading. Thread-safe otherwise.
-bool Matches(const Plan& plan, const ProfileTable& profiles, ContactId contact,
-             const EvalEnv& env);
+bool Matches(const Plan& plan, const ProfileTable& profiles, ContactId contact, const EvalEnv& env);
 
 // The earliest instant after env.now at which Matches() may change for `contact` with no
 // new event (a window lets an event go, a time test flips, a sequence's wait runs out), or
 // nullopt when it cannot. May be early (the value may turn out unchanged), never late.
-std::optional<Millis> NextChange(const Plan& plan, const ProfileTable& profiles,
-                                 ContactId contact, const EvalEnv& env);
+std::optional<Millis> NextChange(const Plan& plan, const ProfileTable& profiles, ContactId contact,
+                                 const EvalEnv& env);
 
 // `node` (a part of `plan`) for one contact: a condition's truth, or an expression's value.
 // For the batch evaluator's per-contact fallbacks.

@@ -91,24 +91,22 @@ class Rng {
 // -ln(1 - (i + 0.5) / 256) * 1000: quantiles of the unit exponential, precomputed so that
 // no libm call (whose last bit varies between platforms) touches the output.
 constexpr uint16_t kExpQuantiles[256] = {
-    2,    6,    10,   14,   18,   22,   26,   30,   34,   38,   42,   46,   50,   54,   58,
-    62,   67,   71,   75,   79,   83,   88,   92,   96,   101,  105,  109,  114,  118,  122,
-    127,  131,  136,  140,  145,  149,  154,  158,  163,  168,  172,  177,  182,  186,  191,
-    196,  200,  205,  210,  215,  220,  225,  230,  234,  239,  244,  249,  254,  259,  265,
-    270,  275,  280,  285,  290,  296,  301,  306,  311,  317,  322,  328,  333,  338,  344,
-    349,  355,  361,  366,  372,  378,  383,  389,  395,  401,  406,  412,  418,  424,  430,
-    436,  442,  448,  454,  461,  467,  473,  479,  486,  492,  499,  505,  511,  518,  525,
-    531,  538,  545,  551,  558,  565,  572,  579,  586,  593,  600,  607,  614,  622,  629,
-    636,  644,  651,  659,  666,  674,  681,  689,  697,  705,  713,  721,  729,  737,  745,
-    754,  762,  770,  779,  787,  796,  805,  813,  822,  831,  840,  849,  858,  868,  877,
-    886,  896,  906,  915,  925,  935,  945,  955,  965,  976,  986,  997,  1007, 1018, 1029,
-    1040, 1051, 1062, 1074, 1085, 1097, 1108, 1120, 1132, 1145, 1157, 1169, 1182, 1195, 1208,
-    1221, 1234, 1248, 1262, 1275, 1290, 1304, 1318, 1333, 1348, 1363, 1379, 1394, 1410, 1426,
-    1443, 1459, 1476, 1493, 1511, 1529, 1547, 1565, 1584, 1604, 1623, 1643, 1664, 1684, 1706,
-    1727, 1750, 1772, 1796, 1819, 1844, 1869, 1895, 1921, 1948, 1976, 2004, 2034, 2064, 2095,
-    2127, 2161, 2195, 2231, 2268, 2306, 2347, 2388, 2432, 2477, 2525, 2575, 2627, 2683, 2742,
-    2804, 2871, 2942, 3019, 3103, 3194, 3294, 3405, 3530, 3673, 3840, 4041, 4292, 4629, 5140,
-    6238};
+    2,    6,    10,   14,   18,   22,   26,   30,   34,   38,   42,   46,   50,   54,   58,   62,
+    67,   71,   75,   79,   83,   88,   92,   96,   101,  105,  109,  114,  118,  122,  127,  131,
+    136,  140,  145,  149,  154,  158,  163,  168,  172,  177,  182,  186,  191,  196,  200,  205,
+    210,  215,  220,  225,  230,  234,  239,  244,  249,  254,  259,  265,  270,  275,  280,  285,
+    290,  296,  301,  306,  311,  317,  322,  328,  333,  338,  344,  349,  355,  361,  366,  372,
+    378,  383,  389,  395,  401,  406,  412,  418,  424,  430,  436,  442,  448,  454,  461,  467,
+    473,  479,  486,  492,  499,  505,  511,  518,  525,  531,  538,  545,  551,  558,  565,  572,
+    579,  586,  593,  600,  607,  614,  622,  629,  636,  644,  651,  659,  666,  674,  681,  689,
+    697,  705,  713,  721,  729,  737,  745,  754,  762,  770,  779,  787,  796,  805,  813,  822,
+    831,  840,  849,  858,  868,  877,  886,  896,  906,  915,  925,  935,  945,  955,  965,  976,
+    986,  997,  1007, 1018, 1029, 1040, 1051, 1062, 1074, 1085, 1097, 1108, 1120, 1132, 1145, 1157,
+    1169, 1182, 1195, 1208, 1221, 1234, 1248, 1262, 1275, 1290, 1304, 1318, 1333, 1348, 1363, 1379,
+    1394, 1410, 1426, 1443, 1459, 1476, 1493, 1511, 1529, 1547, 1565, 1584, 1604, 1623, 1643, 1664,
+    1684, 1706, 1727, 1750, 1772, 1796, 1819, 1844, 1869, 1895, 1921, 1948, 1976, 2004, 2034, 2064,
+    2095, 2127, 2161, 2195, 2231, 2268, 2306, 2347, 2388, 2432, 2477, 2525, 2575, 2627, 2683, 2742,
+    2804, 2871, 2942, 3019, 3103, 3194, 3294, 3405, 3530, 3673, 3840, 4041, 4292, 4629, 5140, 6238};
 
 int64_t Rng::ExpMs(int64_t mean_ms) {
   int64_t q = kExpQuantiles[Below(256)];
@@ -125,22 +123,54 @@ struct FirstName {
   bool female;
 };
 constexpr std::array<FirstName, 48> kFirstNames = {{
-    {"Anna", "anna", true},         {"Emma", "emma", true},         {"Sophie", "sophie", true},
-    {"Marie", "marie", true},       {"Laura", "laura", true},       {"Julia", "julia", true},
-    {"Lea", "lea", true},           {"Chloé", "chloe", true},       {"Camille", "camille", true},
-    {"Inès", "ines", true},         {"Lucía", "lucia", true},       {"Martina", "martina", true},
-    {"Giulia", "giulia", true},     {"Sofia", "sofia", true},       {"Olivia", "olivia", true},
-    {"Amelia", "amelia", true},     {"Zoë", "zoe", true},           {"Freya", "freya", true},
-    {"Maja", "maja", true},         {"Agnieszka", "agnieszka", true}, {"Ingrid", "ingrid", true},
-    {"Emily", "emily", true},       {"Madison", "madison", true},   {"Ana", "ana", true},
-    {"Lukas", "lukas", false},      {"Leon", "leon", false},        {"Felix", "felix", false},
-    {"Jonas", "jonas", false},      {"Paul", "paul", false},        {"Louis", "louis", false},
-    {"Hugo", "hugo", false},        {"Gabriel", "gabriel", false},  {"François", "francois", false},
-    {"Mateo", "mateo", false},      {"José", "jose", false},        {"Lorenzo", "lorenzo", false},
-    {"Matteo", "matteo", false},    {"Oliver", "oliver", false},    {"Jack", "jack", false},
-    {"Noah", "noah", false},        {"Liam", "liam", false},        {"Søren", "soren", false},
-    {"Łukasz", "lukasz", false},    {"Jakub", "jakub", false},      {"Erik", "erik", false},
-    {"James", "james", false},      {"Ethan", "ethan", false},      {"Thiago", "thiago", false},
+    {"Anna", "anna", true},
+    {"Emma", "emma", true},
+    {"Sophie", "sophie", true},
+    {"Marie", "marie", true},
+    {"Laura", "laura", true},
+    {"Julia", "julia", true},
+    {"Lea", "lea", true},
+    {"Chloé", "chloe", true},
+    {"Camille", "camille", true},
+    {"Inès", "ines", true},
+    {"Lucía", "lucia", true},
+    {"Martina", "martina", true},
+    {"Giulia", "giulia", true},
+    {"Sofia", "sofia", true},
+    {"Olivia", "olivia", true},
+    {"Amelia", "amelia", true},
+    {"Zoë", "zoe", true},
+    {"Freya", "freya", true},
+    {"Maja", "maja", true},
+    {"Agnieszka", "agnieszka", true},
+    {"Ingrid", "ingrid", true},
+    {"Emily", "emily", true},
+    {"Madison", "madison", true},
+    {"Ana", "ana", true},
+    {"Lukas", "lukas", false},
+    {"Leon", "leon", false},
+    {"Felix", "felix", false},
+    {"Jonas", "jonas", false},
+    {"Paul", "paul", false},
+    {"Louis", "louis", false},
+    {"Hugo", "hugo", false},
+    {"Gabriel", "gabriel", false},
+    {"François", "francois", false},
+    {"Mateo", "mateo", false},
+    {"José", "jose", false},
+    {"Lorenzo", "lorenzo", false},
+    {"Matteo", "matteo", false},
+    {"Oliver", "oliver", false},
+    {"Jack", "jack", false},
+    {"Noah", "noah", false},
+    {"Liam", "liam", false},
+    {"Søren", "soren", false},
+    {"Łukasz", "lukasz", false},
+    {"Jakub", "jakub", false},
+    {"Erik", "erik", false},
+    {"James", "james", false},
+    {"Ethan", "ethan", false},
+    {"Thiago", "thiago", false},
 }};
 
 struct LastName {
@@ -148,19 +178,19 @@ struct LastName {
   const char* ascii;
 };
 constexpr std::array<LastName, 40> kLastNames = {{
-    {"Müller", "mueller"},   {"Schmidt", "schmidt"},     {"Schneider", "schneider"},
-    {"Fischer", "fischer"},  {"Weber", "weber"},         {"Becker", "becker"},
-    {"Martin", "martin"},    {"Bernard", "bernard"},     {"Dubois", "dubois"},
-    {"Lefèvre", "lefevre"},  {"Moreau", "moreau"},       {"García", "garcia"},
-    {"Fernández", "fernandez"}, {"López", "lopez"},      {"Rossi", "rossi"},
-    {"Russo", "russo"},      {"Bianchi", "bianchi"},     {"Smith", "smith"},
-    {"Jones", "jones"},      {"Taylor", "taylor"},       {"Brown", "brown"},
-    {"Wilson", "wilson"},    {"de Vries", "devries"},    {"Jansen", "jansen"},
-    {"Peeters", "peeters"},  {"Nowak", "nowak"},         {"Kowalski", "kowalski"},
-    {"Andersson", "andersson"}, {"Nielsen", "nielsen"},  {"Hansen", "hansen"},
-    {"Silva", "silva"},      {"Santos", "santos"},       {"Murphy", "murphy"},
-    {"Gruber", "gruber"},    {"Huber", "huber"},         {"Keller", "keller"},
-    {"Johnson", "johnson"},  {"Williams", "williams"},   {"Novák", "novak"},
+    {"Müller", "mueller"},      {"Schmidt", "schmidt"},   {"Schneider", "schneider"},
+    {"Fischer", "fischer"},     {"Weber", "weber"},       {"Becker", "becker"},
+    {"Martin", "martin"},       {"Bernard", "bernard"},   {"Dubois", "dubois"},
+    {"Lefèvre", "lefevre"},     {"Moreau", "moreau"},     {"García", "garcia"},
+    {"Fernández", "fernandez"}, {"López", "lopez"},       {"Rossi", "rossi"},
+    {"Russo", "russo"},         {"Bianchi", "bianchi"},   {"Smith", "smith"},
+    {"Jones", "jones"},         {"Taylor", "taylor"},     {"Brown", "brown"},
+    {"Wilson", "wilson"},       {"de Vries", "devries"},  {"Jansen", "jansen"},
+    {"Peeters", "peeters"},     {"Nowak", "nowak"},       {"Kowalski", "kowalski"},
+    {"Andersson", "andersson"}, {"Nielsen", "nielsen"},   {"Hansen", "hansen"},
+    {"Silva", "silva"},         {"Santos", "santos"},     {"Murphy", "murphy"},
+    {"Gruber", "gruber"},       {"Huber", "huber"},       {"Keller", "keller"},
+    {"Johnson", "johnson"},     {"Williams", "williams"}, {"Novák", "novak"},
     {"Virtanen", "virtanen"},
 }};
 
@@ -169,8 +199,8 @@ struct Country {
   uint32_t weight;
   const char* locale;
   const char* timezone;
-  bool euro;                  // orders in EUR, else USD
-  uint8_t ip_a, ip_b;         // a plausible first two octets for the country
+  bool euro;           // orders in EUR, else USD
+  uint8_t ip_a, ip_b;  // a plausible first two octets for the country
   std::array<const char*, 3> cities;
 };
 constexpr std::array<Country, 20> kCountries = {{
@@ -192,7 +222,14 @@ constexpr std::array<Country, 20> kCountries = {{
     {"CZ", 13, "cs-CZ", "Europe/Prague", true, 88, 100, {"Prague", "Brno", "Ostrava"}},
     {"US", 110, "en-US", "America/New_York", false, 73, 15, {"New York", "Chicago", "Austin"}},
     {"CA", 20, "en-CA", "America/Toronto", false, 99, 224, {"Toronto", "Vancouver", "Montreal"}},
-    {"BR", 15, "pt-BR", "America/Sao_Paulo", false, 177, 30, {"Sao Paulo", "Rio de Janeiro", "Curitiba"}},
+    {"BR",
+     15,
+     "pt-BR",
+     "America/Sao_Paulo",
+     false,
+     177,
+     30,
+     {"Sao Paulo", "Rio de Janeiro", "Curitiba"}},
     {"AU", 10, "en-AU", "Australia/Sydney", false, 101, 160, {"Sydney", "Melbourne", "Brisbane"}},
 }};
 
@@ -201,13 +238,26 @@ struct Weighted {
   uint32_t weight;
 };
 constexpr std::array<Weighted, 20> kJobTitles = {{
-    {"engineer", 90},          {"Software Engineer", 70}, {"manager", 80},
-    {"director", 25},          {"student", 110},          {"teacher", 50},
-    {"nurse", 40},             {"designer", 35},          {"VP Engineering", 6},
-    {"Marketing Manager", 30}, {"Sales Representative", 35}, {"accountant", 30},
-    {"consultant", 35},        {"Product Manager", 25},   {"Data Scientist", 15},
-    {"CEO", 8},                {"retired", 45},           {"doctor", 15},
-    {"shop assistant", 40},    {"Head of Marketing", 8},
+    {"engineer", 90},
+    {"Software Engineer", 70},
+    {"manager", 80},
+    {"director", 25},
+    {"student", 110},
+    {"teacher", 50},
+    {"nurse", 40},
+    {"designer", 35},
+    {"VP Engineering", 6},
+    {"Marketing Manager", 30},
+    {"Sales Representative", 35},
+    {"accountant", 30},
+    {"consultant", 35},
+    {"Product Manager", 25},
+    {"Data Scientist", 15},
+    {"CEO", 8},
+    {"retired", 45},
+    {"doctor", 15},
+    {"shop assistant", 40},
+    {"Head of Marketing", 8},
 }};
 
 constexpr std::array<Weighted, 9> kUserAgents = {{
@@ -239,12 +289,18 @@ constexpr std::array<Weighted, 9> kUserAgents = {{
 }};
 
 constexpr std::array<Weighted, 8> kEmailDomains = {{
-    {"gmail.com", 40}, {"outlook.com", 15}, {"yahoo.com", 8}, {"web.de", 10},
-    {"gmx.de", 8},     {"orange.fr", 7},    {"icloud.com", 8}, {"proton.me", 4},
+    {"gmail.com", 40},
+    {"outlook.com", 15},
+    {"yahoo.com", 8},
+    {"web.de", 10},
+    {"gmx.de", 8},
+    {"orange.fr", 7},
+    {"icloud.com", 8},
+    {"proton.me", 4},
 }};
 
-constexpr std::array<Weighted, 4> kPlans = {{
-    {"free", 60}, {"plus", 25}, {"premium", 12}, {"business", 3}}};
+constexpr std::array<Weighted, 4> kPlans = {
+    {{"free", 60}, {"plus", 25}, {"premium", 12}, {"business", 3}}};
 
 struct Category {
   const char* slug;
@@ -257,44 +313,91 @@ struct Category {
   std::array<const char*, 5> queries;  // search queries, '+' for spaces in URLs is derived
 };
 constexpr std::array<Category, 8> kCategories = {{
-    {"fashion", "Fashion", "FSH", 20, 1500, 24000, {"Nordlys", "Maison Vert", "Urbanik", "Lino & Co"},
+    {"fashion",
+     "Fashion",
+     "FSH",
+     20,
+     1500,
+     24000,
+     {"Nordlys", "Maison Vert", "Urbanik", "Lino & Co"},
      {"Linen Shirt", "Wool Coat", "Denim Jacket", "Sneakers", "Summer Dress", "Chinos", "Hoodie",
       "Leather Belt"},
      {"linen shirt", "winter coat", "white sneakers", "summer dress", "merino hoodie"}},
-    {"electronics", "Electronics", "ELC", 18, 1200, 129900, {"Voltis", "Auralink", "Pixelon", "Kern"},
+    {"electronics",
+     "Electronics",
+     "ELC",
+     18,
+     1200,
+     129900,
+     {"Voltis", "Auralink", "Pixelon", "Kern"},
      {"Wireless Earbuds", "USB-C Charger", "Smartwatch", "Bluetooth Speaker", "Laptop Stand",
       "Noise Cancelling Headphones", "4K Monitor", "Power Bank"},
      {"usb-c charger", "wireless earbuds", "4k monitor", "smartwatch", "power bank"}},
-    {"running", "Running", "RUN", 14, 900, 22000, {"Stride", "Kinetik", "Trailhawk", "Pace Lab"},
+    {"running",
+     "Running",
+     "RUN",
+     14,
+     900,
+     22000,
+     {"Stride", "Kinetik", "Trailhawk", "Pace Lab"},
      {"Trail Running Shoes", "Road Running Shoes", "Running Vest", "Running Tights",
       "GPS Running Watch", "Compression Socks", "Rain Jacket", "Headlamp"},
      {"trail running shoes", "running watch", "marathon shoes", "hydration vest",
       "running tights"}},
-    {"cycling", "Cycling", "CYC", 12, 1500, 349900, {"Velora", "Cadenza", "Nordpeak", "Ruota"},
-     {"Gravel Bike", "Road Bike", "Helmet", "Bike Lights", "Cycling Jersey", "Saddle",
-      "Floor Pump", "Bib Shorts"},
+    {"cycling",
+     "Cycling",
+     "CYC",
+     12,
+     1500,
+     349900,
+     {"Velora", "Cadenza", "Nordpeak", "Ruota"},
+     {"Gravel Bike", "Road Bike", "Helmet", "Bike Lights", "Cycling Jersey", "Saddle", "Floor Pump",
+      "Bib Shorts"},
      {"gravel bike", "road bike", "bike helmet", "bike lights", "cycling jersey"}},
-    {"food", "Food & Drinks", "FOD", 12, 250, 6500, {"Grano", "Bergkaffee", "Olivia Oro", "Fieldfare"},
+    {"food",
+     "Food & Drinks",
+     "FOD",
+     12,
+     250,
+     6500,
+     {"Grano", "Bergkaffee", "Olivia Oro", "Fieldfare"},
      {"Espresso Beans", "Olive Oil", "Protein Bars", "Green Tea", "Dark Chocolate", "Granola",
       "Hot Sauce", "Pasta Set"},
      {"espresso beans", "protein bar", "olive oil", "green tea", "dark chocolate"}},
-    {"books", "Books", "BOK", 10, 800, 6000, {"Penfold Press", "Atlas Books", "Lumen", "Quarto House"},
+    {"books",
+     "Books",
+     "BOK",
+     10,
+     800,
+     6000,
+     {"Penfold Press", "Atlas Books", "Lumen", "Quarto House"},
      {"Cookbook", "Thriller", "Sci-Fi Novel", "Travel Guide", "Biography", "Children Book",
       "Business Book", "Poetry Collection"},
      {"sci-fi novels", "cookbook", "travel guide italy", "business books", "thriller"}},
-    {"home", "Home & Living", "HOM", 8, 1500, 89900, {"Hygge Haus", "Casa Sol", "Nido", "Birch & Oak"},
+    {"home",
+     "Home & Living",
+     "HOM",
+     8,
+     1500,
+     89900,
+     {"Hygge Haus", "Casa Sol", "Nido", "Birch & Oak"},
      {"Ceramic Vase", "Desk Lamp", "Throw Blanket", "Coffee Table", "Cast Iron Pan",
       "Scented Candle", "Bed Linen", "Espresso Machine"},
      {"desk lamp", "espresso machine", "bed linen", "cast iron pan", "scented candle"}},
-    {"outdoor", "Outdoor", "OUT", 6, 1200, 59900, {"Fjellvind", "Summit Co", "Wildroot", "Alpenglow"},
+    {"outdoor",
+     "Outdoor",
+     "OUT",
+     6,
+     1200,
+     59900,
+     {"Fjellvind", "Summit Co", "Wildroot", "Alpenglow"},
      {"Hiking Boots", "Tent", "Sleeping Bag", "Backpack", "Trekking Poles", "Camping Stove",
       "Softshell Jacket", "Water Filter"},
      {"hiking boots", "2 person tent", "sleeping bag", "daypack", "camping stove"}},
 }};
 
-constexpr std::array<const char*, 10> kAdjectives = {"Pro",  "Classic", "Ultra", "Essential",
-                                                     "Aero", "Urban",   "Eco",   "Premium",
-                                                     "Lite", "Signature"};
+constexpr std::array<const char*, 10> kAdjectives = {
+    "Pro", "Classic", "Ultra", "Essential", "Aero", "Urban", "Eco", "Premium", "Lite", "Signature"};
 
 struct Post {
   const char* slug;
@@ -324,31 +427,32 @@ constexpr std::array<Webinar, 5> kWebinars = {{
     {"wb-105", "employee-wellness-kits", "Employee wellness kits"},
 }};
 
-constexpr std::array<const char*, 6> kCampaigns = {"autumn-sale", "black-friday-early",
+constexpr std::array<const char*, 6> kCampaigns = {"autumn-sale",  "black-friday-early",
                                                    "new-arrivals", "free-shipping",
                                                    "running-week", "b2b-gifting"};
 
 // Accounts (B2B).
 constexpr std::array<const char*, 16> kCompanyPrefixes = {
-    "Nordwind", "Bluepeak", "Alpina", "Helios", "Vantage", "Brightwater", "Ironbridge", "Lumen",
-    "Greenfield", "Northstar", "Silverline", "Oakridge", "Polaris", "Rivera", "Atlas", "Kestrel"};
+    "Nordwind",   "Bluepeak", "Alpina",     "Helios",    "Vantage",    "Brightwater",
+    "Ironbridge", "Lumen",    "Greenfield", "Northstar", "Silverline", "Oakridge",
+    "Polaris",    "Rivera",   "Atlas",      "Kestrel"};
 constexpr std::array<const char*, 10> kCompanySuffixes = {
-    "Logistics", "Software", "Capital", "Health", "Academy", "Industries", "Retail", "Systems",
-    "Foods", "Labs"};
+    "Logistics",  "Software", "Capital", "Health", "Academy",
+    "Industries", "Retail",   "Systems", "Foods",  "Labs"};
 constexpr std::array<Weighted, 6> kIndustries = {{{"Retail", 25},
-                                                 {"Software", 25},
-                                                 {"Finance", 12},
-                                                 {"Healthcare", 12},
-                                                 {"Education", 10},
-                                                 {"Manufacturing", 16}}};
+                                                  {"Software", 25},
+                                                  {"Finance", 12},
+                                                  {"Healthcare", 12},
+                                                  {"Education", 10},
+                                                  {"Manufacturing", 16}}};
 
 // Hours (UTC) when sessions start: a European audience, busiest in the evening.
-constexpr std::array<uint32_t, 24> kHourWeights = {3, 2, 1, 1, 1, 2, 4, 6, 8, 9, 9, 9,
+constexpr std::array<uint32_t, 24> kHourWeights = {3, 2, 1, 1, 1,  2,  4,  6,  8,  9,  9, 9,
                                                    9, 9, 9, 9, 10, 11, 13, 14, 14, 12, 8, 5};
 
 // Sessions per contact: most come once or twice, a few many times.
-constexpr std::array<uint32_t, 12> kSessionCounts = {0, 480, 210, 100, 60, 40, 30,
-                                                     20, 15, 15, 10, 20};  // 11 = "many"
+constexpr std::array<uint32_t, 12> kSessionCounts = {0,  480, 210, 100, 60, 40,
+                                                     30, 20,  15,  15,  10, 20};  // 11 = "many"
 
 // Pages after the landing page, in sessions that do not bounce.
 constexpr std::array<uint32_t, 13> kStepCounts = {0, 20, 18, 15, 12, 9, 7, 5, 4, 3, 2, 2, 3};
@@ -391,8 +495,8 @@ void AppendMoney(int64_t cents, std::string* out) {
 
 // A version-4-shaped UUID from 128 bits.
 void AppendUuid(uint64_t hi, uint64_t lo, std::string* out) {
-  hi = (hi & ~0xF000ULL) | 0x4000ULL;                                // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;          // RFC 4122 variant
+  hi = (hi & ~0xF000ULL) | 0x4000ULL;                         // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
   AppendHex(hi >> 32, 8, out);
   out->push_back('-');
   AppendHex((hi >> 16) & 0xFFFF, 4, out);
@@ -506,7 +610,8 @@ struct TrafficCatalog {
         int64_t span = cat.max_cents - cat.min_cents;
         int64_t a = static_cast<int64_t>(rng.Below(static_cast<uint64_t>(span)));
         int64_t b = static_cast<int64_t>(rng.Below(static_cast<uint64_t>(span)));
-        int64_t cents = cat.min_cents + std::min(a, b) * std::min(a, b) / std::max<int64_t>(span, 1);
+        int64_t cents =
+            cat.min_cents + std::min(a, b) * std::min(a, b) / std::max<int64_t>(span, 1);
         p.price_cents = (cents / 100) * 100 + 99;
         products.push_back(std::move(p));
       }
@@ -534,8 +639,8 @@ enum class EventName : int {
 // One contact's whole history, simulated in time order.
 class ContactSim {
  public:
-  ContactSim(const TrafficOptions& options, const TrafficCatalog& catalog,
-             uint64_t index, const TrafficSink& sink, TrafficStats* stats)
+  ContactSim(const TrafficOptions& options, const TrafficCatalog& catalog, uint64_t index,
+             const TrafficSink& sink, TrafficStats* stats)
       : options_(options),
         catalog_(catalog),
         index_(index),
@@ -556,7 +661,7 @@ class ContactSim {
     std::string anonymous_id;
     std::string old_anonymous_id;  // before the last cookie reset
     std::string ip;
-    bool logged_in = false;  // sends userId
+    bool logged_in = false;         // sends userId
     bool used_anonymously = false;  // sent messages without userId since its last reset
   };
   struct CartItem {
@@ -666,10 +771,9 @@ void ContactSim::DrawProfile() {
   gender_ = rng_.Chance(15) ? "non-binary" : (first_->female ? "female" : "male");
   const AgeBand& band = kAgeBands[rng_.PickWeighted(kAgeBands)];
   age_ = static_cast<int>(rng_.Between(band.lo, band.hi));
-  job_title_ = age_ < 25 && rng_.Chance(600) ? "student"
-               : age_ >= 66 && rng_.Chance(700)
-                   ? "retired"
-                   : kJobTitles[rng_.PickWeighted(kJobTitles)].value;
+  job_title_ = age_ < 25 && rng_.Chance(600)    ? "student"
+               : age_ >= 66 && rng_.Chance(700) ? "retired"
+                                                : kJobTitles[rng_.PickWeighted(kJobTitles)].value;
   plan_ = kPlans[rng_.PickWeighted(kPlans)].value;
   std::array<uint32_t, kCategories.size()> category_weights{};
   for (size_t i = 0; i < kCategories.size(); ++i) category_weights[i] = kCategories[i].weight;
@@ -752,9 +856,9 @@ void ContactSim::PlanSessions() {
   int64_t first = start_ms_ + static_cast<int64_t>(rng_.Below(static_cast<uint64_t>(window)));
   session_starts_.clear();
   for (size_t i = 0; i < n; ++i) {
-    int64_t t = i == 0 ? first
-                       : first + static_cast<int64_t>(
-                                     rng_.Below(static_cast<uint64_t>(end_ms_ - first)));
+    int64_t t =
+        i == 0 ? first
+               : first + static_cast<int64_t>(rng_.Below(static_cast<uint64_t>(end_ms_ - first)));
     // Keep the day, redraw the hour from the daily traffic curve.
     int64_t day = FloorDiv(t, 86400000) * 86400000;
     t = day + static_cast<int64_t>(rng_.Pick(kHourWeights)) * 3600000 +
@@ -831,18 +935,18 @@ void ContactSim::End() {
 }
 
 // Identity fields of a web message in the current session.
-#define SEGMENTA_APPEND_IDS()                 \
-  do {                                        \
-    line_ += ",\"anonymousId\":\"";           \
-    line_ += device_->anonymous_id;           \
-    line_.push_back('"');                     \
-    if (with_user_id_) {                      \
-      line_ += ",\"userId\":\"";              \
-      line_ += user_id_;                      \
-      line_.push_back('"');                   \
-    } else {                                  \
-      device_->used_anonymously = true;       \
-    }                                         \
+#define SEGMENTA_APPEND_IDS()           \
+  do {                                  \
+    line_ += ",\"anonymousId\":\"";     \
+    line_ += device_->anonymous_id;     \
+    line_.push_back('"');               \
+    if (with_user_id_) {                \
+      line_ += ",\"userId\":\"";        \
+      line_ += user_id_;                \
+      line_.push_back('"');             \
+    } else {                            \
+      device_->used_anonymously = true; \
+    }                                   \
   } while (0)
 
 void ContactSim::BeginTrack(EventName event) {
@@ -1062,8 +1166,8 @@ void ContactSim::AddToCart(int product) {
 }
 
 void ContactSim::Search() {
-  int category = rng_.Chance(700) ? favorite_category_
-                                  : static_cast<int>(rng_.Below(kCategories.size()));
+  int category =
+      rng_.Chance(700) ? favorite_category_ : static_cast<int>(rng_.Below(kCategories.size()));
   const char* query = kCategories[category].queries[rng_.Below(5)];
   std::string search = "?q=";
   AppendQueryValue(query, &search);
@@ -1143,8 +1247,8 @@ void ContactSim::ContentPage() {
       }
       break;
     default: {
-      const Category& cat = kCategories[rng_.Chance(600) ? favorite_category_
-                                                         : rng_.Below(kCategories.size())];
+      const Category& cat =
+          kCategories[rng_.Chance(600) ? favorite_category_ : rng_.Below(kCategories.size())];
       std::string path = "/category/";
       path += cat.slug;
       SetPage("Category", path, "", cat.title, false);
@@ -1504,7 +1608,7 @@ void ContactSim::RunSession(size_t s) {
   for (size_t step = 0; step <= steps && !stopped_; ++step) {
     if (step == identify_at) {
       const char* trigger = newsletter_ && rng_.Chance(600) ? "newsletter"
-                            : rng_.Chance(200)             ? "form"
+                            : rng_.Chance(200)              ? "form"
                                                             : "signup";
       Identify(trigger);
       if (std::strcmp(trigger, "form") == 0 && !stopped_) {
@@ -1517,9 +1621,8 @@ void ContactSim::RunSession(size_t s) {
       if (b2b_ && groups_sent_ == 0) Group(accounts_[0]);
     }
     if (step == steps) break;
-    uint32_t kind = static_cast<uint32_t>(
-        rng_.Pick(researcher_ ? std::array<uint32_t, 3>{40, 12, 48}
-                              : std::array<uint32_t, 3>{62, 16, 22}));
+    uint32_t kind = static_cast<uint32_t>(rng_.Pick(
+        researcher_ ? std::array<uint32_t, 3>{40, 12, 48} : std::array<uint32_t, 3>{62, 16, 22}));
     if (wants_product) kind = 0;
     if (kind == 0) {
       int product = PickProduct();

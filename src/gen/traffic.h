@@ -40,9 +40,9 @@ struct TrafficOptions {
 // The track event names the generator writes, from Segment's e-commerce spec plus the
 // marketing events of DESIGN.md. Nothing else appears in "event".
 inline constexpr std::array<std::string_view, 10> kTrafficEventNames = {
-    "Products Searched",     "Product Viewed", "Product Added",      "Checkout Started",
-    "Order Completed",       "Newsletter Subscribed", "Form Submitted", "Webinar Downloaded",
-    "Email Opened",          "Email Clicked"};
+    "Products Searched", "Product Viewed",        "Product Added",  "Checkout Started",
+    "Order Completed",   "Newsletter Subscribed", "Form Submitted", "Webinar Downloaded",
+    "Email Opened",      "Email Clicked"};
 
 // Counts of what was generated.
 struct TrafficStats {

@@ -166,8 +166,7 @@ absl::StatusOr<Resolution> IdentityGraph::Resolve(const IdentityClaim& claim,
       adopt(other);
       continue;
     }
-    if (other == *target ||
-        std::find(r.absorb.begin(), r.absorb.end(), other) != r.absorb.end()) {
+    if (other == *target || std::find(r.absorb.begin(), r.absorb.end(), other) != r.absorb.end()) {
       continue;
     }
     Summary s = summary_of(other);

@@ -28,14 +28,14 @@ constexpr std::pair<Op, std::string_view> kOps[] = {
 };
 
 constexpr std::pair<Aggregate, std::string_view> kAggregates[] = {
-    {Aggregate::kCount, "count"}, {Aggregate::kSum, "sum"},     {Aggregate::kAvg, "avg"},
-    {Aggregate::kMin, "min"},     {Aggregate::kMax, "max"},     {Aggregate::kFirst, "first"},
+    {Aggregate::kCount, "count"}, {Aggregate::kSum, "sum"}, {Aggregate::kAvg, "avg"},
+    {Aggregate::kMin, "min"},     {Aggregate::kMax, "max"}, {Aggregate::kFirst, "first"},
     {Aggregate::kLast, "last"}};
 
 constexpr std::pair<ActivityKind, std::string_view> kKinds[] = {
-    {ActivityKind::kTrack, "track"},       {ActivityKind::kPage, "page"},
-    {ActivityKind::kScreen, "screen"},     {ActivityKind::kIdentify, "identify"},
-    {ActivityKind::kGroup, "group"},       {ActivityKind::kAlias, "alias"},
+    {ActivityKind::kTrack, "track"},   {ActivityKind::kPage, "page"},
+    {ActivityKind::kScreen, "screen"}, {ActivityKind::kIdentify, "identify"},
+    {ActivityKind::kGroup, "group"},   {ActivityKind::kAlias, "alias"},
     {ActivityKind::kAny, "any"}};
 
 constexpr std::pair<TimeTest, std::string_view> kTimeTests[] = {
@@ -64,8 +64,8 @@ void WriteNode(const Node& n, JsonWriter& w);
 
 void WriteSelector(const Selector& s, JsonWriter& w) {
   w.BeginObject();
-  w.Field("event", s.kind == ActivityKind::kTrack ? std::string_view(s.event)
-                                                  : ActivityKindName(s.kind));
+  w.Field("event",
+          s.kind == ActivityKind::kTrack ? std::string_view(s.event) : ActivityKindName(s.kind));
   if (s.kind == ActivityKind::kTrack && ActivityKindName(ActivityKind::kTrack) != s.event) {
     // A track event whose name is also a kind word is told apart by "track": true.
     for (const auto& [kind, name] : kKinds) {
@@ -300,13 +300,13 @@ class JsonReader {
       if (!s.ok()) return s;
       node->op = Op::kNone;
       for (const auto& [value, name] : kOps) {
-        bool arith_op = value == Op::kAdd || value == Op::kSub || value == Op::kMul ||
-                        value == Op::kDiv;
+        bool arith_op =
+            value == Op::kAdd || value == Op::kSub || value == Op::kMul || value == Op::kDiv;
         if (name == op && arith_op != cmp) node->op = value;
       }
       if (node->op == Op::kNone) {
-        return Error(path, fmt::format("unknown {} operator \"{}\"", cmp ? "comparison" : "arithmetic",
-                                       op));
+        return Error(
+            path, fmt::format("unknown {} operator \"{}\"", cmp ? "comparison" : "arithmetic", op));
       }
       for (std::string_view key : {"left", "right"}) {
         auto c = child(key);
@@ -486,12 +486,15 @@ class JsonReader {
     double amount = 0;
     if (field.value.get(amount) != simdjson::SUCCESS) {
       int64_t i = 0;
-      if (field.value.get(i) != simdjson::SUCCESS) return Error(path, "the amount must be a number");
+      if (field.value.get(i) != simdjson::SUCCESS)
+        return Error(path, "the amount must be a number");
       amount = static_cast<double>(i);
     }
-    static constexpr std::pair<std::string_view, Millis> kUnits[] = {
-        {"seconds", 1000}, {"minutes", 60000}, {"hours", 3600000}, {"days", 86400000},
-        {"weeks", 604800000}};
+    static constexpr std::pair<std::string_view, Millis> kUnits[] = {{"seconds", 1000},
+                                                                     {"minutes", 60000},
+                                                                     {"hours", 3600000},
+                                                                     {"days", 86400000},
+                                                                     {"weeks", 604800000}};
     for (const auto& [unit, ms] : kUnits) {
       if (field.key == unit) return static_cast<Millis>(amount * static_cast<double>(ms));
     }
@@ -522,7 +525,8 @@ class JsonReader {
       }
     }
     std::string_view property;
-    if (o.at_key("property").get(property) == simdjson::SUCCESS) s->property = std::string(property);
+    if (o.at_key("property").get(property) == simdjson::SUCCESS)
+      s->property = std::string(property);
     element where;
     if (o.at_key("where").get(where) == simdjson::SUCCESS) {
       auto w = Read(where, path + ".where");
@@ -603,9 +607,12 @@ bool IsIdentifierPath(std::string_view name) {
 // primary 7.
 int Precedence(const Node& n) {
   switch (n.kind) {
-    case NodeKind::kOr: return 1;
-    case NodeKind::kAnd: return 2;
-    case NodeKind::kNot: return 3;
+    case NodeKind::kOr:
+      return 1;
+    case NodeKind::kAnd:
+      return 2;
+    case NodeKind::kNot:
+      return 3;
     case NodeKind::kCompare:
     case NodeKind::kIn:
     case NodeKind::kBetween:

@@ -43,9 +43,23 @@ enum class NodeKind : uint8_t {
 
 enum class Op : uint8_t {
   kNone,
-  kEq, kNe, kLt, kLe, kGt, kGe,
-  kContains, kIContains, kStartsWith, kIStartsWith, kEndsWith, kIEndsWith, kMatches,
-  kAdd, kSub, kMul, kDiv,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kContains,
+  kIContains,
+  kStartsWith,
+  kIStartsWith,
+  kEndsWith,
+  kIEndsWith,
+  kMatches,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
 };
 
 enum class Aggregate : uint8_t { kCount, kSum, kAvg, kMin, kMax, kFirst, kLast };
@@ -66,9 +80,9 @@ struct Node;
 struct Window {
   enum class Kind : uint8_t { kNone, kLast, kSince, kBefore, kBetween };
   Kind kind = Kind::kNone;
-  Millis duration = 0;          // kLast
-  std::unique_ptr<Node> from;   // kSince, kBetween (exclusive for since, inclusive between)
-  std::unique_ptr<Node> to;     // kBefore, kBetween
+  Millis duration = 0;         // kLast
+  std::unique_ptr<Node> from;  // kSince, kBetween (exclusive for since, inclusive between)
+  std::unique_ptr<Node> to;    // kBefore, kBetween
 };
 
 // The events an aggregate or `did` ranges over.
@@ -94,7 +108,7 @@ struct Node {
   bool quoted = false;
   Aggregate aggregate = Aggregate::kCount;
   TimeTest time_test = TimeTest::kWithinLast;
-  Millis duration = 0;      // kTimeTest; kDid sequence "within" (0: any time later)
+  Millis duration = 0;                  // kTimeTest; kDid sequence "within" (0: any time later)
   std::unique_ptr<Selector> selector;   // kAggregate, kDid
   std::unique_ptr<Selector> selector2;  // kDid sequence: "followed by"
 

@@ -80,9 +80,9 @@ class Checker {
         if (!left.ok()) return left;
         for (const Value& v : n.list) {
           if (!(TypeBit(v.type()) & *left) && *left != kAnyType) {
-            return Error(n, fmt::format("{} holds {}, the list holds a {} ({})",
-                                        Describe(*n.children[0]), SetName(*left),
-                                        ValueTypeName(v.type()), v.ToJson()));
+            return Error(
+                n, fmt::format("{} holds {}, the list holds a {} ({})", Describe(*n.children[0]),
+                               SetName(*left), ValueTypeName(v.type()), v.ToJson()));
           }
         }
         return Result(n, ValueType::kBool);
@@ -107,9 +107,9 @@ class Checker {
         auto x = Check(*n.children[0], scope, event_key);
         if (!x.ok()) return x;
         if (!TimeLike(*n.children[0], *x)) {
-          return Error(*n.children[0], fmt::format("'{}' needs a time; {} holds {}",
-                                                   TimeTestName(n.time_test),
-                                                   Describe(*n.children[0]), SetName(*x)));
+          return Error(*n.children[0],
+                       fmt::format("'{}' needs a time; {} holds {}", TimeTestName(n.time_test),
+                                   Describe(*n.children[0]), SetName(*x)));
         }
         if (n.duration <= 0) return Error(n, "the duration must be positive");
         plan_->time_dependent_ = true;
@@ -174,8 +174,7 @@ class Checker {
 
  private:
   absl::Status Error(const Node& n, std::string message) const {
-    return absl::InvalidArgumentError(
-        fmt::format("{}:{}: {}", n.pos.line, n.pos.column, message));
+    return absl::InvalidArgumentError(fmt::format("{}:{}: {}", n.pos.line, n.pos.column, message));
   }
 
   static TypeSet Result(Node& n, ValueType t) {
@@ -242,8 +241,8 @@ class Checker {
       return Error(op_node, "compare with null using 'is null' or 'is not null'");
     }
     if (right.kind == NodeKind::kLiteral && right.value.is_null()) {
-      return Error(op_node, fmt::format("compare with null using '{} is {}null'",
-                                        NodeToText(left), op == Op::kNe ? "not " : ""));
+      return Error(op_node, fmt::format("compare with null using '{} is {}null'", NodeToText(left),
+                                        op == Op::kNe ? "not " : ""));
     }
     if (!(l & r & ~TypeBit(ValueType::kNull))) {
       return Error(op_node, fmt::format("type mismatch: {} holds {}, {} holds {}", Describe(left),
@@ -337,9 +336,9 @@ class Checker {
         break;
     }
     if (result == ValueType::kNull) {
-      return Error(n, fmt::format("cannot compute {} {} {}: {} and {}", Describe(*n.children[0]),
-                                  OpName(n.op), Describe(*n.children[1]), SetName(*l),
-                                  SetName(*r)));
+      return Error(n,
+                   fmt::format("cannot compute {} {} {}: {} and {}", Describe(*n.children[0]),
+                               OpName(n.op), Describe(*n.children[1]), SetName(*l), SetName(*r)));
     }
     return Result(n, result);
   }
@@ -352,9 +351,8 @@ class Checker {
     if (it != known.end()) {
       types = it->second;
     } else if (n.quoted) {
-      plan_->warnings_.push_back(
-          fmt::format("{}:{}: {} \"{}\" has not been seen in the data yet", n.pos.line,
-                      n.pos.column, what, n.name));
+      plan_->warnings_.push_back(fmt::format("{}:{}: {} \"{}\" has not been seen in the data yet",
+                                             n.pos.line, n.pos.column, what, n.name));
     } else {
       std::string best = ClosestWord(n.name, Keys(known));
       return Error(n, fmt::format("unknown {} '{}'{}", what, n.name,
@@ -429,8 +427,8 @@ class Checker {
     }
     if (s.window.kind == Window::Kind::kLast) {
       if (s.window.duration <= 0) {
-        return absl::InvalidArgumentError(fmt::format("{}:{}: the window must be positive",
-                                                      s.pos.line, s.pos.column));
+        return absl::InvalidArgumentError(
+            fmt::format("{}:{}: the window must be positive", s.pos.line, s.pos.column));
       }
       plan_->time_dependent_ = true;
     }
@@ -522,9 +520,9 @@ absl::StatusOr<std::shared_ptr<const Plan>> Plan::Compile(NodePtr root, const Sc
   auto type = checker.Check(*plan->root_, Checker::Scope::kContact, "");
   if (!type.ok()) return type.status();
   if (!(*type & TypeBit(ValueType::kBool))) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{}:{}: a condition must be true or false, but this is a {}", plan->root_->pos.line,
-        plan->root_->pos.column, SetName(*type)));
+    return absl::InvalidArgumentError(
+        fmt::format("{}:{}: a condition must be true or false, but this is a {}",
+                    plan->root_->pos.line, plan->root_->pos.column, SetName(*type)));
   }
   return std::shared_ptr<const Plan>(std::move(plan));
 }

@@ -17,8 +17,22 @@ enum class Tok : uint8_t {
   kIdent,   // names and keywords
   kString,  // "..."
   kNumber,
-  kLParen, kRParen, kLBracket, kRBracket, kComma, kDot,
-  kEq, kNe, kLt, kLe, kGt, kGe, kPlus, kMinus, kStar, kSlash,
+  kLParen,
+  kRParen,
+  kLBracket,
+  kRBracket,
+  kComma,
+  kDot,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kPlus,
+  kMinus,
+  kStar,
+  kSlash,
 };
 
 struct Token {
@@ -43,7 +57,7 @@ std::string Describe(const Token& t) {
 }
 
 constexpr std::string_view kUnits[] = {"second", "seconds", "minute", "minutes", "hour",
-                                       "hours",  "day",     "days",    "week",    "weeks"};
+                                       "hours",  "day",     "days",   "week",    "weeks"};
 
 std::optional<Millis> UnitMillis(std::string_view word) {
   std::string w = absl::AsciiStrToLower(std::string(word));
@@ -105,22 +119,43 @@ class Lexer {
         char next = pos_ < text_.size() ? text_[pos_] : '\0';
         t.text = std::string(1, c);
         switch (c) {
-          case '(': t.kind = Tok::kLParen; break;
-          case ')': t.kind = Tok::kRParen; break;
-          case '[': t.kind = Tok::kLBracket; break;
-          case ']': t.kind = Tok::kRBracket; break;
-          case ',': t.kind = Tok::kComma; break;
-          case '.': t.kind = Tok::kDot; break;
-          case '+': t.kind = Tok::kPlus; break;
-          case '-': t.kind = Tok::kMinus; break;
-          case '*': t.kind = Tok::kStar; break;
-          case '/': t.kind = Tok::kSlash; break;
+          case '(':
+            t.kind = Tok::kLParen;
+            break;
+          case ')':
+            t.kind = Tok::kRParen;
+            break;
+          case '[':
+            t.kind = Tok::kLBracket;
+            break;
+          case ']':
+            t.kind = Tok::kRBracket;
+            break;
+          case ',':
+            t.kind = Tok::kComma;
+            break;
+          case '.':
+            t.kind = Tok::kDot;
+            break;
+          case '+':
+            t.kind = Tok::kPlus;
+            break;
+          case '-':
+            t.kind = Tok::kMinus;
+            break;
+          case '*':
+            t.kind = Tok::kStar;
+            break;
+          case '/':
+            t.kind = Tok::kSlash;
+            break;
           case '=':
             t.kind = Tok::kEq;
             if (next == '=') ++pos_, t.text = "==";
             break;
           case '!':
-            if (next != '=') return Error(t.pos, "'!' must be followed by '=' (write 'not' to negate)");
+            if (next != '=')
+              return Error(t.pos, "'!' must be followed by '=' (write 'not' to negate)");
             ++pos_;
             t.kind = Tok::kNe;
             t.text = "!=";
@@ -215,10 +250,11 @@ bool IsKeyword(const Token& t, std::string_view word) {
 
 // Words that cannot be bare trait or property names (write trait("…") for those).
 constexpr std::string_view kReserved[] = {
-    "and",   "or",    "not",    "in",     "is",     "null",     "true",  "false", "between",
-    "within", "last", "next",   "older",  "than",   "before",   "after", "since", "now",
-    "count", "sum",   "avg",    "min",    "max",    "first",    "did",   "where", "followed",
-    "by",    "any",   "no",     "account", "group", "overall", "trait", "contains",
+    "and",       "or",          "not",          "in",        "is",         "null",     "true",
+    "false",     "between",     "within",       "last",      "next",       "older",    "than",
+    "before",    "after",       "since",        "now",       "count",      "sum",      "avg",
+    "min",       "max",         "first",        "did",       "where",      "followed", "by",
+    "any",       "no",          "account",      "group",     "overall",    "trait",    "contains",
     "icontains", "starts_with", "istarts_with", "ends_with", "iends_with", "matches"};
 
 bool IsReserved(std::string_view word) {
@@ -363,8 +399,8 @@ class Parser {
   absl::StatusOr<Millis> Duration() {
     const Token& number = Peek();
     if (number.kind != Tok::kNumber) {
-      return Error(number.pos, fmt::format("expected a duration such as 30 days, found {}",
-                                           Describe(number)));
+      return Error(number.pos,
+                   fmt::format("expected a duration such as 30 days, found {}", Describe(number)));
     }
     ++pos_;
     const Token& unit = Peek();
@@ -372,8 +408,9 @@ class Parser {
     if (!ms) {
       std::string hint;
       if (unit.kind == Tok::kIdent) {
-        std::string best = ClosestWord(absl::AsciiStrToLower(unit.text),
-                                       std::vector<std::string>(std::begin(kUnits), std::end(kUnits)));
+        std::string best =
+            ClosestWord(absl::AsciiStrToLower(unit.text),
+                        std::vector<std::string>(std::begin(kUnits), std::end(kUnits)));
         if (!best.empty()) hint = fmt::format("; did you mean '{}'?", best);
       }
       return Error(unit.pos, fmt::format("expected a unit (seconds, minutes, hours, days, weeks) "
@@ -400,19 +437,26 @@ class Parser {
       return node;
     };
     switch (t.kind) {
-      case Tok::kEq: return binary(NodeKind::kCompare, Op::kEq);
-      case Tok::kNe: return binary(NodeKind::kCompare, Op::kNe);
-      case Tok::kLt: return binary(NodeKind::kCompare, Op::kLt);
-      case Tok::kLe: return binary(NodeKind::kCompare, Op::kLe);
-      case Tok::kGt: return binary(NodeKind::kCompare, Op::kGt);
-      case Tok::kGe: return binary(NodeKind::kCompare, Op::kGe);
-      default: break;
+      case Tok::kEq:
+        return binary(NodeKind::kCompare, Op::kEq);
+      case Tok::kNe:
+        return binary(NodeKind::kCompare, Op::kNe);
+      case Tok::kLt:
+        return binary(NodeKind::kCompare, Op::kLt);
+      case Tok::kLe:
+        return binary(NodeKind::kCompare, Op::kLe);
+      case Tok::kGt:
+        return binary(NodeKind::kCompare, Op::kGt);
+      case Tok::kGe:
+        return binary(NodeKind::kCompare, Op::kGe);
+      default:
+        break;
     }
     if (t.kind != Tok::kIdent) return left;
     static constexpr std::pair<std::string_view, Op> kStringOps[] = {
-        {"contains", Op::kContains},       {"icontains", Op::kIContains},
-        {"starts_with", Op::kStartsWith},  {"istarts_with", Op::kIStartsWith},
-        {"ends_with", Op::kEndsWith},      {"iends_with", Op::kIEndsWith},
+        {"contains", Op::kContains},      {"icontains", Op::kIContains},
+        {"starts_with", Op::kStartsWith}, {"istarts_with", Op::kIStartsWith},
+        {"ends_with", Op::kEndsWith},     {"iends_with", Op::kIEndsWith},
         {"matches", Op::kMatches}};
     for (const auto& [word, op] : kStringOps) {
       if (IsKeyword(t, word)) return binary(NodeKind::kCompare, op);
@@ -572,8 +616,8 @@ class Parser {
 
   std::optional<Aggregate> AggregateWord(const Token& t) const {
     static constexpr std::pair<std::string_view, Aggregate> kWords[] = {
-        {"count", Aggregate::kCount}, {"sum", Aggregate::kSum},     {"avg", Aggregate::kAvg},
-        {"min", Aggregate::kMin},     {"max", Aggregate::kMax},     {"first", Aggregate::kFirst},
+        {"count", Aggregate::kCount}, {"sum", Aggregate::kSum}, {"avg", Aggregate::kAvg},
+        {"min", Aggregate::kMin},     {"max", Aggregate::kMax}, {"first", Aggregate::kFirst},
         {"last", Aggregate::kLast}};
     for (const auto& [word, agg] : kWords) {
       if (IsKeyword(t, word)) return agg;
@@ -618,8 +662,8 @@ class Parser {
       case Tok::kIdent:
         break;
       default:
-        return Error(pos, fmt::format("expected a value, a name or a condition, found {}",
-                                      Describe(t)));
+        return Error(pos,
+                     fmt::format("expected a value, a name or a condition, found {}", Describe(t)));
     }
     if (IsKeyword(t, "true") || IsKeyword(t, "false")) {
       ++pos_;
@@ -672,7 +716,8 @@ class Parser {
       bool not_followed = IsKeyword(Peek(), "not") && IsKeyword(Peek(1), "followed");
       if (IsKeyword(Peek(), "followed") || not_followed) {
         if (node->negated) {
-          return Error(pos, "write 'not (did A followed by B)' rather than 'did not A followed by B'");
+          return Error(pos,
+                       "write 'not (did A followed by B)' rather than 'did not A followed by B'");
         }
         pos_ += not_followed ? 2 : 1;
         absl::Status s = ExpectKeyword("by");
@@ -686,8 +731,9 @@ class Parser {
           if (!d.ok()) return d.status();
           node->duration = *d;
         } else if (not_followed) {
-          return Error(Peek().pos, "'not followed by' needs 'within DURATION': how long to wait "
-                                   "for the second event");
+          return Error(Peek().pos,
+                       "'not followed by' needs 'within DURATION': how long to wait "
+                       "for the second event");
         }
       }
       return node;
@@ -697,8 +743,9 @@ class Parser {
       auto inner = Additive();
       if (!inner.ok()) return inner;
       if ((*inner)->kind != NodeKind::kAggregate) {
-        return Error((*inner)->pos, "overall(...) takes an aggregate: overall(avg(\"Order "
-                                    "Completed\".revenue))");
+        return Error((*inner)->pos,
+                     "overall(...) takes an aggregate: overall(avg(\"Order "
+                     "Completed\".revenue))");
       }
       absl::Status s = Expect(Tok::kRParen, "')' to close overall(");
       if (!s.ok()) return s;
@@ -733,11 +780,11 @@ class Parser {
     if (IsKeyword(t, "trait") && Peek(1).kind == Tok::kLParen) {
       pos_ += 2;
       if (Peek().kind != Tok::kString) {
-        return Error(Peek().pos, "expected the trait's name in double quotes: trait(\"First Name\")");
+        return Error(Peek().pos,
+                     "expected the trait's name in double quotes: trait(\"First Name\")");
       }
-      NodePtr node = Make(ctx_.scope == Scope::kAccount ? NodeKind::kAccountTrait
-                                                        : NodeKind::kTrait,
-                          pos);
+      NodePtr node =
+          Make(ctx_.scope == Scope::kAccount ? NodeKind::kAccountTrait : NodeKind::kTrait, pos);
       node->name = Take().text;
       node->quoted = true;
       absl::Status s = Expect(Tok::kRParen, "')'");
@@ -748,7 +795,8 @@ class Parser {
       return Error(pos, fmt::format("'{}' cannot start a value here{}", t.text,
                                     IsKeyword(t, "in") ? "; did you mean 'in group \"…\"'?"
                                                        : "; a trait with this name is written "
-                                                         "trait(\"" + t.text + "\")"));
+                                                         "trait(\"" +
+                                                             t.text + "\")"));
     }
     // A name: trait, account trait or event property, by scope.
     ++pos_;
@@ -801,11 +849,12 @@ class Parser {
     if (Peek().kind == Tok::kDot) {
       ++pos_;
       if (!allow_property) {
-        return Error(Peek().pos, "a property is only selected in sum, avg, min, max, first and last");
+        return Error(Peek().pos,
+                     "a property is only selected in sum, avg, min, max, first and last");
       }
       if (Peek().kind != Tok::kIdent) {
-        return Error(Peek().pos, fmt::format("expected a property name after '.', found {}",
-                                             Describe(Peek())));
+        return Error(Peek().pos,
+                     fmt::format("expected a property name after '.', found {}", Describe(Peek())));
       }
       selector->property = Take().text;
       while (Peek().kind == Tok::kDot && Peek(1).kind == Tok::kIdent) {

@@ -88,14 +88,14 @@ absl::StatusOr<std::vector<Activity>> ContactReader::Activities(ContactId contac
   for (const Activity& a : out) keys.push_back(ActivitySeqKey(a.seq));
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(),
-                                                    store_->handle(Family::kActivities));
+                                                     store_->handle(Family::kActivities));
   std::vector<std::string> values;
   std::vector<rocksdb::Status> statuses =
       store_->db()->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
   for (size_t i = 0; i < out.size(); ++i) {
     if (statuses[i].IsNotFound()) {
-      return absl::DataLossError(fmt::format("activity {} of contact {} is missing", out[i].seq,
-                                             contact));
+      return absl::DataLossError(
+          fmt::format("activity {} of contact {} is missing", out[i].seq, contact));
     }
     SEGMENTA_RETURN_IF_ERROR(FromRocks(statuses[i], "reading activities"));
     out[i].json = std::move(values[i]);
@@ -126,9 +126,8 @@ absl::StatusOr<ContactPage> ContactReader::List(std::string_view cursor, size_t 
       page.next_cursor = HexCursor(DecodeContactKey(std::string_view(it->key().data(), 8)));
       break;
     }
-    SEGMENTA_ASSIGN_OR_RETURN(Contact contact,
-                              Contact::Decode(std::string_view(it->value().data(),
-                                                               it->value().size())));
+    SEGMENTA_ASSIGN_OR_RETURN(
+        Contact contact, Contact::Decode(std::string_view(it->value().data(), it->value().size())));
     if (!trait.empty()) {
       auto t = contact.traits.find(trait);
       if (t == contact.traits.end() || t->second.json != trait_json) continue;
@@ -155,8 +154,8 @@ absl::StatusOr<AccountMembersPage> ContactReader::AccountMembers(std::string_vie
   AccountMembersPage page;
   std::string prefix = AccountMemberPrefix(group_id);
   auto it = store_->NewIterator(Family::kAccountMembers);
-  for (it->Seek(AccountMemberKey(group_id, start));
-       it->Valid() && it->key().starts_with(prefix); it->Next()) {
+  for (it->Seek(AccountMemberKey(group_id, start)); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
     ContactId id = ReadBigEndian64(std::string_view(it->key().data() + prefix.size(), 8));
     if (page.contacts.size() == limit) {
       page.next_cursor = HexCursor(id);

@@ -15,8 +15,8 @@ constexpr int64_t kNotATime = INT64_MIN + 1;
 // Parts of an activity's context kept as columns ("context.campaign.source"): what
 // segments are built on. The user agent, IP and library are left out (high cardinality,
 // little use in conditions; personalization reads them from the request).
-constexpr std::string_view kContextKept[] = {"campaign", "page", "referrer", "locale",
-                                              "timezone", "location", "device", "os"};
+constexpr std::string_view kContextKept[] = {"campaign", "page",     "referrer", "locale",
+                                             "timezone", "location", "device",   "os"};
 
 std::string TableId(MessageType type, std::string_view event) {
   std::string id(MessageTypeName(type));
@@ -133,7 +133,8 @@ uint8_t Column::types_seen() const {
 
 size_t Column::MemoryBytes() const {
   size_t bytes = types_.capacity() + bits_.capacity() * 8 + string_times_.capacity() * 8;
-  for (const std::string& s : strings_) bytes += sizeof(std::string) + (s.size() > 15 ? s.capacity() : 0);
+  for (const std::string& s : strings_)
+    bytes += sizeof(std::string) + (s.size() > 15 ? s.capacity() : 0);
   bytes += string_ids_.capacity() * (sizeof(std::string_view) + sizeof(uint32_t) + 1);
   return bytes;
 }
@@ -177,7 +178,8 @@ uint16_t ProfileTable::TableFor(MessageType type, std::string_view event) {
   if (it != table_ids_.end()) return it->second;
   auto table = std::make_unique<EventTable>();
   table->type = type;
-  table->key = type == MessageType::kTrack ? std::string(event) : std::string(MessageTypeName(type));
+  table->key =
+      type == MessageType::kTrack ? std::string(event) : std::string(MessageTypeName(type));
   uint16_t index = static_cast<uint16_t>(tables_.size());
   tables_.push_back(std::move(table));
   table_ids_.emplace(std::move(id), index);
@@ -230,16 +232,16 @@ void ProfileTable::Link(ContactState& state, EventRef ref) {
 
 void ProfileTable::AddActivity(ContactId contact, const Message& m) {
   simdjson::dom::element properties, context;
-  bool has_properties = !m.properties.empty() && m.type != MessageType::kIdentify &&
-                        m.type != MessageType::kGroup;
+  bool has_properties =
+      !m.properties.empty() && m.type != MessageType::kIdentify && m.type != MessageType::kGroup;
   // Two parsers: the first document must stay valid while the second is parsed.
-  if (has_properties && parser_.parse(m.properties.data(), m.properties.size())
-                                .get(properties) != simdjson::SUCCESS) {
+  if (has_properties && parser_.parse(m.properties.data(), m.properties.size()).get(properties) !=
+                            simdjson::SUCCESS) {
     has_properties = false;
   }
-  bool has_context = !m.context.empty() &&
-                     context_parser_.parse(m.context.data(), m.context.size()).get(context) ==
-                         simdjson::SUCCESS;
+  bool has_context =
+      !m.context.empty() &&
+      context_parser_.parse(m.context.data(), m.context.size()).get(context) == simdjson::SUCCESS;
   AddActivity(contact, m.type, m.event, ToMillis(m.timestamp),
               has_properties ? &properties : nullptr, has_context ? &context : nullptr);
 }
@@ -376,8 +378,8 @@ absl::Status ProfileTable::Load(const Store& store) {
   {
     auto it = store.NewIterator(Family::kContacts);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      SEGMENTA_ASSIGN_OR_RETURN(Contact c, Contact::Decode(std::string_view(
-                                               it->value().data(), it->value().size())));
+      SEGMENTA_ASSIGN_OR_RETURN(
+          Contact c, Contact::Decode(std::string_view(it->value().data(), it->value().size())));
       Row(c.id);
       SetTraits(c.id, c.traits, {});
       for (const std::string& group_id : c.accounts) Join(c.id, group_id);
@@ -387,8 +389,8 @@ absl::Status ProfileTable::Load(const Store& store) {
   {
     auto it = store.NewIterator(Family::kAccounts);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      SEGMENTA_ASSIGN_OR_RETURN(Account a, Account::Decode(std::string_view(
-                                               it->value().data(), it->value().size())));
+      SEGMENTA_ASSIGN_OR_RETURN(
+          Account a, Account::Decode(std::string_view(it->value().data(), it->value().size())));
       SetAccountTraits(a.group_id, a.traits);
     }
     SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "loading accounts"));
@@ -401,7 +403,8 @@ absl::Status ProfileTable::Load(const Store& store) {
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       if (it->key().size() != 24) return absl::DataLossError("malformed activity index key");
       ActivityKeyParts parts = DecodeActivityKey(std::string_view(it->key().data(), 24));
-      if (parts.seq >= owner.size()) owner.resize(std::max<size_t>(parts.seq + 1, owner.size() * 2));
+      if (parts.seq >= owner.size())
+        owner.resize(std::max<size_t>(parts.seq + 1, owner.size() * 2));
       owner[parts.seq] = static_cast<uint32_t>(parts.contact);
     }
     SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "loading the activity index"));

@@ -31,9 +31,7 @@ namespace segmenta {
 class Column {
  public:
   size_t size() const { return types_.size(); }
-  ValueType type(size_t row) const {
-    return row < types_.size() ? types_[row] : ValueType::kNull;
-  }
+  ValueType type(size_t row) const { return row < types_.size() ? types_[row] : ValueType::kNull; }
   double number(size_t row) const { return std::bit_cast<double>(bits_[row]); }
   bool boolean(size_t row) const { return bits_[row] != 0; }
   std::string_view string(size_t row) const { return strings_[bits_[row]]; }
@@ -132,8 +130,7 @@ class ProfileTable {
   void AddActivity(ContactId contact, const Message& message);
   // The same from parsed parts (null when absent).
   void AddActivity(ContactId contact, MessageType type, std::string_view event, Millis time,
-                   const simdjson::dom::element* properties,
-                   const simdjson::dom::element* context);
+                   const simdjson::dom::element* properties, const simdjson::dom::element* context);
   // Sets the trait columns of `contact` from its record's `traits` for the given names
   // (all of them when `names` is empty).
   void SetTraits(ContactId contact, const Traits& traits, const std::vector<std::string>& names);

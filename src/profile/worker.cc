@@ -118,8 +118,9 @@ class Worker::Applier {
         std::vector<ContactChange> changes;
         changes.reserve(changes_.size());
         for (auto& [id, change] : changes_) changes.push_back(std::move(change));
-        std::sort(changes.begin(), changes.end(),
-                  [](const ContactChange& a, const ContactChange& b) { return a.contact < b.contact; });
+        std::sort(
+            changes.begin(), changes.end(),
+            [](const ContactChange& a, const ContactChange& b) { return a.contact < b.contact; });
         SEGMENTA_RETURN_IF_ERROR(observer->OnApplied(*profiles_, now, changes, &batch_));
       }
       if (run_timers) SEGMENTA_RETURN_IF_ERROR(observer->OnTimer(*profiles_, now, &batch_));
@@ -495,7 +496,9 @@ struct Worker::Group {
 };
 
 Worker::Worker(Store* store, WorkerOptions options, Clock* clock)
-    : store_(store), options_(options), clock_(clock),
+    : store_(store),
+      options_(options),
+      clock_(clock),
       profiles_(std::make_unique<ProfileTable>()),
       applier_(std::make_unique<Applier>(store, options, profiles_.get())) {}
 
@@ -564,7 +567,8 @@ void Worker::Erase(ContactId id, bool suppress, EraseDone done) {
                     if (!r.ok()) return done(r.status());
                     done(*result);
                   },
-                  EraseRequest{id, suppress, result}, nullptr});
+                  EraseRequest{id, suppress, result},
+                  nullptr});
 }
 
 absl::StatusOr<EraseResult> Worker::EraseAndWait(ContactId id, bool suppress) {
@@ -631,9 +635,8 @@ void Worker::WriteLoop() {
       }
       if (queue_.empty() && !timers_due) return;  // stopping
       size_t messages = 0;
-      while (!queue_.empty() &&
-             (taken.empty() || messages + queue_.front().messages.size() <=
-                                   options_.max_group_messages)) {
+      while (!queue_.empty() && (taken.empty() || messages + queue_.front().messages.size() <=
+                                                      options_.max_group_messages)) {
         messages += queue_.front().messages.size();
         taken.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -694,7 +697,8 @@ void Worker::SetObserver(WorkerObserver* observer) {
 void Worker::RunTask(Task task, std::function<void(absl::Status)> done) {
   Enqueue(Pending{{},
                   [done = std::move(done)](absl::StatusOr<IngestResult> r) { done(r.status()); },
-                  std::nullopt, std::move(task)});
+                  std::nullopt,
+                  std::move(task)});
 }
 
 absl::Status Worker::RunTaskAndWait(Task task) {

@@ -61,14 +61,14 @@ class WorkerObserver {
 
 // Totals since the store was created (persisted with every group).
 struct WorkerStats {
-  uint64_t contacts = 0;     // contacts alive (absorbed ones excluded)
-  uint64_t merges = 0;       // contacts absorbed by identity merges
+  uint64_t contacts = 0;  // contacts alive (absorbed ones excluded)
+  uint64_t merges = 0;    // contacts absorbed by identity merges
   uint64_t refused_links = 0;
   uint64_t accounts = 0;
-  uint64_t activities = 0;   // messages stored
-  uint64_t duplicates = 0;   // messages dropped as repeated messageIds
-  uint64_t suppressed = 0;   // messages dropped for a suppressed identity
-  uint64_t erased = 0;       // contacts erased
+  uint64_t activities = 0;  // messages stored
+  uint64_t duplicates = 0;  // messages dropped as repeated messageIds
+  uint64_t suppressed = 0;  // messages dropped for a suppressed identity
+  uint64_t erased = 0;      // contacts erased
 };
 
 // What became of one submission.
@@ -178,7 +178,7 @@ class Worker {
   WorkerOptions options_;
   Clock* clock_;
   std::unique_ptr<ProfileTable> profiles_;
-  mutable absl::Mutex profiles_mu_;  // the writer holds it exclusively while it applies
+  mutable absl::Mutex profiles_mu_;   // the writer holds it exclusively while it applies
   std::unique_ptr<Applier> applier_;  // writer thread only
   std::atomic<WorkerObserver*> observer_{nullptr};
 

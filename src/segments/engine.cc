@@ -133,9 +133,8 @@ absl::Status GroupEngine::LoadLocked(const ProfileTable& profiles) {
   {
     auto it = store_->NewIterator(Family::kGroups);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      SEGMENTA_ASSIGN_OR_RETURN(GroupDefinition def,
-                                GroupDefinition::Decode(std::string_view(it->value().data(),
-                                                                         it->value().size())));
+      SEGMENTA_ASSIGN_OR_RETURN(GroupDefinition def, GroupDefinition::Decode(std::string_view(
+                                                         it->value().data(), it->value().size())));
       auto g = std::make_unique<Group>();
       g->def = std::move(def);
       by_id_[g->def.id] = g.get();
@@ -161,16 +160,18 @@ absl::Status GroupEngine::LoadLocked(const ProfileTable& profiles) {
     absl::Status s = Compile(*g, profiles);
     if (!s.ok()) {
       g->error = std::string(s.message());
-      spdlog::error("group \"{}\": its condition no longer compiles ({}); its members are "
-                    "frozen until it is edited",
-                    g->def.name, g->error);
+      spdlog::error(
+          "group \"{}\": its condition no longer compiles ({}); its members are "
+          "frozen until it is edited",
+          g->def.name, g->error);
     }
   }
   Reindex();
   // Time went by while the engine was stopped: time-dependent groups are recomputed by
   // the first timer run (which can write), and that schedules their timers again.
   for (auto& g : groups_) {
-    if (g->plan != nullptr && (g->plan->time_dependent() || !g->plan->overall_aggregates().empty())) {
+    if (g->plan != nullptr &&
+        (g->plan->time_dependent() || !g->plan->overall_aggregates().empty())) {
       recompute_on_start_.push_back(g->def.id);
     }
   }
@@ -331,8 +332,7 @@ std::string GroupEngine::CountersRecord() const {
   return w.Take();
 }
 
-void GroupEngine::Schedule(Group& g, const ProfileTable& profiles, ContactId contact,
-                           Millis now) {
+void GroupEngine::Schedule(Group& g, const ProfileTable& profiles, ContactId contact, Millis now) {
   std::optional<Millis> next = NextChange(*g.plan, profiles, contact, EnvFor(g, now));
   if (!next) {
     g.scheduled.erase(contact);
@@ -344,8 +344,8 @@ void GroupEngine::Schedule(Group& g, const ProfileTable& profiles, ContactId con
   timers_.push(Timer{*next, g.def.id, contact});
 }
 
-bool GroupEngine::Reevaluate(Group& g, const ProfileTable& profiles, ContactId contact,
-                             Millis now, std::string_view cause, rocksdb::WriteBatch* batch) {
+bool GroupEngine::Reevaluate(Group& g, const ProfileTable& profiles, ContactId contact, Millis now,
+                             std::string_view cause, rocksdb::WriteBatch* batch) {
   bool member;
   if (g.def.is_static()) {
     member = StaticMember(g, profiles, contact);
@@ -362,8 +362,8 @@ bool GroupEngine::Reevaluate(Group& g, const ProfileTable& profiles, ContactId c
 }
 
 void GroupEngine::ReevaluateContact(const ProfileTable& profiles, ContactId contact,
-                                    std::vector<bool>& affected, Millis now,
-                                    std::string_view cause, rocksdb::WriteBatch* batch) {
+                                    std::vector<bool>& affected, Millis now, std::string_view cause,
+                                    rocksdb::WriteBatch* batch) {
   for (size_t i = 0; i < groups_.size(); ++i) {
     if (!affected[i]) continue;
     Group& g = *groups_[i];
@@ -468,7 +468,8 @@ absl::StatusOr<GroupInfo> GroupEngine::Create(GroupDefinition def,
     batch->Put(store_->handle(Family::kGroups), GroupKey(created->def.id), created->def.Encode());
     batch->Put(store_->handle(Family::kMeta), kMetaSegments, CountersRecord());
     out = InfoOf(*created);
-    spdlog::info("group \"{}\" created: {} members", created->def.name, created->members.cardinality());
+    spdlog::info("group \"{}\" created: {} members", created->def.name,
+                 created->members.cardinality());
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -479,37 +480,38 @@ absl::StatusOr<GroupInfo> GroupEngine::Update(std::string_view name, GroupDefini
                                               std::shared_ptr<GroupProgress> progress) {
   SEGMENTA_RETURN_IF_ERROR(Normalize(&def));
   absl::StatusOr<GroupInfo> out = absl::InternalError("not run");
-  absl::Status status = worker_->RunTaskAndWait([&](ProfileTable& profiles,
-                                                    rocksdb::WriteBatch* batch) {
-    absl::MutexLock lock(&mu_);
-    Group* g = Find(name);
-    if (g == nullptr) return absl::NotFoundError(fmt::format("no group named \"{}\"", name));
-    if (def.name != g->def.name) {
-      return absl::InvalidArgumentError("a group cannot be renamed (its name is how other "
-                                        "groups refer to it)");
-    }
-    const Millis now = ToMillis(clock_->Now());
-    GroupDefinition previous = g->def;
-    auto previous_plan = g->plan;
-    auto previous_uses = g->uses;
-    g->def = def;
-    g->def.id = previous.id;
-    g->def.created_ms = previous.created_ms;
-    g->def.updated_ms = now;
-    absl::Status compiled = Compile(*g, profiles);
-    if (!compiled.ok()) {
-      g->def = previous;
-      g->plan = previous_plan;
-      g->uses = previous_uses;
-      return compiled;
-    }
-    Reindex();
-    cache_.Invalidate();
-    Recompute(*g, profiles, now, "group updated", batch, progress.get());
-    batch->Put(store_->handle(Family::kGroups), GroupKey(g->def.id), g->def.Encode());
-    out = InfoOf(*g);
-    return absl::OkStatus();
-  });
+  absl::Status status =
+      worker_->RunTaskAndWait([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
+        absl::MutexLock lock(&mu_);
+        Group* g = Find(name);
+        if (g == nullptr) return absl::NotFoundError(fmt::format("no group named \"{}\"", name));
+        if (def.name != g->def.name) {
+          return absl::InvalidArgumentError(
+              "a group cannot be renamed (its name is how other "
+              "groups refer to it)");
+        }
+        const Millis now = ToMillis(clock_->Now());
+        GroupDefinition previous = g->def;
+        auto previous_plan = g->plan;
+        auto previous_uses = g->uses;
+        g->def = def;
+        g->def.id = previous.id;
+        g->def.created_ms = previous.created_ms;
+        g->def.updated_ms = now;
+        absl::Status compiled = Compile(*g, profiles);
+        if (!compiled.ok()) {
+          g->def = previous;
+          g->plan = previous_plan;
+          g->uses = previous_uses;
+          return compiled;
+        }
+        Reindex();
+        cache_.Invalidate();
+        Recompute(*g, profiles, now, "group updated", batch, progress.get());
+        batch->Put(store_->handle(Family::kGroups), GroupKey(g->def.id), g->def.Encode());
+        out = InfoOf(*g);
+        return absl::OkStatus();
+      });
   if (!status.ok()) return status;
   return out;
 }
@@ -522,9 +524,8 @@ absl::Status GroupEngine::Delete(std::string_view name) {
     if (!g->dependents.empty()) {
       std::vector<std::string> users;
       for (size_t d : g->dependents) users.push_back(groups_[d]->def.name);
-      return absl::FailedPreconditionError(
-          fmt::format("group \"{}\" is used by {}; change those first", name,
-                      absl::StrJoin(users, ", ")));
+      return absl::FailedPreconditionError(fmt::format(
+          "group \"{}\" is used by {}; change those first", name, absl::StrJoin(users, ", ")));
     }
     const uint32_t id = g->def.id;
     batch->Delete(store_->handle(Family::kGroups), GroupKey(id));
@@ -539,46 +540,45 @@ absl::Status GroupEngine::Delete(std::string_view name) {
   });
 }
 
-absl::StatusOr<GroupInfo> GroupEngine::EditStatic(std::string_view name,
-                                                  std::vector<ContactId> add,
+absl::StatusOr<GroupInfo> GroupEngine::EditStatic(std::string_view name, std::vector<ContactId> add,
                                                   std::vector<ContactId> remove,
                                                   std::vector<std::string> add_accounts,
                                                   std::vector<std::string> remove_accounts) {
   absl::StatusOr<GroupInfo> out = absl::InternalError("not run");
-  absl::Status status = worker_->RunTaskAndWait([&](ProfileTable& profiles,
-                                                    rocksdb::WriteBatch* batch) {
-    absl::MutexLock lock(&mu_);
-    Group* g = Find(name);
-    if (g == nullptr) return absl::NotFoundError(fmt::format("no group named \"{}\"", name));
-    if (!g->def.is_static()) {
-      return absl::FailedPreconditionError(fmt::format(
-          "group \"{}\" is dynamic: its members follow its condition", name));
-    }
-    for (ContactId c : add) {
-      if (profiles.contact(c) == nullptr) {
-        return absl::NotFoundError(fmt::format("no contact with id {}", c));
-      }
-    }
-    std::vector<ContactId>& contacts = g->def.contacts;
-    contacts.insert(contacts.end(), add.begin(), add.end());
-    SortUnique(contacts);
-    for (ContactId c : remove) {
-      contacts.erase(std::remove(contacts.begin(), contacts.end(), c), contacts.end());
-    }
-    std::vector<std::string>& accounts = g->def.accounts;
-    accounts.insert(accounts.end(), add_accounts.begin(), add_accounts.end());
-    SortUnique(accounts);
-    for (const std::string& a : remove_accounts) {
-      accounts.erase(std::remove(accounts.begin(), accounts.end(), a), accounts.end());
-    }
-    const Millis now = ToMillis(clock_->Now());
-    g->def.updated_ms = now;
-    Reindex();
-    Recompute(*g, profiles, now, "listed", batch, nullptr);
-    batch->Put(store_->handle(Family::kGroups), GroupKey(g->def.id), g->def.Encode());
-    out = InfoOf(*g);
-    return absl::OkStatus();
-  });
+  absl::Status status =
+      worker_->RunTaskAndWait([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
+        absl::MutexLock lock(&mu_);
+        Group* g = Find(name);
+        if (g == nullptr) return absl::NotFoundError(fmt::format("no group named \"{}\"", name));
+        if (!g->def.is_static()) {
+          return absl::FailedPreconditionError(
+              fmt::format("group \"{}\" is dynamic: its members follow its condition", name));
+        }
+        for (ContactId c : add) {
+          if (profiles.contact(c) == nullptr) {
+            return absl::NotFoundError(fmt::format("no contact with id {}", c));
+          }
+        }
+        std::vector<ContactId>& contacts = g->def.contacts;
+        contacts.insert(contacts.end(), add.begin(), add.end());
+        SortUnique(contacts);
+        for (ContactId c : remove) {
+          contacts.erase(std::remove(contacts.begin(), contacts.end(), c), contacts.end());
+        }
+        std::vector<std::string>& accounts = g->def.accounts;
+        accounts.insert(accounts.end(), add_accounts.begin(), add_accounts.end());
+        SortUnique(accounts);
+        for (const std::string& a : remove_accounts) {
+          accounts.erase(std::remove(accounts.begin(), accounts.end(), a), accounts.end());
+        }
+        const Millis now = ToMillis(clock_->Now());
+        g->def.updated_ms = now;
+        Reindex();
+        Recompute(*g, profiles, now, "listed", batch, nullptr);
+        batch->Put(store_->handle(Family::kGroups), GroupKey(g->def.id), g->def.Encode());
+        out = InfoOf(*g);
+        return absl::OkStatus();
+      });
   if (!status.ok()) return status;
   return out;
 }
@@ -667,8 +667,8 @@ absl::StatusOr<std::vector<MembershipEvent>> GroupEngine::GroupHistory(std::stri
   it->SeekForPrev(end);
   if (it->Valid() && it->key() == rocksdb::Slice(end)) it->Prev();
   for (; it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Prev()) {
-    SEGMENTA_ASSIGN_OR_RETURN(MembershipEvent e,
-                              ParseHistory(std::string_view(it->value().data(), it->value().size())));
+    SEGMENTA_ASSIGN_OR_RETURN(
+        MembershipEvent e, ParseHistory(std::string_view(it->value().data(), it->value().size())));
     e.group_name = std::string(name);
     out.push_back(std::move(e));
   }
@@ -685,15 +685,16 @@ absl::StatusOr<std::vector<MembershipEvent>> GroupEngine::ContactHistory(Contact
   it->SeekForPrev(end);
   if (it->Valid() && it->key() == rocksdb::Slice(end)) it->Prev();
   for (; it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Prev()) {
-    SEGMENTA_ASSIGN_OR_RETURN(MembershipEvent e,
-                              ParseHistory(std::string_view(it->value().data(), it->value().size())));
+    SEGMENTA_ASSIGN_OR_RETURN(
+        MembershipEvent e, ParseHistory(std::string_view(it->value().data(), it->value().size())));
     out.push_back(std::move(e));
   }
   SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "reading history"));
   absl::ReaderMutexLock lock(&mu_);
   for (MembershipEvent& e : out) {
     auto g = by_id_.find(e.group);
-    e.group_name = g != by_id_.end() ? g->second->def.name : fmt::format("(deleted group {})", e.group);
+    e.group_name =
+        g != by_id_.end() ? g->second->def.name : fmt::format("(deleted group {})", e.group);
   }
   return out;
 }
@@ -712,8 +713,8 @@ absl::StatusOr<ConditionCheck> GroupEngine::Check(std::string_view condition, bo
       Group probe;
       probe.uses = (*plan)->groups();
       probe.overall = OverallValues(**plan, profiles, ToMillis(clock_->Now()));
-      out.matches = EvaluateAll(**plan, profiles, EnvFor(probe, ToMillis(clock_->Now())))
-                        .cardinality();
+      out.matches =
+          EvaluateAll(**plan, profiles, EnvFor(probe, ToMillis(clock_->Now()))).cardinality();
     }
     return out;
   });
@@ -755,7 +756,8 @@ absl::Status GroupEngine::OnApplied(const ProfileTable& profiles, Millis now,
         listed.erase(pos);
         if (change.merged_into != 0) {
           auto to = std::lower_bound(listed.begin(), listed.end(), change.merged_into);
-          if (to == listed.end() || *to != change.merged_into) listed.insert(to, change.merged_into);
+          if (to == listed.end() || *to != change.merged_into)
+            listed.insert(to, change.merged_into);
         }
         batch->Put(store_->handle(Family::kGroups), GroupKey(g->def.id), g->def.Encode());
       }
@@ -794,9 +796,8 @@ absl::Status GroupEngine::OnApplied(const ProfileTable& profiles, Millis now,
     stats_.nanos += nanos;
     for (bool a : affected) stats_.evaluations += a;
     if (stats_.per_activity_nanos.size() < (1u << 24)) {
-      stats_.per_activity_nanos.push_back(
-          static_cast<uint32_t>(std::min<uint64_t>(nanos / std::max<uint32_t>(1, change.activities),
-                                                   UINT32_MAX)));
+      stats_.per_activity_nanos.push_back(static_cast<uint32_t>(
+          std::min<uint64_t>(nanos / std::max<uint32_t>(1, change.activities), UINT32_MAX)));
     }
   }
   return absl::OkStatus();

@@ -206,8 +206,7 @@ class GroupEngine : public WorkerObserver {
   absl::flat_hash_map<std::string, std::vector<size_t>> by_trait_ ABSL_GUARDED_BY(mu_);
   std::vector<size_t> by_any_event_ ABSL_GUARDED_BY(mu_);
   std::vector<size_t> by_accounts_ ABSL_GUARDED_BY(mu_);
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_
-      ABSL_GUARDED_BY(mu_);
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_ ABSL_GUARDED_BY(mu_);
   Millis next_overall_refresh_ ABSL_GUARDED_BY(mu_) = 0;
   // Groups to recompute at the first timer run after a start.
   std::vector<uint32_t> recompute_on_start_ ABSL_GUARDED_BY(mu_);

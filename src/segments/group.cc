@@ -89,12 +89,12 @@ absl::Status CheckGroupName(std::string_view name) {
   }
   for (unsigned char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c >= 0x80 || std::string_view(" -_.()&'/").find(static_cast<char>(c)) !=
-                               std::string_view::npos;
+              c >= 0x80 ||
+              std::string_view(" -_.()&'/").find(static_cast<char>(c)) != std::string_view::npos;
     if (!ok) {
-      return absl::InvalidArgumentError(fmt::format(
-          "a group name may hold letters, digits, spaces and - _ . ( ) & ' /, not '{}'",
-          static_cast<char>(c)));
+      return absl::InvalidArgumentError(
+          fmt::format("a group name may hold letters, digits, spaces and - _ . ( ) & ' /, not '{}'",
+                      static_cast<char>(c)));
     }
   }
   return absl::OkStatus();

@@ -29,7 +29,7 @@ struct GroupDefinition {
   std::string condition;
   // Static groups: listed contacts, and accounts whose contacts (current and future) are
   // members.
-  std::vector<ContactId> contacts;  // sorted, unique
+  std::vector<ContactId> contacts;    // sorted, unique
   std::vector<std::string> accounts;  // sorted, unique
   std::vector<Webhook> webhooks;
   int64_t created_ms = 0;

@@ -102,8 +102,7 @@ void AdminApi::Handle(const HttpRequest& request, Responder respond) {
   if (response) respond(*std::move(response));
 }
 
-std::optional<HttpResponse> AdminApi::Route(const HttpRequest& request,
-                                            const Responder& respond) {
+std::optional<HttpResponse> AdminApi::Route(const HttpRequest& request, const Responder& respond) {
   const std::string& method = request.method;
   if (request.path == "/health") {
     if (method != "GET" && method != "HEAD") return MethodNotAllowed(request.path, "GET");
@@ -147,7 +146,8 @@ std::optional<HttpResponse> AdminApi::Route(const HttpRequest& request,
     return ErrorResponse(404, "not_found", fmt::format("no route {}", request.path));
   }
   bool allowed = false;
-  for (std::string_view m : allow) allowed = allowed || method == m || (method == "HEAD" && m == "GET");
+  for (std::string_view m : allow)
+    allowed = allowed || method == m || (method == "HEAD" && m == "GET");
   if (!allowed) {
     std::string list;
     for (std::string_view m : allow) list += list.empty() ? std::string(m) : ", " + std::string(m);
@@ -180,11 +180,11 @@ std::optional<HttpResponse> AdminApi::Route(const HttpRequest& request,
     case AdminRoute::kContactExport: {
       const bool erase = method == "DELETE";
       const bool export_all = route == AdminRoute::kContactExport;
-      if (auto error = erase ? unknown({"suppress"}, false)
-                             : unknown(export_all ? std::initializer_list<std::string_view>{}
-                                                  : std::initializer_list<std::string_view>{
-                                                        "activities"},
-                                       false)) {
+      if (auto error =
+              erase ? unknown({"suppress"}, false)
+                    : unknown(export_all ? std::initializer_list<std::string_view>{}
+                                         : std::initializer_list<std::string_view>{"activities"},
+                              false)) {
         return *error;
       }
       size_t activities = export_all ? std::numeric_limits<size_t>::max() : 20;
@@ -209,25 +209,23 @@ std::optional<HttpResponse> AdminApi::Route(const HttpRequest& request,
       if (!contact.ok()) return StoreError(contact.status());
       if (erase) {
         // Answered once the erasure is durable, from the worker's thread.
-        worker_->Erase(contact->id, suppress,
-                       [respond, note](absl::StatusOr<EraseResult> erased) {
-                         HttpResponse r;
-                         if (absl::IsNotFound(erased.status())) {
-                           r = ErrorResponse(404, "not_found",
-                                             std::string(erased.status().message()));
-                         } else if (!erased.ok()) {
-                           r = StoreError(erased.status());
-                         } else {
-                           JsonWriter w;
-                           w.BeginObject().Field("id", std::to_string(erased->contact));
-                           w.Field("erased", true).Field("identities", erased->identities);
-                           w.Field("activities", erased->activities);
-                           w.Field("accountMemberships", erased->accounts).EndObject();
-                           r = Json(200, w.Take());
-                         }
-                         r.log_note = note;
-                         respond(std::move(r));
-                       });
+        worker_->Erase(contact->id, suppress, [respond, note](absl::StatusOr<EraseResult> erased) {
+          HttpResponse r;
+          if (absl::IsNotFound(erased.status())) {
+            r = ErrorResponse(404, "not_found", std::string(erased.status().message()));
+          } else if (!erased.ok()) {
+            r = StoreError(erased.status());
+          } else {
+            JsonWriter w;
+            w.BeginObject().Field("id", std::to_string(erased->contact));
+            w.Field("erased", true).Field("identities", erased->identities);
+            w.Field("activities", erased->activities);
+            w.Field("accountMemberships", erased->accounts).EndObject();
+            r = Json(200, w.Take());
+          }
+          r.log_note = note;
+          respond(std::move(r));
+        });
         return std::nullopt;
       }
       absl::StatusOr<std::vector<Activity>> list = reader_.Activities(contact->id, activities);
@@ -288,8 +286,7 @@ std::optional<HttpResponse> AdminApi::Route(const HttpRequest& request,
         break;
       }
       if (!account.ok()) return StoreError(account.status());
-      absl::StatusOr<AccountMembersPage> members =
-          reader_.AccountMembers(*group_id, cursor, limit);
+      absl::StatusOr<AccountMembersPage> members = reader_.AccountMembers(*group_id, cursor, limit);
       if (absl::IsInvalidArgument(members.status())) {
         return BadParameter("cursor", std::string(members.status().message()));
       }

@@ -33,8 +33,8 @@ void EventJson(JsonWriter& w, const MembershipEvent& e) {
 
 // Reads the definition in a POST/PUT body. Errors: a 400 naming the field.
 std::variant<GroupDefinition, HttpResponse> ReadDefinition(
-    std::string_view body, const std::function<absl::StatusOr<ContactId>(std::string_view)>& resolve,
-    bool* async) {
+    std::string_view body,
+    const std::function<absl::StatusOr<ContactId>(std::string_view)>& resolve, bool* async) {
   simdjson::dom::parser parser;
   simdjson::padded_string padded(body);
   simdjson::dom::element root;
@@ -67,11 +67,11 @@ std::variant<GroupDefinition, HttpResponse> ReadDefinition(
     if (e.get(list) != simdjson::SUCCESS) return BadParameter("contacts", "must be an array");
     size_t i = 0;
     for (simdjson::dom::element item : list) {
-      std::string id = item.is_string() ? std::string(std::string_view(item))
+      std::string id = item.is_string()   ? std::string(std::string_view(item))
                        : item.is_uint64() ? std::to_string(uint64_t(item))
                                           : std::string();
-      absl::StatusOr<ContactId> c = id.empty() ? absl::InvalidArgumentError("not an id")
-                                               : resolve(id);
+      absl::StatusOr<ContactId> c =
+          id.empty() ? absl::InvalidArgumentError("not an id") : resolve(id);
       if (!c.ok()) {
         return BadParameter(fmt::format("contacts[{}]", i), std::string(c.status().message()));
       }
@@ -90,8 +90,9 @@ std::variant<GroupDefinition, HttpResponse> ReadDefinition(
     }
   }
   if (!def.condition.empty() && (!def.contacts.empty() || !def.accounts.empty())) {
-    return BadParameter("condition", "a group is dynamic (condition) or static (contacts, "
-                                     "accounts), not both");
+    return BadParameter("condition",
+                        "a group is dynamic (condition) or static (contacts, "
+                        "accounts), not both");
   }
   if (root["webhooks"].get(e) == simdjson::SUCCESS) {
     simdjson::dom::array list;
@@ -200,8 +201,7 @@ void GroupsApi::Handle(const HttpRequest& request, Responder respond) {
   if (response) respond(*std::move(response));
 }
 
-std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request,
-                                             const Responder& respond) {
+std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request, const Responder& respond) {
   const std::string& method = request.method;
   const bool mutating = method != "GET" && method != "HEAD";
   std::variant<KeyRecord, HttpResponse> auth = AuthorizeAdmin(request, *keys_, mutating);
@@ -270,8 +270,8 @@ std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request,
     }
     bool count = false;
     if (root["count"].get(count) != simdjson::SUCCESS) count = false;
-    std::string text = condition.is_string() ? std::string(std::string_view(condition))
-                                             : MinifiedJson(condition);
+    std::string text =
+        condition.is_string() ? std::string(std::string_view(condition)) : MinifiedJson(condition);
     absl::StatusOr<ConditionCheck> check = engine_->Check(text, count);
     if (!check.ok()) {
       JsonWriter w;
@@ -319,12 +319,12 @@ std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request,
       bool async = false;
       auto def = ReadDefinition(request.body, resolve, &async);
       if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
-      return StartJob("create",
-                      [this, d = std::get<GroupDefinition>(def)](
-                          std::shared_ptr<GroupProgress> progress) {
-                        return engine_->Create(d, progress);
-                      },
-                      async, 201, respond);
+      return StartJob(
+          "create",
+          [this, d = std::get<GroupDefinition>(def)](std::shared_ptr<GroupProgress> progress) {
+            return engine_->Create(d, progress);
+          },
+          async, 201, respond);
     }
     JsonWriter w;
     w.BeginObject().Key("groups").BeginArray();
@@ -350,12 +350,12 @@ std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request,
     bool async = false;
     auto def = ReadDefinition(request.body, resolve, &async);
     if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
-    return StartJob("update",
-                    [this, name, d = std::get<GroupDefinition>(def)](
-                        std::shared_ptr<GroupProgress> progress) {
-                      return engine_->Update(name, d, progress);
-                    },
-                    async, 200, respond);
+    return StartJob(
+        "update",
+        [this, name, d = std::get<GroupDefinition>(def)](std::shared_ptr<GroupProgress> progress) {
+          return engine_->Update(name, d, progress);
+        },
+        async, 200, respond);
   }
   const std::string& sub = parts[3];
   if (sub == "count" && n == 4) {
@@ -403,11 +403,11 @@ std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request,
         if (root[field].get(list) != simdjson::SUCCESS) continue;
         size_t i = 0;
         for (simdjson::dom::element item : list) {
-          std::string id = item.is_string() ? std::string(std::string_view(item))
+          std::string id = item.is_string()   ? std::string(std::string_view(item))
                            : item.is_uint64() ? std::to_string(uint64_t(item))
                                               : std::string();
-          absl::StatusOr<ContactId> c = id.empty() ? absl::InvalidArgumentError("not an id")
-                                                   : Resolve(id);
+          absl::StatusOr<ContactId> c =
+              id.empty() ? absl::InvalidArgumentError("not an id") : Resolve(id);
           if (!c.ok()) {
             return BadParameter(fmt::format("{}[{}]", field, i), std::string(c.status().message()));
           }
@@ -454,9 +454,8 @@ std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request,
 }
 
 std::optional<HttpResponse> GroupsApi::StartJob(
-    std::string kind,
-    std::function<absl::StatusOr<GroupInfo>(std::shared_ptr<GroupProgress>)> run, bool async,
-    int success_status, const Responder& respond) {
+    std::string kind, std::function<absl::StatusOr<GroupInfo>(std::shared_ptr<GroupProgress>)> run,
+    bool async, int success_status, const Responder& respond) {
   auto job = std::make_shared<Job>();
   job->kind = std::move(kind);
   job->run = std::move(run);

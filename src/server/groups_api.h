@@ -55,10 +55,10 @@ class GroupsApi {
  private:
   struct Job {
     std::string id;
-    std::string kind;  // "create", "update"
+    std::string kind;              // "create", "update"
     std::string state = "queued";  // queued, running, done, failed
     std::shared_ptr<GroupProgress> progress = std::make_shared<GroupProgress>();
-    std::string result;  // JSON of the group when done
+    std::string result;        // JSON of the group when done
     int success_status = 200;  // the answer to the waiting request
     absl::Status error;
     std::function<absl::StatusOr<GroupInfo>(std::shared_ptr<GroupProgress>)> run;
@@ -67,10 +67,10 @@ class GroupsApi {
 
   std::optional<HttpResponse> Route(const HttpRequest& request, const Responder& respond);
   // Queues a definition change; answers now (202) or when it ends.
-  std::optional<HttpResponse> StartJob(std::string kind,
-                                       std::function<absl::StatusOr<GroupInfo>(
-                                           std::shared_ptr<GroupProgress>)> run,
-                                       bool async, int success_status, const Responder& respond);
+  std::optional<HttpResponse> StartJob(
+      std::string kind,
+      std::function<absl::StatusOr<GroupInfo>(std::shared_ptr<GroupProgress>)> run, bool async,
+      int success_status, const Responder& respond);
   void JobLoop();
   std::string JobJson(const Job& job) const;
   absl::StatusOr<ContactId> Resolve(std::string_view identity) const;

@@ -6,8 +6,8 @@
 #include <boost/beast/http.hpp>
 #include <charconv>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "fmt/format.h"
 
 namespace segmenta {
@@ -25,8 +25,8 @@ absl::StatusOr<HttpEndpoint> ParseHttpUrl(std::string_view url) {
                       [](char a, char b) { return a == absl::ascii_tolower(b); });
   };
   if (scheme_is("https://")) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{}: https is not supported; give the plain http address of the server", url));
+    return absl::InvalidArgumentError(
+        fmt::format("{}: https is not supported; give the plain http address of the server", url));
   }
   if (scheme_is("http://")) rest.remove_prefix(7);
   HttpEndpoint endpoint;

@@ -4,13 +4,6 @@
 
 #include <array>
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <exception>
-#include <mutex>
-#include <optional>
-#include <thread>
-
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -20,6 +13,12 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
@@ -41,7 +40,8 @@ namespace {
 std::string ToString(beast::string_view sv) { return std::string(sv.data(), sv.size()); }
 
 std::chrono::steady_clock::duration ToChrono(absl::Duration d) {
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(absl::ToChronoNanoseconds(d));
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      absl::ToChronoNanoseconds(d));
 }
 
 int HexValue(char c) {
@@ -89,8 +89,8 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseQuery(
     size_t eq = part.find('=');
     auto name = Decode(part.substr(0, eq), true);
     if (!name.ok()) return name.status();
-    auto value = Decode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1),
-                        true);
+    auto value =
+        Decode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1), true);
     if (!value.ok()) return value.status();
     out.emplace_back(std::move(*name), std::move(*value));
   }
@@ -302,9 +302,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (encoding == "gzip" || encoding == "x-gzip" || encoding == "deflate") {
       absl::StatusOr<std::string> inflated = GzipInflate(request.body, limit);
       if (absl::IsResourceExhausted(inflated.status())) {
-        return Reply(ErrorResponse(413, "body_too_large",
-                                   fmt::format("the request body inflates to more than {} bytes",
-                                               limit)));
+        return Reply(
+            ErrorResponse(413, "body_too_large",
+                          fmt::format("the request body inflates to more than {} bytes", limit)));
       }
       if (!inflated.ok()) {
         return Reply(ErrorResponse(400, "bad_encoding", std::string(inflated.status().message())));
@@ -316,8 +316,8 @@ class Session : public std::enable_shared_from_this<Session> {
                                              "or an uncompressed body",
                                              encoding)));
     } else if (request.body.size() > limit) {
-      return Reply(ErrorResponse(
-          413, "body_too_large", fmt::format("the request body is larger than {} bytes", limit)));
+      return Reply(ErrorResponse(413, "body_too_large",
+                                 fmt::format("the request body is larger than {} bytes", limit)));
     }
 
     auto state = std::make_shared<Responder::State>();
@@ -397,16 +397,16 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void DrainSome() {
-    stream_.async_read_some(net::buffer(drain_), [self = shared_from_this()](
-                                                     beast::error_code ec, size_t bytes) {
-      self->drained_ += bytes;
-      if (ec || self->drained_ > (1 << 20)) {
-        beast::error_code ignored;
-        self->stream_.socket().close(ignored);
-        return;
-      }
-      self->DrainSome();
-    });
+    stream_.async_read_some(net::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, size_t bytes) {
+                              self->drained_ += bytes;
+                              if (ec || self->drained_ > (1 << 20)) {
+                                beast::error_code ignored;
+                                self->stream_.socket().close(ignored);
+                                return;
+                              }
+                              self->DrainSome();
+                            });
   }
 
   void Close() {
@@ -473,19 +473,19 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions 
     endpoint = tcp::endpoint(address, options.port);
   } else {
     tcp::resolver resolver(shared->ioc);
-    auto results = resolver.resolve(options.host, std::to_string(options.port),
-                                    tcp::resolver::passive, ec);
+    auto results =
+        resolver.resolve(options.host, std::to_string(options.port), tcp::resolver::passive, ec);
     if (ec || results.empty()) {
-      return absl::InvalidArgumentError(fmt::format(
-          "cannot resolve host '{}': {}", options.host, ec ? ec.message() : "no address"));
+      return absl::InvalidArgumentError(fmt::format("cannot resolve host '{}': {}", options.host,
+                                                    ec ? ec.message() : "no address"));
     }
     endpoint = results.begin()->endpoint();
   }
 
   tcp::acceptor& acceptor = shared->acceptor;
   auto fail = [&](std::string_view what) {
-    return absl::UnavailableError(fmt::format("cannot {} {}:{}: {}", what, options.host,
-                                              options.port, ec.message()));
+    return absl::UnavailableError(
+        fmt::format("cannot {} {}:{}: {}", what, options.host, options.port, ec.message()));
   };
   if (acceptor.open(endpoint.protocol(), ec); ec) return fail("open a socket for");
   if (acceptor.set_option(net::socket_base::reuse_address(true), ec); ec) return fail("set up");

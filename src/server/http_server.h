@@ -132,7 +132,6 @@ absl::StatusOr<std::string> PercentDecode(std::string_view text);
 
 // Splits a query string into decoded (name, value) pairs in order; '+' means a space.
 // Errors: InvalidArgument for a bad escape.
-absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseQuery(
-    std::string_view query);
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view query);
 
 }  // namespace segmenta

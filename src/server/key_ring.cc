@@ -46,9 +46,12 @@ absl::StatusOr<std::string> Digest(std::string_view secret) {
 
 std::string_view SecretPrefix(KeyKind kind) {
   switch (kind) {
-    case KeyKind::kWrite: return "sk_";
-    case KeyKind::kAdmin: return "adm_";
-    case KeyKind::kRead: return "ro_";
+    case KeyKind::kWrite:
+      return "sk_";
+    case KeyKind::kAdmin:
+      return "adm_";
+    case KeyKind::kRead:
+      return "ro_";
   }
   return "sk_";
 }
@@ -89,9 +92,12 @@ absl::StatusOr<KeyRecord> DecodeRecord(std::string_view bytes) {
 
 std::string_view KeyKindName(KeyKind kind) {
   switch (kind) {
-    case KeyKind::kWrite: return "write";
-    case KeyKind::kAdmin: return "admin";
-    case KeyKind::kRead: return "read";
+    case KeyKind::kWrite:
+      return "write";
+    case KeyKind::kAdmin:
+      return "admin";
+    case KeyKind::kRead:
+      return "read";
   }
   return "write";
 }
@@ -122,8 +128,8 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Load(Store* store) {
 }
 
 absl::StatusOr<std::pair<KeyRecord, std::string>> KeyRing::Create(KeyKind kind,
-                                                                   std::string_view name,
-                                                                   int64_t now_ms) {
+                                                                  std::string_view name,
+                                                                  int64_t now_ms) {
   SEGMENTA_ASSIGN_OR_RETURN(std::string random, RandomHex(20));
   std::string secret = fmt::format("{}{}", SecretPrefix(kind), random);
   SEGMENTA_ASSIGN_OR_RETURN(std::string digest, Digest(secret));

@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/container/flat_hash_map.h"
 #include "store/store.h"
 
 namespace segmenta {

@@ -22,8 +22,8 @@ HttpResponse BadParameter(std::string_view name, std::string_view reason) {
 }
 
 HttpResponse MethodNotAllowed(std::string_view path, std::string_view allow) {
-  HttpResponse response = ErrorResponse(
-      405, "method_not_allowed", fmt::format("{} accepts {} only", path, allow));
+  HttpResponse response =
+      ErrorResponse(405, "method_not_allowed", fmt::format("{} accepts {} only", path, allow));
   response.headers.emplace_back("Allow", std::string(allow));
   return response;
 }
@@ -55,8 +55,8 @@ std::optional<HttpResponse> ParseCount(std::string_view name, std::string_view t
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
   if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || parsed < min ||
       parsed > max) {
-    return BadParameter(name, fmt::format("must be an integer from {} to {}, not \"{}\"", min,
-                                          max, text));
+    return BadParameter(
+        name, fmt::format("must be an integer from {} to {}, not \"{}\"", min, max, text));
   }
   *value = parsed;
   return std::nullopt;
@@ -69,9 +69,10 @@ std::variant<KeyRecord, HttpResponse> AuthorizeAdmin(const HttpRequest& request,
   std::string scheme(authorization.substr(0, space == std::string_view::npos ? 0 : space));
   if (authorization.empty() || space == std::string_view::npos ||
       absl::AsciiStrToLower(scheme) != "bearer") {
-    HttpResponse response = ErrorResponse(
-        401, "unauthorized", "an admin or read-only token is required: \"Authorization: Bearer "
-                             "TOKEN\"");
+    HttpResponse response =
+        ErrorResponse(401, "unauthorized",
+                      "an admin or read-only token is required: \"Authorization: Bearer "
+                      "TOKEN\"");
     response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"segmenta\"");
     return response;
   }

@@ -137,8 +137,8 @@ void TrackingApi::Handle(const HttpRequest& request, Responder respond) {
     return respond(std::move(response));
   }
   if (request.method != "POST") {
-    HttpResponse response = ErrorResponse(
-        405, "method_not_allowed", fmt::format("{} accepts POST only", request.path));
+    HttpResponse response =
+        ErrorResponse(405, "method_not_allowed", fmt::format("{} accepts POST only", request.path));
     response.headers.emplace_back("Allow", "POST, OPTIONS");
     AddCors(&response);
     return respond(std::move(response));
@@ -160,8 +160,7 @@ void TrackingApi::Handle(const HttpRequest& request, Responder respond) {
     if (!record.ok()) return respond(Unauthorized("unknown write key"));
   }
 
-  ParseResult parsed =
-      ThreadParser(limits_).Parse(request.body, endpoint, clock_->Now());
+  ParseResult parsed = ThreadParser(limits_).Parse(request.body, endpoint, clock_->Now());
 
   if (!from_header) {
     if (parsed.write_key.empty()) {
@@ -191,25 +190,24 @@ void TrackingApi::Handle(const HttpRequest& request, Responder respond) {
   };
   if (parsed.messages.empty()) return respond(success());
 
-  worker_->Submit(std::move(parsed.messages),
-                  [respond, success](absl::StatusOr<IngestResult> result) {
-                    if (result.ok()) return respond(success());
-                    const absl::Status& status = result.status();
-                    HttpResponse response;
-                    if (absl::IsResourceExhausted(status)) {
-                      response = ErrorResponse(503, "overloaded", std::string(status.message()));
-                      response.headers.emplace_back("Retry-After", "1");
-                    } else if (absl::IsInvalidArgument(status)) {
-                      response = ErrorResponse(400, "invalid_request",
-                                               std::string(status.message()));
-                    } else {
-                      response = ErrorResponse(
-                          500, "store_error",
-                          fmt::format("the messages were not stored: {}", std::string(status.message())));
-                    }
-                    AddCors(&response);
-                    respond(std::move(response));
-                  });
+  worker_->Submit(
+      std::move(parsed.messages), [respond, success](absl::StatusOr<IngestResult> result) {
+        if (result.ok()) return respond(success());
+        const absl::Status& status = result.status();
+        HttpResponse response;
+        if (absl::IsResourceExhausted(status)) {
+          response = ErrorResponse(503, "overloaded", std::string(status.message()));
+          response.headers.emplace_back("Retry-After", "1");
+        } else if (absl::IsInvalidArgument(status)) {
+          response = ErrorResponse(400, "invalid_request", std::string(status.message()));
+        } else {
+          response = ErrorResponse(
+              500, "store_error",
+              fmt::format("the messages were not stored: {}", std::string(status.message())));
+        }
+        AddCors(&response);
+        respond(std::move(response));
+      });
 }
 
 }  // namespace segmenta

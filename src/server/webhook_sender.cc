@@ -18,8 +18,7 @@ std::string CursorKey(const std::string& hook) { return "webhook:" + hook; }
 
 }  // namespace
 
-std::string WebhookSignature(std::string_view secret, int64_t unix_seconds,
-                             std::string_view body) {
+std::string WebhookSignature(std::string_view secret, int64_t unix_seconds, std::string_view body) {
   std::string signed_text = fmt::format("{}.{}", unix_seconds, body);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -30,8 +29,7 @@ std::string WebhookSignature(std::string_view secret, int64_t unix_seconds,
   return fmt::format("t={},v1={}", unix_seconds, hex);
 }
 
-WebhookSender::WebhookSender(Store* store, const GroupEngine* engine,
-                             WebhookSenderOptions options)
+WebhookSender::WebhookSender(Store* store, const GroupEngine* engine, WebhookSenderOptions options)
     : store_(store), engine_(engine), reader_(store), options_(options) {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "webhooks");
@@ -159,10 +157,10 @@ void WebhookSender::Pass() {
       state.retry_at = absl::Now() + state.backoff;
       blocked[name] = true;
       done = false;
-      spdlog::warn("webhooks: delivery {} to {} failed ({}); retrying in {}", seq, hook.url,
-                   res.ok() ? fmt::format("HTTP {}", res->status)
-                            : std::string(res.status().message()),
-                   absl::FormatDuration(state.backoff));
+      spdlog::warn(
+          "webhooks: delivery {} to {} failed ({}); retrying in {}", seq, hook.url,
+          res.ok() ? fmt::format("HTTP {}", res->status) : std::string(res.status().message()),
+          absl::FormatDuration(state.backoff));
     }
     // Entries every webhook has taken are dropped, oldest first.
     all_done_so_far = all_done_so_far && done;

@@ -32,8 +32,7 @@ struct WebhookSenderOptions {
 
 // The signature header's value for `body` sent at `unix_seconds`:
 // "t=UNIX,v1=HEX(HMAC-SHA256(secret, UNIX + "." + body))". Thread-safe.
-std::string WebhookSignature(std::string_view secret, int64_t unix_seconds,
-                             std::string_view body);
+std::string WebhookSignature(std::string_view secret, int64_t unix_seconds, std::string_view body);
 
 // Runs one thread. `store` and `engine` must outlive it.
 class WebhookSender {

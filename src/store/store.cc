@@ -1,9 +1,8 @@
 #include "store/store.h"
 
-#include "core/status.h"
-
 #include <vector>
 
+#include "core/status.h"
 #include "fmt/format.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
@@ -13,8 +12,9 @@ namespace {
 
 const char* const kFamilyNames[] = {
     "default",  // kMeta
-    "identities", "contacts", "activities", "contact_activities", "messages", "accounts", "account_members",
-    "redirects", "keys", "suppressed", "groups", "memberships", "history", "outbox"};
+    "identities",      "contacts",  "activities", "contact_activities", "messages", "accounts",
+    "account_members", "redirects", "keys",       "suppressed",         "groups",   "memberships",
+    "history",         "outbox"};
 static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
 
 rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& options,
@@ -34,8 +34,8 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& op
   // Point lookups dominate everywhere but in a contact's activities (range scans), and
   // activities are read by seq only after the index found them.
   const bool point_lookups = family != Family::kActivities &&
-                             family != Family::kContactActivities &&
-                             family != Family::kHistory && family != Family::kOutbox;
+                             family != Family::kContactActivities && family != Family::kHistory &&
+                             family != Family::kOutbox;
   if (point_lookups) {
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     table.whole_key_filtering = true;
@@ -87,8 +87,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (int i = 0; i < static_cast<int>(Family::kCount); ++i) {
-    families.emplace_back(kFamilyNames[i],
-                          FamilyOptions(static_cast<Family>(i), options, cache));
+    families.emplace_back(kFamilyNames[i], FamilyOptions(static_cast<Family>(i), options, cache));
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
@@ -133,7 +132,8 @@ absl::Status Store::SyncWal() {
 absl::Status Store::Flush() {
   rocksdb::FlushOptions options;
   options.wait = true;
-  std::vector<rocksdb::ColumnFamilyHandle*> all(handles_, handles_ + static_cast<int>(Family::kCount));
+  std::vector<rocksdb::ColumnFamilyHandle*> all(handles_,
+                                                handles_ + static_cast<int>(Family::kCount));
   return FromRocks(db_->Flush(options, all), "flushing the store");
 }
 
@@ -147,7 +147,8 @@ absl::StatusOr<std::optional<std::string>> Store::Get(Family family, std::string
 }
 
 std::unique_ptr<rocksdb::Iterator> Store::NewIterator(Family family) const {
-  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), handle(family)));
+  return std::unique_ptr<rocksdb::Iterator>(
+      db_->NewIterator(rocksdb::ReadOptions(), handle(family)));
 }
 
 uint64_t Store::IntProperty(Family family, const std::string& property) const {

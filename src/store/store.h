@@ -16,21 +16,21 @@ namespace segmenta {
 
 // Kinds of record, one column family each. Key and value formats are in store/keys.h.
 enum class Family : int {
-  kMeta = 0,        // counters, statistics
-  kIdentities,      // identity key -> contact id
-  kContacts,        // contact id -> Contact record
-  kActivities,      // seq -> activity JSON
+  kMeta = 0,           // counters, statistics
+  kIdentities,         // identity key -> contact id
+  kContacts,           // contact id -> Contact record
+  kActivities,         // seq -> activity JSON
   kContactActivities,  // (contact id, time, seq) -> "" (each contact's activities in time order)
-  kMessages,        // messageId -> where it was stored (deduplication)
-  kAccounts,        // groupId -> Account record
-  kAccountMembers,  // (groupId, contact id) -> ""
-  kRedirects,       // absorbed contact id -> survivor contact id
-  kKeys,            // SHA-256 of a secret -> key record
-  kSuppressed,      // identity key (as kIdentities) -> "" : erased with suppression
-  kGroups,          // group id -> GroupDefinition record
-  kMemberships,     // (group id, contact id) -> since (ms, big-endian)
-  kHistory,         // 'g' (group, time, seq) / 'c' (contact, time, seq) -> enter/exit record
-  kOutbox,          // seq -> membership event JSON, for webhooks
+  kMessages,           // messageId -> where it was stored (deduplication)
+  kAccounts,           // groupId -> Account record
+  kAccountMembers,     // (groupId, contact id) -> ""
+  kRedirects,          // absorbed contact id -> survivor contact id
+  kKeys,               // SHA-256 of a secret -> key record
+  kSuppressed,         // identity key (as kIdentities) -> "" : erased with suppression
+  kGroups,             // group id -> GroupDefinition record
+  kMemberships,        // (group id, contact id) -> since (ms, big-endian)
+  kHistory,            // 'g' (group, time, seq) / 'c' (contact, time, seq) -> enter/exit record
+  kOutbox,             // seq -> membership event JSON, for webhooks
   kCount,
 };
 

@@ -78,7 +78,7 @@ TEST(PostgresPeerTest, StopDeletesTheCluster) {
   ASSERT_TRUE(std::filesystem::exists(dir + "/data/PG_VERSION"));
   ASSERT_TRUE((*peer)->Stop().ok());
   EXPECT_FALSE(std::filesystem::exists(dir));
-  EXPECT_TRUE((*peer)->Stop().ok());  // idempotent
+  EXPECT_TRUE((*peer)->Stop().ok());          // idempotent
   EXPECT_FALSE((*peer)->CountEvents().ok());  // the server is gone
 }
 

@@ -19,16 +19,19 @@ TEST(GroupsCliTest, DefinesChecksListsAndExportsGroups) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   std::string data = dir + "/data";
-  auto key = testing::RunSegmenta({"--data-dir", data, "keys", "create", "--kind", "write",
-                                   "--name", "site"});
-  auto token = testing::RunSegmenta({"--data-dir", data, "keys", "create", "--kind", "admin",
-                                     "--name", "ops"});
+  auto key = testing::RunSegmenta(
+      {"--data-dir", data, "keys", "create", "--kind", "write", "--name", "site"});
+  auto token = testing::RunSegmenta(
+      {"--data-dir", data, "keys", "create", "--kind", "admin", "--name", "ops"});
   ASSERT_TRUE(key.ok() && token.ok());
   std::string events = dir + "/events.jsonl";
   std::ofstream(events)
-      << R"({"type":"identify","userId":"ana","traits":{"email":"ana@example.com","age":47,"city":"Bilbao, Spain"}})" "\n"
-      << R"({"type":"track","userId":"ana","event":"Order Completed","properties":{"revenue":120}})" "\n"
-      << R"({"type":"identify","userId":"bob","traits":{"age":30}})" "\n";
+      << R"({"type":"identify","userId":"ana","traits":{"email":"ana@example.com","age":47,"city":"Bilbao, Spain"}})"
+         "\n"
+      << R"({"type":"track","userId":"ana","event":"Order Completed","properties":{"revenue":120}})"
+         "\n"
+      << R"({"type":"identify","userId":"bob","traits":{"age":30}})"
+         "\n";
   auto server = testing::ServerProcess::Start(data);
   ASSERT_TRUE(server.ok()) << server.status();
   std::vector<std::string> conn = {"--url", server->url(), "--token",
@@ -37,13 +40,14 @@ TEST(GroupsCliTest, DefinesChecksListsAndExportsGroups) {
     args.insert(args.end(), conn.begin(), conn.end());
     return RunSegmentaFull(args);
   };
-  RunResult imported = RunSegmentaFull({"import", "activities", events, "--url", server->url(),
-                                        "--write-key",
-                                        std::string(absl::StripAsciiWhitespace(*key))});
+  RunResult imported =
+      RunSegmentaFull({"import", "activities", events, "--url", server->url(), "--write-key",
+                       std::string(absl::StripAsciiWhitespace(*key))});
   ASSERT_EQ(imported.exit_code, 0) << imported.err;
 
   std::string condition = dir + "/buyers.cond";
-  std::ofstream(condition) << "# customers\nsum(\"Order Completed\".revenue) > 100 and\n  agee > 40\n";
+  std::ofstream(condition)
+      << "# customers\nsum(\"Order Completed\".revenue) > 100 and\n  agee > 40\n";
   RunResult bad = run({"check", condition});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_THAT(bad.err, HasSubstr(condition + ":3:3: unknown trait 'agee'; did you mean 'age'?"));
@@ -64,7 +68,8 @@ TEST(GroupsCliTest, DefinesChecksListsAndExportsGroups) {
   EXPECT_THAT(csv.out, HasSubstr("contact_id,user_id,email,anonymous_ids,age,city\n"));
   EXPECT_THAT(csv.out, HasSubstr(",ana,ana@example.com,,47,\"Bilbao, Spain\"\n"));
   RunResult jsonl = run({"export", "group", "Big buyers", "--format", "jsonl"});
-  EXPECT_THAT(jsonl.out, HasSubstr(R"("traits":{"age":47,"city":"Bilbao, Spain","email":"ana@example.com"})"));
+  EXPECT_THAT(jsonl.out,
+              HasSubstr(R"("traits":{"age":47,"city":"Bilbao, Spain","email":"ana@example.com"})"));
   RunResult missing = run({"groups", "show", "Nope"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_THAT(missing.err, HasSubstr("no group named \"Nope\" (HTTP 404)"));

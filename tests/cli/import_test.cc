@@ -94,11 +94,15 @@ TEST_F(ImportTest, AccountsThenContactsByEmailThenActivitiesLinkUp) {
                                "not-an-email,DE\n");
   std::string events = Write(
       "events.jsonl",
-      R"({"type":"identify","userId":"ana","traits":{"email":"ana@example.com"}})" "\n"
+      R"({"type":"identify","userId":"ana","traits":{"email":"ana@example.com"}})"
       "\n"
-      R"({"type":"group","userId":"ana","groupId":"acme"})" "\n"
-      R"({"type":"track","userId":"ana","event":"Order Completed","properties":{"revenue":9.5}})" "\n"
-      R"({"type":"track","userId":"ana"})" "\n"
+      "\n"
+      R"({"type":"group","userId":"ana","groupId":"acme"})"
+      "\n"
+      R"({"type":"track","userId":"ana","event":"Order Completed","properties":{"revenue":9.5}})"
+      "\n"
+      R"({"type":"track","userId":"ana"})"
+      "\n"
       "{not json\n");
   RunResult a = Import({"accounts", accounts});
   EXPECT_EQ(a.exit_code, 0) << a.err;
@@ -121,9 +125,10 @@ TEST_F(ImportTest, AccountsThenContactsByEmailThenActivitiesLinkUp) {
 }
 
 TEST_F(ImportTest, DryRunValidatesAndStoresNothing) {
-  std::string events = Write("events.jsonl",
-                             R"({"type":"track","anonymousId":"a","event":"E"})" "\n"
-                             R"({"type":"nope","anonymousId":"a"})" "\n");
+  std::string events = Write("events.jsonl", R"({"type":"track","anonymousId":"a","event":"E"})"
+                                             "\n"
+                                             R"({"type":"nope","anonymousId":"a"})"
+                                             "\n");
   RunResult r = Import({"activities", "--dry-run", events});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr(events + ":2: type"));
@@ -156,8 +161,8 @@ TEST_F(ImportTest, TooManyErrorsStopTheImport) {
 }
 
 TEST_F(ImportTest, ImportsIntoARunningServerThroughTheTrackingApi) {
-  auto key = testing::RunSegmenta({"--data-dir", data_, "keys", "create", "--kind", "write",
-                                   "--name", "import"});
+  auto key = testing::RunSegmenta(
+      {"--data-dir", data_, "keys", "create", "--kind", "write", "--name", "import"});
   ASSERT_TRUE(key.ok()) << key.status();
   std::string write_key(absl::StripAsciiWhitespace(*key));
   auto server = testing::ServerProcess::Start(data_);

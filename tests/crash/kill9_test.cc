@@ -9,8 +9,8 @@
 #include "absl/strings/ascii.h"
 #include "fmt/format.h"
 #include "gtest/gtest.h"
-#include "store/store.h"
 #include "server/http_client.h"
+#include "store/store.h"
 #include "testing/server_process.h"
 
 namespace segmenta {
@@ -26,10 +26,10 @@ std::string BatchBody(int client, int batch) {
   std::string body = R"({"batch":[)";
   for (int i = 0; i < kBatchSize; ++i) {
     if (i > 0) body += ',';
-    body += fmt::format(
-        R"({{"type":"track","event":"Product Viewed","anonymousId":"visitor-{}-{}",)"
-        R"("messageId":"c{}-b{}-m{}","properties":{{"product_id":"p{}","price":{}}}}})",
-        client, batch % 17, client, batch, i, i, i * 1.5);
+    body +=
+        fmt::format(R"({{"type":"track","event":"Product Viewed","anonymousId":"visitor-{}-{}",)"
+                    R"("messageId":"c{}-b{}-m{}","properties":{{"product_id":"p{}","price":{}}}}})",
+                    client, batch % 17, client, batch, i, i, i * 1.5);
   }
   body += "]}";
   return body;
@@ -46,8 +46,8 @@ class Kill9Test : public ::testing::Test {
   void SetUp() override {
     dir_ = ::testing::TempDir() + "/kill9_test";
     std::filesystem::remove_all(dir_);
-    auto key = RunSegmenta({"--data-dir", dir_, "keys", "create", "--kind", "write", "--name",
-                            "crash"});
+    auto key =
+        RunSegmenta({"--data-dir", dir_, "keys", "create", "--kind", "write", "--name", "crash"});
     ASSERT_TRUE(key.ok()) << key.status();
     write_key_ = std::string(absl::StripAsciiWhitespace(*key));
   }
@@ -63,8 +63,8 @@ TEST_F(Kill9Test, EveryAcknowledgedMessageSurvivesSigkillExactlyOnce) {
   ASSERT_TRUE(server.ok()) << server.status();
 
   std::mutex mu;
-  std::set<std::string> acked;                  // messageIds whose batch got a 200
-  std::vector<int> batches_sent(kClients, 0);   // batches attempted per client
+  std::set<std::string> acked;                 // messageIds whose batch got a 200
+  std::vector<int> batches_sent(kClients, 0);  // batches attempted per client
   std::atomic<bool> stop{false};
   std::atomic<int> acked_batches{0};
   std::vector<std::thread> clients;
@@ -76,9 +76,9 @@ TEST_F(Kill9Test, EveryAcknowledgedMessageSurvivesSigkillExactlyOnce) {
           std::lock_guard<std::mutex> lock(mu);
           batches_sent[c] = b + 1;
         }
-        auto res = http.Request("POST", "/v1/batch", BatchBody(c, b),
-                                {{"Authorization", BasicAuth(write_key_)},
-                                 {"Content-Type", "application/json"}});
+        auto res = http.Request(
+            "POST", "/v1/batch", BatchBody(c, b),
+            {{"Authorization", BasicAuth(write_key_)}, {"Content-Type", "application/json"}});
         if (!res.ok()) return;  // the server is gone
         ASSERT_EQ(res->status, 200) << res->body;
         std::lock_guard<std::mutex> lock(mu);

@@ -204,14 +204,14 @@ TEST_P(AgreementTest, IncrementalAndBatchAgreeAndNextChangeIsNeverLate) {
       ASSERT_GT(*next, env.now);
       ++timed;
       const Millis span = *next - env.now;
-      for (Millis t : {env.now + 1, env.now + span / 3, env.now + span / 2,
-                       env.now + 2 * span / 3, *next - 1}) {
+      for (Millis t : {env.now + 1, env.now + span / 3, env.now + span / 2, env.now + 2 * span / 3,
+                       *next - 1}) {
         if (t <= env.now || t >= *next) continue;
         EvalEnv later = env;
         later.now = t;
         ASSERT_EQ(Matches(**plan, profiles, c, later), incremental)
-            << "contact " << c << " changed at " << t << " before NextChange " << *next
-            << " (now " << env.now << "): " << text;
+            << "contact " << c << " changed at " << t << " before NextChange " << *next << " (now "
+            << env.now << "): " << text;
       }
     }
     cache.Invalidate();
@@ -223,8 +223,7 @@ TEST_P(AgreementTest, IncrementalAndBatchAgreeAndNextChangeIsNeverLate) {
   RecordProperty("members", members);
 }
 
-INSTANTIATE_TEST_SUITE_P(Worlds, AgreementTest,
-                         ::testing::Values(20261125u, 1u, 2u, 3u, 4u));
+INSTANTIATE_TEST_SUITE_P(Worlds, AgreementTest, ::testing::Values(20261125u, 1u, 2u, 3u, 4u));
 
 }  // namespace
 }  // namespace segmenta

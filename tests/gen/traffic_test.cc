@@ -71,7 +71,8 @@ TEST(TrafficTest, EndMovesEveryTimestamp) {
 // machine and compiler. If the generator changes on purpose, update it (and say so).
 TEST(TrafficTest, OutputFingerprintIsStable) {
   std::string text = Generate(100, 7);
-  EXPECT_EQ(Fnv1a(text), 6550421525474582549ULL) << "fingerprint " << Fnv1a(text) << " bytes " << text.size();
+  EXPECT_EQ(Fnv1a(text), 6550421525474582549ULL)
+      << "fingerprint " << Fnv1a(text) << " bytes " << text.size();
 }
 
 TEST(TrafficTest, CursorYieldsTheSameLinesAsGenerate) {
@@ -97,8 +98,7 @@ TEST(TrafficTest, StatsCountEveryMessageByType) {
   EXPECT_EQ(stats.contacts, 300u);
   EXPECT_EQ(stats.messages, lines.size());
   EXPECT_EQ(stats.bytes, text.size());
-  EXPECT_EQ(stats.identify + stats.track + stats.page + stats.group + stats.alias,
-            stats.messages);
+  EXPECT_EQ(stats.identify + stats.track + stats.page + stats.group + stats.alias, stats.messages);
   uint64_t events = 0;
   for (uint64_t n : stats.events) events += n;
   EXPECT_EQ(events, stats.track);
@@ -184,7 +184,8 @@ TEST(TrafficTest, TrafficIsSkewedLikeARealShop) {
   std::set<std::string> countries, job_titles;
   for (uint64_t c = 0; c < options.contacts; ++c) {
     std::vector<std::string> lines;
-    generator.GenerateContact(c, [&](std::string_view l) { lines.emplace_back(l); }, nullptr);
+    generator.GenerateContact(
+        c, [&](std::string_view l) { lines.emplace_back(l); }, nullptr);
     ASSERT_FALSE(lines.empty()) << "contact " << c;
     bool has_identify = false, has_order = false, has_add = false;
     std::string last_time;

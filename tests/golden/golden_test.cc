@@ -63,8 +63,7 @@ std::vector<Block> ReadBlocks(const std::string& path) {
   while (std::getline(in, line)) {
     ++number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#' ||
-        line.find_first_not_of(" \t") == std::string::npos) {
+    if (line.empty() || line[0] == '#' || line.find_first_not_of(" \t") == std::string::npos) {
       continue;
     }
     if (IsHeader(line) || blocks.empty()) {

@@ -41,7 +41,7 @@ TEST_F(IdentityGraphTest, UnknownIdsCreateOneContactWithBothIdentities) {
 }
 
 TEST_F(IdentityGraphTest, IdentifyMergesAnonymousContactIntoTheOlderOne) {
-  Ingest({.anonymous_id = "a1"});               // contact 1
+  Ingest({.anonymous_id = "a1"});                   // contact 1
   Ingest({.user_id = "u1", .anonymous_id = "a2"});  // contact 2
   // A later identify says a1 is u1: contact 2 folds into the older contact 1.
   Resolution r = Ingest({.user_id = "u1", .anonymous_id = "a1"});
@@ -124,9 +124,9 @@ TEST_F(IdentityGraphTest, EmailLinksContactsWhenEnabled) {
 }
 
 TEST_F(IdentityGraphTest, ChainedMergesKeepPointingAtTheSurvivor) {
-  Ingest({.anonymous_id = "a1"});  // 1
-  Ingest({.anonymous_id = "a2"});  // 2
-  Ingest({.anonymous_id = "a3"});  // 3
+  Ingest({.anonymous_id = "a1"});                       // 1
+  Ingest({.anonymous_id = "a2"});                       // 2
+  Ingest({.anonymous_id = "a3"});                       // 3
   Ingest({.anonymous_id = "a3", .previous_id = "a2"});  // 3 into 2
   Resolution r = Ingest({.user_id = "u", .anonymous_id = "a2", .previous_id = "a1"});
   EXPECT_EQ(r.contact, 1u);

@@ -14,7 +14,10 @@ Schema ShopSchema() {
   Schema s;
   const TypeSet num = TypeBit(ValueType::kNumber), str = TypeBit(ValueType::kString),
                 boolean = TypeBit(ValueType::kBool);
-  s.traits = {{"age", num}, {"gender", str}, {"country", str}, {"job_title", str},
+  s.traits = {{"age", num},
+              {"gender", str},
+              {"country", str},
+              {"job_title", str},
               {"newsletter", boolean},
               // Strings that all read as ISO-8601 times: the schema says time too.
               {"card_expiry", str | TypeBit(ValueType::kTime)},
@@ -69,24 +72,28 @@ TEST(CompilerTest, UnknownNamesGetSuggestions) {
   // Names still to come are accepted with a warning when written explicitly.
   auto plan = Compile("trait(\"loyalty_tier\") = \"gold\" and did \"Webinar Downloaded\"");
   ASSERT_TRUE(plan.ok()) << plan.status();
-  EXPECT_THAT((*plan)->warnings(), ElementsAre(HasSubstr("loyalty_tier"),
-                                               HasSubstr("Webinar Downloaded")));
+  EXPECT_THAT((*plan)->warnings(),
+              ElementsAre(HasSubstr("loyalty_tier"), HasSubstr("Webinar Downloaded")));
 }
 
 TEST(CompilerTest, TypeMismatchesAreExplained) {
   EXPECT_EQ(ErrorOf("age = \"old\""),
             "1:1: type mismatch: trait 'age' holds number, \"old\" holds string");
-  EXPECT_EQ(ErrorOf("age contains \"4\""), "1:1: 'contains' works on strings; trait 'age' holds number");
+  EXPECT_EQ(ErrorOf("age contains \"4\""),
+            "1:1: 'contains' works on strings; trait 'age' holds number");
   EXPECT_THAT(ErrorOf("newsletter > true"), HasSubstr("booleans are compared with = and !="));
   EXPECT_THAT(ErrorOf("age within last 3 days"), HasSubstr("'within_last' needs a time"));
-  EXPECT_THAT(ErrorOf("sum(\"Order Completed\".order_id) > 3"),
-              HasSubstr("sum() needs a numeric property; 'order_id' of Order Completed holds string"));
+  EXPECT_THAT(
+      ErrorOf("sum(\"Order Completed\".order_id) > 3"),
+      HasSubstr("sum() needs a numeric property; 'order_id' of Order Completed holds string"));
   EXPECT_THAT(ErrorOf("age + now > 3"), HasSubstr("cannot compute"));
   EXPECT_THAT(ErrorOf("age"), HasSubstr("must be true or false"));
   EXPECT_THAT(ErrorOf("age > 3 and country"), HasSubstr("1:13: expected a condition"));
   EXPECT_THAT(ErrorOf("country = null"), HasSubstr("'country is null'"));
-  EXPECT_THAT(ErrorOf("created_at > \"yesterday\""), HasSubstr("is compared with a time but is not one"));
-  EXPECT_THAT(ErrorOf("job_title matches \"(unclosed\""), HasSubstr("1:19: invalid regular expression"));
+  EXPECT_THAT(ErrorOf("created_at > \"yesterday\""),
+              HasSubstr("is compared with a time but is not one"));
+  EXPECT_THAT(ErrorOf("job_title matches \"(unclosed\""),
+              HasSubstr("1:19: invalid regular expression"));
   EXPECT_THAT(ErrorOf("country in [1, 2]"), HasSubstr("the list holds a number"));
 }
 

@@ -33,9 +33,11 @@ TEST(ParserTest, PredicatesOfEveryKind) {
   EXPECT_EQ(Roundtrip("country IN [\"ES\", \"FR\"] AND age BETWEEN 45 AND 55"),
             "country in [\"ES\", \"FR\"] and age between 45 and 55");
   EXPECT_EQ(Roundtrip("plan not in [\"free\"]"), "plan not in [\"free\"]");
-  EXPECT_EQ(Roundtrip("email is not null and phone is null"), "email is not null and phone is null");
+  EXPECT_EQ(Roundtrip("email is not null and phone is null"),
+            "email is not null and phone is null");
   EXPECT_EQ(Roundtrip("job_title icontains \"engineer\""), "job_title icontains \"engineer\"");
-  EXPECT_EQ(Roundtrip("email matches \"@example\\\\.com$\""), "email matches \"@example\\\\.com$\"");
+  EXPECT_EQ(Roundtrip("email matches \"@example\\\\.com$\""),
+            "email matches \"@example\\\\.com$\"");
   EXPECT_EQ(Roundtrip("card_expiry within next 30 days"), "card_expiry within next 30 days");
   EXPECT_EQ(Roundtrip("created_at older than 2 weeks"), "created_at older than 2 weeks");
   EXPECT_EQ(Roundtrip("created_at after now - 36 hours"), "created_at > now - 36 hours");
@@ -51,10 +53,11 @@ TEST(ParserTest, ActivitiesAggregatesAndSequences) {
                       "count(\"Order Completed\" since last(\"Product Added\")) = 0"),
             "last(\"Product Added\") older than 1 hour and "
             "count(\"Order Completed\" since last(\"Product Added\")) = 0");
-  EXPECT_EQ(Roundtrip("sum(\"Order Completed\".revenue) > 500 or "
-                      "avg(\"Order Completed\".revenue) > overall(avg(\"Order Completed\".revenue))"),
-            "sum(\"Order Completed\".revenue) > 500 or "
-            "avg(\"Order Completed\".revenue) > overall(avg(\"Order Completed\".revenue))");
+  EXPECT_EQ(
+      Roundtrip("sum(\"Order Completed\".revenue) > 500 or "
+                "avg(\"Order Completed\".revenue) > overall(avg(\"Order Completed\".revenue))"),
+      "sum(\"Order Completed\".revenue) > 500 or "
+      "avg(\"Order Completed\".revenue) > overall(avg(\"Order Completed\".revenue))");
   EXPECT_EQ(Roundtrip("did \"Webinar Downloaded\""), "did \"Webinar Downloaded\"");
   EXPECT_EQ(Roundtrip("did not any within last 90 days"), "did not any within last 90 days");
   EXPECT_EQ(Roundtrip("did \"Product Added\" not followed by \"Order Completed\" within 1 hour"),
@@ -130,7 +133,8 @@ TEST(ParserTest, JsonFormRoundTripsThroughTheSameTree) {
 }
 
 TEST(ParserTest, JsonErrorsNameThePath) {
-  auto bad = NodeFromJson(R"({"and":[{"trait":"a"},{"cmp":"~","left":{"trait":"a"},"right":{"value":1}}]})");
+  auto bad = NodeFromJson(
+      R"({"and":[{"trait":"a"},{"cmp":"~","left":{"trait":"a"},"right":{"value":1}}]})");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(), "condition.and[1]: unknown comparison operator \"~\"");
   auto unknown = NodeFromJson(R"({"frobnicate":1})");

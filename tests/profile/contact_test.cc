@@ -65,10 +65,11 @@ TEST(ContactTest, ContactJsonShowsIdentitiesTraitsAndActivities) {
   c.identities = {{IdentityKind::kUser, "u7"}};
   c.traits["age"] = {"47", 0};
   std::string json = ContactJson(c, "[]");
-  EXPECT_EQ(json,
-            R"({"id":"7","createdAt":"1970-01-01T00:00:00.000Z","updatedAt":"1970-01-01T00:00:00.000Z",)"
-            R"("identities":[{"type":"userId","value":"u7"}],"traits":{"age":47},"accounts":[],)"
-            R"("mergedFrom":[],"activities":[]})");
+  EXPECT_EQ(
+      json,
+      R"({"id":"7","createdAt":"1970-01-01T00:00:00.000Z","updatedAt":"1970-01-01T00:00:00.000Z",)"
+      R"("identities":[{"type":"userId","value":"u7"}],"traits":{"age":47},"accounts":[],)"
+      R"("mergedFrom":[],"activities":[]})");
 }
 
 }  // namespace

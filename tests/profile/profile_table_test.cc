@@ -122,7 +122,8 @@ TEST_F(ProfileTableTest, LiveStateMatchesTheStateRebuiltFromTheStore) {
   });
   EXPECT_EQ(live,
             "address.city=\"Bilbao\" age=47 card_expiry=\"2028-06\" | "
-            "Product Added@1795500005000 category=\"cycling\" price=999.5 tags=\"[\\\"a\\\",\\\"b\\\"]\"; "
+            "Product Added@1795500005000 category=\"cycling\" price=999.5 "
+            "tags=\"[\\\"a\\\",\\\"b\\\"]\"; "
             "page@1795500010000 context.campaign.medium=\"cpc\" context.campaign.source=\"google\" "
             "path=\"/partners/join\" referrer=\"https://www.google.com/\"; "
             "identify@1795500020000; Order Completed@1795500030000 revenue=999.5; "

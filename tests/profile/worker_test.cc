@@ -14,8 +14,7 @@ using ::testing::HasSubstr;
 
 absl::Time At(int64_t seconds) { return absl::FromUnixSeconds(1795500000 + seconds); }
 
-Message Make(MessageType type, std::string id, std::string user, std::string anon,
-             absl::Time t) {
+Message Make(MessageType type, std::string id, std::string user, std::string anon, absl::Time t) {
   Message m;
   m.type = type;
   m.message_id = std::move(id);
@@ -26,8 +25,8 @@ Message Make(MessageType type, std::string id, std::string user, std::string ano
   return m;
 }
 
-Message Track(std::string id, std::string user, std::string anon, std::string event,
-              absl::Time t, std::string properties = "{}") {
+Message Track(std::string id, std::string user, std::string anon, std::string event, absl::Time t,
+              std::string properties = "{}") {
   Message m = Make(MessageType::kTrack, std::move(id), std::move(user), std::move(anon), t);
   m.event = std::move(event);
   m.properties = std::move(properties);
@@ -104,8 +103,8 @@ TEST_F(WorkerTest, IdentifyAndTrackBuildOneProfile) {
 }
 
 TEST_F(WorkerTest, RepeatedMessageIdIsStoredOnceEvenAcrossRestarts) {
-  IngestResult first = Ingest({Track("dup", "", "a1", "Page", At(0)),
-                               Track("dup", "", "a1", "Page", At(0))});
+  IngestResult first =
+      Ingest({Track("dup", "", "a1", "Page", At(0)), Track("dup", "", "a1", "Page", At(0))});
   EXPECT_EQ(first.stored, 1u);
   EXPECT_EQ(first.duplicates, 1u);
   Close();
@@ -193,8 +192,8 @@ TEST_F(WorkerTest, AccountOnlyGroupMessageUpsertsAnAccount) {
 }
 
 TEST_F(WorkerTest, SubmissionWithoutUsableIdIsRefusedAloneAndStoresNothing) {
-  auto bad = worker_->SubmitAndWait({Track("ok", "", "a1", "E", At(0)),
-                                     Track("bad", "null", "", "E", At(0))});
+  auto bad = worker_->SubmitAndWait(
+      {Track("ok", "", "a1", "E", At(0)), Track("bad", "null", "", "E", At(0))});
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(worker_->stats().activities, 0u);
   Ingest({Track("ok", "", "a1", "E", At(0))});
@@ -208,8 +207,8 @@ TEST_F(WorkerTest, ConcurrentSubmissionsAllCompleteDurably) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
-        auto r = worker_->SubmitAndWait({Track(id, "", "anon" + std::to_string(i % 7), "E",
-                                               At(i))});
+        auto r =
+            worker_->SubmitAndWait({Track(id, "", "anon" + std::to_string(i % 7), "E", At(i))});
         ASSERT_TRUE(r.ok());
       }
     });
@@ -267,8 +266,7 @@ TEST_F(WorkerTest, ManyMergesInOneGroupKeepEveryActivityWithASmallCache) {
     std::string user = "user-" + std::to_string(i);
     group.push_back(Identify("i" + std::to_string(i), user, "anon-" + std::to_string(i), "{}",
                              At(kVisitors + i)));
-    Message alias = Make(MessageType::kAlias, "a" + std::to_string(i), user, "",
-                         At(kVisitors + i));
+    Message alias = Make(MessageType::kAlias, "a" + std::to_string(i), user, "", At(kVisitors + i));
     alias.previous_id = "phone-" + std::to_string(i);
     group.push_back(alias);
   }

@@ -30,7 +30,7 @@ struct Event {
 };
 
 struct Person {
-  std::vector<Event> events;  // in time order once sorted
+  std::vector<Event> events;                                      // in time order once sorted
   std::map<std::string, std::pair<int64_t, std::string>> traits;  // name -> (time, JSON)
   std::set<std::string> accounts;
 };
@@ -160,8 +160,8 @@ TEST_F(BriefGroupsTest, TwelveGroupsMatchMembersComputedIndependently) {
       if (e.name == "Order Completed" && e.revenue >= 0) all_revenue += e.revenue, ++all_orders;
     }
   }
-  const std::set<std::string> european = {"AT", "BE", "DE", "DK", "ES", "FI", "FR", "GR", "IE",
-                                          "IT", "NL", "PL", "PT", "SE"};
+  const std::set<std::string> european = {"AT", "BE", "DE", "DK", "ES", "FI", "FR",
+                                          "GR", "IE", "IT", "NL", "PL", "PT", "SE"};
   using Predicate = std::function<bool(const Person&)>;
   std::map<std::string, Predicate> expected_by;
   expected_by["Cart abandonment"] = [&](const Person& p) {
@@ -180,8 +180,7 @@ TEST_F(BriefGroupsTest, TwelveGroupsMatchMembersComputedIndependently) {
   };
   expected_by["Newsletter subscribers"] = [&](const Person& p) {
     auto it = p.traits.find("newsletter");
-    return (it != p.traits.end() && it->second.second == "true") ||
-           did(p, "Newsletter Subscribed");
+    return (it != p.traits.end() && it->second.second == "true") || did(p, "Newsletter Subscribed");
   };
   expected_by["Partner programme"] = [&](const Person& p) {
     int views = 0;

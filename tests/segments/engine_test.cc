@@ -2,9 +2,9 @@
 
 #include <filesystem>
 
+#include "core/time_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "core/time_format.h"
 #include "profile/contact_reader.h"
 
 namespace segmenta {
@@ -180,7 +180,8 @@ TEST_F(EngineTest, GroupsBuiltOnGroupsFollowThemAndCyclesAreRefused) {
   cyclic.condition = "in group \"Senior Spain\"";
   auto updated = engine_->Update("Spain", cyclic);
   ASSERT_FALSE(updated.ok());
-  EXPECT_THAT(updated.status().message(), HasSubstr("cycle between groups: Spain → Senior Spain → Spain"));
+  EXPECT_THAT(updated.status().message(),
+              HasSubstr("cycle between groups: Spain → Senior Spain → Spain"));
   EXPECT_TRUE(In("Spain", "u2"));  // the refused edit changed nothing
   absl::Status deleted = engine_->Delete("Spain");
   EXPECT_TRUE(absl::IsFailedPrecondition(deleted));
@@ -202,7 +203,8 @@ TEST_F(EngineTest, BadDefinitionsChangeNothing) {
   EXPECT_FALSE(engine_->Create(bad).ok());
   EXPECT_THAT(engine_->List(), IsEmpty());
   Create("Adults", "age >= 18");
-  EXPECT_TRUE(absl::IsAlreadyExists(engine_->Create([] {
+  EXPECT_TRUE(absl::IsAlreadyExists(engine_
+                                        ->Create([] {
                                           GroupDefinition d;
                                           d.name = "Adults";
                                           d.condition = "age >= 21";

@@ -106,9 +106,9 @@ class ApiTest : public ::testing::Test {
   }
   HttpClientResponse Admin(const std::string& method, const std::string& target,
                            const std::string& token = "", const std::string& body = {}) {
-    auto res = client_->Request(method, target, body,
-                                {{"Authorization", "Bearer " + (token.empty() ? admin_token_
-                                                                              : token)}});
+    auto res =
+        client_->Request(method, target, body,
+                         {{"Authorization", "Bearer " + (token.empty() ? admin_token_ : token)}});
     EXPECT_TRUE(res.ok()) << res.status();
     return res.ok() ? *res : HttpClientResponse{};
   }
@@ -116,8 +116,7 @@ class ApiTest : public ::testing::Test {
     HttpClientResponse res = Admin("GET", "/api/stats");
     simdjson::dom::parser parser;
     uint64_t value = 0;
-    EXPECT_EQ(parser.parse(res.body)[name].get_uint64().get(value), simdjson::SUCCESS)
-        << res.body;
+    EXPECT_EQ(parser.parse(res.body)[name].get_uint64().get(value), simdjson::SUCCESS) << res.body;
     return value;
   }
 
@@ -143,10 +142,11 @@ TEST_F(ApiTest, CollectionNeedsAWriteKeyAndStoresNothingWithoutOne) {
   EXPECT_EQ(Post("/v1/track", body, {{"Authorization", BasicAuth(admin_token_)}}).status, 401);
   EXPECT_EQ(Stat("activities"), 0u);
   // The write key in the body, as Segment allows.
-  HttpClientResponse in_body = Post(
-      "/v1/track", absl::StrCat(R"({"writeKey":")", write_key_,
-                                R"(","anonymousId":"a1","event":"Order Completed"})"),
-      {{"Authorization", ""}});
+  HttpClientResponse in_body =
+      Post("/v1/track",
+           absl::StrCat(R"({"writeKey":")", write_key_,
+                        R"(","anonymousId":"a1","event":"Order Completed"})"),
+           {{"Authorization", ""}});
   EXPECT_EQ(in_body.status, 200) << in_body.body;
   EXPECT_EQ(in_body.body, R"({"success":true})");
   EXPECT_EQ(Stat("activities"), 1u);
@@ -230,8 +230,8 @@ TEST_F(ApiTest, ReadOnlyTokensReadButCannotManage) {
   ASSERT_EQ(Post("/v1/identify", R"({"userId":"u1","traits":{"plan":"pro"}})").status, 200);
   EXPECT_EQ(Admin("GET", "/api/contacts/u1", read_token_).status, 200);
   EXPECT_EQ(Admin("GET", "/api/stats", read_token_).status, 200);
-  HttpClientResponse create = Admin("POST", "/api/keys", read_token_,
-                                    R"({"kind":"write","name":"x"})");
+  HttpClientResponse create =
+      Admin("POST", "/api/keys", read_token_, R"({"kind":"write","name":"x"})");
   EXPECT_EQ(create.status, 403);
   EXPECT_THAT(create.body, HasSubstr("read-only"));
   EXPECT_EQ(Admin("DELETE", "/api/contacts/u1", read_token_).status, 403);
@@ -263,9 +263,8 @@ TEST_F(ApiTest, ContactsArePagedAndAccountsListTheirContacts) {
   std::string batch = R"({"batch":[)";
   for (int i = 0; i < 120; ++i) {
     if (i > 0) batch += ',';
-    batch += fmt::format(
-        R"({{"type":"identify","userId":"u{}","traits":{{"plan":"{}"}}}})", i,
-        i % 3 == 0 ? "pro" : "free");
+    batch += fmt::format(R"({{"type":"identify","userId":"u{}","traits":{{"plan":"{}"}}}})", i,
+                         i % 3 == 0 ? "pro" : "free");
   }
   for (int i = 0; i < 5; ++i) {
     batch += fmt::format(
@@ -278,8 +277,8 @@ TEST_F(ApiTest, ContactsArePagedAndAccountsListTheirContacts) {
   std::string cursor;
   int pages = 0;
   do {
-    HttpClientResponse page = Admin(
-        "GET", "/api/contacts?limit=50" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    HttpClientResponse page =
+        Admin("GET", "/api/contacts?limit=50" + (cursor.empty() ? "" : "&cursor=" + cursor));
     ASSERT_EQ(page.status, 200) << page.body;
     simdjson::dom::parser parser;
     simdjson::dom::element doc = parser.parse(page.body);
@@ -332,8 +331,7 @@ TEST_F(ApiTest, AContactIsExportedThenErasedAndSuppressed) {
   // The device comes back: suppressed, acknowledged, not stored. Also after a restart.
   Stop();
   Start();
-  ASSERT_EQ(Post("/v1/track", R"({"anonymousId":"anon-9","event":"Product Viewed"})").status,
-            200);
+  ASSERT_EQ(Post("/v1/track", R"({"anonymousId":"anon-9","event":"Product Viewed"})").status, 200);
   EXPECT_EQ(Admin("GET", "/api/contacts/anon-9").status, 404);
   EXPECT_EQ(Stat("suppressed"), 1u);
   EXPECT_EQ(Stat("erased"), 1u);
@@ -350,20 +348,22 @@ TEST_F(ApiTest, GroupsAreDefinedCheckedListedAndKeptCurrentOverHttp) {
   ASSERT_EQ(Post("/v1/batch", R"({"batch":[
       {"type":"identify","userId":"ana","traits":{"age":47,"country":"ES"}},
       {"type":"identify","userId":"bob","traits":{"age":30,"country":"FR"}},
-      {"type":"track","userId":"bob","event":"Newsletter Subscribed"}]})").status, 200);
+      {"type":"track","userId":"bob","event":"Newsletter Subscribed"}]})")
+                .status,
+            200);
   // A condition is checked before it is saved: errors point to line:column.
   HttpClientResponse bad = Admin("POST", "/api/conditions/check", "",
                                  R"({"condition":"age > 40 and\n  countyr = \"ES\""})");
   EXPECT_EQ(bad.status, 400);
   EXPECT_THAT(bad.body, HasSubstr("2:3: unknown trait 'countyr'; did you mean 'country'?"));
-  HttpClientResponse good = Admin("POST", "/api/conditions/check", "",
-                                  R"({"condition":"age > 40","count":true})");
+  HttpClientResponse good =
+      Admin("POST", "/api/conditions/check", "", R"({"condition":"age > 40","count":true})");
   EXPECT_EQ(good.status, 200);
   EXPECT_THAT(good.body, HasSubstr(R"("matches":1)"));
 
-  HttpClientResponse created = Admin(
-      "POST", "/api/groups", "",
-      R"({"name":"Newsletter","condition":"did \"Newsletter Subscribed\""})");
+  HttpClientResponse created =
+      Admin("POST", "/api/groups", "",
+            R"({"name":"Newsletter","condition":"did \"Newsletter Subscribed\""})");
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_THAT(created.body, HasSubstr(R"("members":1)"));
   // The JSON form is accepted as well.
@@ -394,8 +394,8 @@ TEST_F(ApiTest, GroupsAreDefinedCheckedListedAndKeptCurrentOverHttp) {
   ASSERT_EQ(Admin("POST", "/api/groups", "", R"({"name":"Both","condition":"in group \"Spain\""})")
                 .status,
             201);
-  HttpClientResponse cycle = Admin("PUT", "/api/groups/Spain", "",
-                                   R"({"name":"Spain","condition":"in group \"Both\""})");
+  HttpClientResponse cycle =
+      Admin("PUT", "/api/groups/Spain", "", R"({"name":"Spain","condition":"in group \"Both\""})");
   EXPECT_EQ(cycle.status, 400);
   EXPECT_THAT(cycle.body, HasSubstr("cycle between groups"));
   EXPECT_EQ(Admin("DELETE", "/api/groups/Spain").status, 409);
@@ -414,14 +414,13 @@ TEST_F(ApiTest, GroupsAreDefinedCheckedListedAndKeptCurrentOverHttp) {
     if (state != "done") absl::SleepFor(absl::Milliseconds(10));
   }
   EXPECT_EQ(state, "done");
-  HttpClientResponse edited = Admin("POST", "/api/groups/Hand%20picked/members", "",
-                                    R"({"add":["ana"],"remove":["bob"]})");
+  HttpClientResponse edited =
+      Admin("POST", "/api/groups/Hand%20picked/members", "", R"({"add":["ana"],"remove":["bob"]})");
   EXPECT_EQ(edited.status, 200) << edited.body;
   EXPECT_THAT(Admin("GET", "/api/groups/Hand%20picked/members/ana").body,
               HasSubstr(R"("member":true)"));
-  EXPECT_EQ(
-      Admin("POST", "/api/groups/Hand%20picked/members", "", R"({"add":["nobody"]})").status,
-      400);
+  EXPECT_EQ(Admin("POST", "/api/groups/Hand%20picked/members", "", R"({"add":["nobody"]})").status,
+            400);
   HttpClientResponse list = Admin("GET", "/api/groups");
   EXPECT_THAT(list.body, HasSubstr(R"("name":"Hand picked")"));
 }

@@ -1,7 +1,5 @@
 // Webhooks of contact groups: a real HTTP receiver (the project's own server) gets every
 // enter and exit, signed, retried after failures, and none lost across a restart.
-#include "server/webhook_sender.h"
-
 #include <filesystem>
 #include <mutex>
 
@@ -9,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/http_server.h"
+#include "server/webhook_sender.h"
 #include "simdjson.h"
 
 namespace segmenta {
@@ -39,7 +38,9 @@ class Receiver {
     });
     server_ = std::move(*server);
   }
-  std::string url() const { return fmt::format("http://127.0.0.1:{}/hooks/segments", server_->port()); }
+  std::string url() const {
+    return fmt::format("http://127.0.0.1:{}/hooks/segments", server_->port());
+  }
   std::vector<HttpRequest> requests() {
     std::lock_guard<std::mutex> lock(mu_);
     return requests_;
@@ -159,8 +160,8 @@ TEST_F(WebhookTest, EveryEnterAndExitIsDeliveredSignedRetriedAndNoneLostAcrossAR
                    std::string(std::string_view(doc["contact"]["identities"].at(0)["value"])));
     EXPECT_EQ(std::string_view(doc["group"]), "Pro subscribers");
   }
-  EXPECT_THAT(seen, ::testing::ElementsAre("group.entered ana", "group.entered bob",
-                                           "group.exited ana"));
+  EXPECT_THAT(seen,
+              ::testing::ElementsAre("group.entered ana", "group.entered bob", "group.exited ana"));
   EXPECT_THAT(requests[0].body, HasSubstr(R"("email":"ana@example.com")"));
   // Delivered entries leave the outbox.
   for (int i = 0; i < 100; ++i) {

@@ -78,8 +78,8 @@ absl::StatusOr<ServerProcess> ServerProcess::Start(const std::string& data_dir,
   ServerProcess server;
   std::string out_path = TempPath("serve-out");
   server.stderr_path_ = TempPath("serve-err");
-  std::vector<std::string> args = {SegmentaBinary(), "--data-dir", data_dir, "serve",
-                                   "--port", "0"};
+  std::vector<std::string> args = {SegmentaBinary(), "--data-dir", data_dir,
+                                   "serve",          "--port",     "0"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   server.pid_ = fork();
   if (server.pid_ == 0) {
