@@ -330,6 +330,17 @@ class BatchEvaluator {
         v.scalars = std::move(out);
         return ToDomain(v, d);
       }
+      case NodeKind::kScore:
+      case NodeKind::kPersona:
+      case NodeKind::kStage: {
+        auto out = std::make_shared<std::vector<Scalar>>(contacts_.size);
+        if (env_.derived) {
+          alive_->ForEach([&](size_t c) { (*out)[c] = env_.derived(n, c); });
+        }
+        v.kind = Vec::Kind::kScalars;
+        v.scalars = std::move(out);
+        return ToDomain(v, d);
+      }
       default: {
         // A condition used as a value (true/false).
         Bits bits = Bool(n, d);
@@ -702,6 +713,18 @@ Roaring EvaluateAll(const Plan& plan, const ProfileTable& profiles, const EvalEn
   out.addMany(ids.size(), ids.data());
   out.runOptimize();
   if (progress) progress(1.0);
+  return out;
+}
+
+std::vector<double> NumbersAll(const Plan& plan, const Node& node, const ProfileTable& profiles,
+                               const EvalEnv& env, AggregateCache* cache) {
+  BatchEvaluator eval(plan, profiles, env, cache);
+  Vec v = eval.Value(node, eval.contacts());
+  std::vector<double> out(profiles.contact_rows(), std::numeric_limits<double>::quiet_NaN());
+  eval.alive().ForEach([&](size_t c) {
+    Scalar s = v.at(c);
+    if (s.type == ValueType::kNumber) out[c] = s.num;
+  });
   return out;
 }
 

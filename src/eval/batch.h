@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "eval/evaluator.h"
@@ -36,6 +37,12 @@ class AggregateCache {
 Roaring EvaluateAll(const Plan& plan, const ProfileTable& profiles, const EvalEnv& env,
                     AggregateCache* cache = nullptr,
                     const std::function<void(double)>& progress = nullptr);
+
+// The value of `node` (a numeric expression in `plan`) for every contact row at env.now:
+// NaN where it is missing and for rows that are not alive contacts.
+// REQUIRES: the caller holds the profile table for reading.
+std::vector<double> NumbersAll(const Plan& plan, const Node& node, const ProfileTable& profiles,
+                               const EvalEnv& env, AggregateCache* cache = nullptr);
 
 // The value of an overall(...) aggregate: the aggregate over every contact's events.
 Value OverallValue(const Node& aggregate, const Plan& plan, const ProfileTable& profiles,

@@ -58,6 +58,10 @@ class Eval {
                    : Scalar();
       case NodeKind::kAccountCount:
         return Scalar::Number(static_cast<double>(state_->accounts.size()));
+      case NodeKind::kScore:
+      case NodeKind::kPersona:
+      case NodeKind::kStage:
+        return env_.derived ? env_.derived(n, contact_) : Scalar();
       default:
         return Scalar::Bool(Bool(n, f));
     }

@@ -23,6 +23,10 @@ struct EvalEnv {
   std::function<const Roaring*(std::string_view group)> group_members;
   // The values of the plan's overall(...) aggregates, by slot (see OverallValues()).
   std::vector<Value> overall;
+  // The values the engine derives for a contact: score("…") (a number), persona and stage
+  // (a string, null when none), for a kScore, kPersona or kStage node. Null when the plan
+  // reads none; a string returned must outlive the evaluation.
+  std::function<Scalar(const Node& node, ContactId contact)> derived;
 };
 
 // True when `contact` satisfies `plan`. A contact that does not exist satisfies nothing.

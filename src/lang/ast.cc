@@ -2,6 +2,7 @@
 
 #include "core/json_writer.h"
 #include "fmt/format.h"
+#include "lang/parser.h"
 #include "simdjson.h"
 
 namespace segmenta {
@@ -227,6 +228,15 @@ void WriteNode(const Node& n, JsonWriter& w) {
       w.BeginObject().Field("in_group", n.name);
       if (n.negated) w.Field("negated", true);
       w.EndObject();
+      return;
+    case NodeKind::kScore:
+      w.BeginObject().Field("score", n.name).EndObject();
+      return;
+    case NodeKind::kPersona:
+      w.BeginObject().Field("persona", true).EndObject();
+      return;
+    case NodeKind::kStage:
+      w.BeginObject().Field("stage", true).EndObject();
       return;
   }
 }
@@ -468,6 +478,20 @@ class JsonReader {
       if (!s.ok()) return s;
       return node;
     }
+    if (has("score")) {
+      node->kind = NodeKind::kScore;
+      absl::Status s = string_of("score", &node->name);
+      if (!s.ok()) return s;
+      return node;
+    }
+    if (has("persona")) {
+      node->kind = NodeKind::kPersona;
+      return node;
+    }
+    if (has("stage")) {
+      node->kind = NodeKind::kStage;
+      return node;
+    }
     std::string_view first_key = (*o.begin()).key;
     return Error(path, fmt::format("unknown node \"{}\"", first_key));
   }
@@ -685,7 +709,7 @@ void WriteSelectorText(const Selector& s, std::string& out) {
 }
 
 void WriteNameText(const Node& n, std::string& out) {
-  if (n.quoted || !IsIdentifierPath(n.name)) {
+  if (n.quoted || !IsIdentifierPath(n.name) || IsReservedWord(n.name.substr(0, n.name.find('.')))) {
     out += "trait(";
     AppendJsonString(n.name, &out);
     out += ')';
@@ -801,6 +825,17 @@ void WriteText(const Node& n, std::string& out) {
     case NodeKind::kInGroup:
       out += n.negated ? "not in group " : "in group ";
       AppendJsonString(n.name, &out);
+      return;
+    case NodeKind::kScore:
+      out += "score(";
+      AppendJsonString(n.name, &out);
+      out += ')';
+      return;
+    case NodeKind::kPersona:
+      out += "persona";
+      return;
+    case NodeKind::kStage:
+      out += "stage";
       return;
   }
 }

@@ -39,6 +39,9 @@ enum class NodeKind : uint8_t {
   kAnyAccount,    // children[0] holds for some account (negated: no account)
   kAccountCount,  // number of accounts
   kInGroup,       // member of group `name` (negated: not in group)
+  kScore,         // the contact's points in score or persona `name` (a number)
+  kPersona,       // the name of the contact's persona (a string; null when none)
+  kStage,         // the name of the contact's lifecycle stage (a string)
 };
 
 enum class Op : uint8_t {
@@ -103,7 +106,7 @@ struct Node {
   std::vector<std::unique_ptr<Node>> children;
   Value value;              // kLiteral
   std::vector<Value> list;  // kIn
-  std::string name;         // kTrait, kAccountTrait, kProperty, kInGroup
+  std::string name;         // kTrait, kAccountTrait, kProperty, kInGroup, kScore
   // kTrait / kAccountTrait written trait("…"): a name not seen in the data yet is accepted.
   bool quoted = false;
   Aggregate aggregate = Aggregate::kCount;

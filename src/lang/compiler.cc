@@ -168,6 +168,17 @@ class Checker {
         if (!s.ok()) return s;
         return Result(n, ValueType::kBool);
       }
+      case NodeKind::kScore:
+      case NodeKind::kPersona:
+      case NodeKind::kStage: {
+        if (scope != Scope::kContact) {
+          return Error(n, fmt::format("{} is a contact's; it is not available here",
+                                      NodeToText(n)));
+        }
+        absl::Status s = CheckDerived(n);
+        if (!s.ok()) return s;
+        return Result(n, n.kind == NodeKind::kScore ? ValueType::kNumber : ValueType::kString);
+      }
     }
     return Error(n, "unknown node");
   }
@@ -471,25 +482,72 @@ class Checker {
     return Error(n, "unknown aggregate");
   }
 
+  // How a dependency reads in messages: a group's name, score("…"), persona, stage.
+  static std::string DependencyName(std::string_view key) {
+    if (key.rfind("score:", 0) == 0) return fmt::format("score(\"{}\")", key.substr(6));
+    if (key == "persona:") return "persona";
+    if (key == "stage:") return "stage";
+    return std::string(key);
+  }
+
   absl::Status CheckGroup(Node& n) {
-    if (!self_.empty() && n.name == self_) {
-      return Error(n, fmt::format("group \"{}\" cannot contain itself", n.name));
-    }
     if (!schema_.groups.contains(n.name)) {
       std::vector<std::string> names;
-      for (const auto& [name, deps] : schema_.groups) names.push_back(name);
+      for (const auto& [name, deps] : schema_.groups) {
+        if (name.find(':') == std::string::npos) names.push_back(name);
+      }
       std::sort(names.begin(), names.end());
       std::string best = ClosestWord(n.name, names);
       return Error(n, fmt::format("unknown group \"{}\"{}", n.name,
                                   best.empty() ? "" : fmt::format("; did you mean \"{}\"?", best)));
     }
-    AddUnique(plan_->groups_, n.name);
+    return CheckDependency(n, n.name);
+  }
+
+  absl::Status CheckDerived(Node& n) {
+    std::string key = n.kind == NodeKind::kScore     ? "score:" + n.name
+                      : n.kind == NodeKind::kPersona ? "persona:"
+                                                     : "stage:";
+    if (!schema_.groups.contains(key)) {
+      if (n.kind == NodeKind::kStage) {
+        return Error(n, "no lifecycle stages are defined yet (PUT /api/stages)");
+      }
+      if (n.kind == NodeKind::kPersona) return Error(n, "no personas are defined yet");
+      std::vector<std::string> names;
+      for (const auto& [name, deps] : schema_.groups) {
+        if (name.rfind("score:", 0) == 0) names.push_back(name.substr(6));
+      }
+      std::sort(names.begin(), names.end());
+      std::string best = ClosestWord(n.name, names);
+      return Error(n, fmt::format("unknown score or persona \"{}\"{}", n.name,
+                                  best.empty() ? "" : fmt::format("; did you mean \"{}\"?", best)));
+    }
+    return CheckDependency(n, key);
+  }
+
+  // Records that the plan reads `key` (a group, a score, persona or stage) and refuses a
+  // reference back to the definition being compiled, directly or through others.
+  absl::Status CheckDependency(Node& n, const std::string& key) {
+    if (!self_.empty() && key == self_) {
+      if (key.find(':') == std::string::npos) {
+        return Error(n, fmt::format("group \"{}\" cannot contain itself", key));
+      }
+      return Error(n, fmt::format("{} cannot depend on itself", DependencyName(key)));
+    }
+    AddUnique(plan_->groups_, key);
     if (self_.empty()) return absl::OkStatus();
-    // Depth-first search from the referenced group: reaching `self` closes a cycle.
-    std::vector<std::string> path = {std::string(self_), n.name};
+    // Depth-first search from the referenced definition: reaching `self` closes a cycle.
+    std::vector<std::string> path = {std::string(self_), key};
     absl::flat_hash_set<std::string> seen;
-    if (ReachesSelf(n.name, &path, &seen)) {
-      return Error(n, fmt::format("cycle between groups: {}", absl::StrJoin(path, " → ")));
+    if (ReachesSelf(key, &path, &seen)) {
+      std::vector<std::string> names;
+      bool only_groups = true;
+      for (const std::string& p : path) {
+        names.push_back(DependencyName(p));
+        only_groups = only_groups && p.find(':') == std::string::npos;
+      }
+      return Error(n, fmt::format("cycle {}: {}", only_groups ? "between groups" : "of definitions",
+                                  absl::StrJoin(names, " → ")));
     }
     return absl::OkStatus();
   }

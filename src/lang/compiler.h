@@ -28,7 +28,10 @@ struct Schema {
   absl::flat_hash_set<std::string> events;
   // Properties seen, per event key (a track event's name, or "page", "screen", ...).
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, TypeSet>> properties;
-  // Contact groups by name, each with the names of the groups its condition uses.
+  // What conditions may depend on, each with what it depends on in turn (for refusing
+  // cycles): contact groups by name; scores and personas' scores as "score:NAME"; the
+  // persona assignment as "persona:"; lifecycle stages as "stage:". A plan's groups() lists
+  // the same keys.
   absl::flat_hash_map<std::string, std::vector<std::string>> groups;
 };
 
@@ -41,7 +44,8 @@ class Plan {
   // Type-checks `root` (taken over) against `schema`. `self` is the name of the group being
   // defined, if any: a reference back to it, directly or through other groups, is a cycle.
   // Errors: InvalidArgument "line:column: reason; hint" (unknown trait with a suggestion,
-  // type mismatch, invalid regex, unknown group, a cycle naming its groups).
+  // type mismatch, invalid regex, unknown group or score, a cycle naming its parts). `self`
+  // is a key as in Schema::groups.
   static absl::StatusOr<std::shared_ptr<const Plan>> Compile(NodePtr root, const Schema& schema,
                                                              std::string_view self = {});
   // Parses the text or JSON form (JSON when it starts with '{') and compiles it.

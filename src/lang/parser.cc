@@ -255,7 +255,8 @@ constexpr std::string_view kReserved[] = {
     "before",    "after",       "since",        "now",       "count",      "sum",      "avg",
     "min",       "max",         "first",        "did",       "where",      "followed", "by",
     "any",       "no",          "account",      "group",     "overall",    "trait",    "contains",
-    "icontains", "starts_with", "istarts_with", "ends_with", "iends_with", "matches"};
+    "icontains", "starts_with", "istarts_with", "ends_with", "iends_with", "matches",  "persona",
+    "stage"};
 
 bool IsReserved(std::string_view word) {
   for (std::string_view r : kReserved) {
@@ -276,6 +277,15 @@ class Parser {
                                            Describe(Peek()), Hint()));
     }
     return node;
+  }
+
+  absl::StatusOr<Millis> RunDuration() {
+    auto ms = Duration();
+    if (!ms.ok()) return ms.status();
+    if (Peek().kind != Tok::kEnd) {
+      return Error(Peek().pos, fmt::format("unexpected {} after a duration", Describe(Peek())));
+    }
+    return ms;
   }
 
  private:
@@ -777,6 +787,26 @@ class Parser {
       pos_ += 2;
       return InGroup(pos, false);
     }
+    if (IsKeyword(t, "score") && Peek(1).kind == Tok::kLParen) {
+      pos_ += 2;
+      if (ctx_.scope != Scope::kContact) {
+        return Error(pos, "score(\"…\") is a contact's; it is not available here");
+      }
+      if (Peek().kind != Tok::kString) {
+        return Error(Peek().pos,
+                     "expected the score's or persona's name in double quotes: "
+                     "score(\"Lead score\")");
+      }
+      NodePtr node = Make(NodeKind::kScore, pos);
+      node->name = Take().text;
+      absl::Status s = Expect(Tok::kRParen, "')'");
+      if (!s.ok()) return s;
+      return node;
+    }
+    if ((IsKeyword(t, "persona") || IsKeyword(t, "stage")) && ctx_.scope == Scope::kContact) {
+      ++pos_;
+      return Make(IsKeyword(t, "persona") ? NodeKind::kPersona : NodeKind::kStage, pos);
+    }
     if (IsKeyword(t, "trait") && Peek(1).kind == Tok::kLParen) {
       pos_ += 2;
       if (Peek().kind != Tok::kString) {
@@ -934,6 +964,16 @@ absl::StatusOr<NodePtr> ParseCondition(std::string_view text) {
   }
   Parser parser(*std::move(tokens));
   return parser.Run();
+}
+
+bool IsReservedWord(std::string_view word) { return IsReserved(word); }
+
+absl::StatusOr<Millis> ParseDuration(std::string_view text) {
+  Lexer lexer(text);
+  auto tokens = lexer.Run();
+  if (!tokens.ok()) return tokens.status();
+  Parser parser(*std::move(tokens));
+  return parser.RunDuration();
 }
 
 }  // namespace segmenta

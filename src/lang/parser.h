@@ -13,4 +13,12 @@ namespace segmenta {
 // 'days'?". Names are not checked here (the compiler does). Thread-safe.
 absl::StatusOr<NodePtr> ParseCondition(std::string_view text);
 
+// A duration as the language writes it ("30 days", "1 hour"). Errors: InvalidArgument
+// "line:column: reason". Thread-safe.
+absl::StatusOr<Millis> ParseDuration(std::string_view text);
+
+// True for the words that cannot be bare trait or property names ("count", "stage", ...):
+// the text form writes trait("stage") for those. Thread-safe.
+bool IsReservedWord(std::string_view word);
+
 }  // namespace segmenta

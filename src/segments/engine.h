@@ -1,6 +1,11 @@
-// Contact groups kept current: their definitions, their members (roaring bitmaps), and
-// every enter and exit with its time and cause, recorded in the history and published to
-// the outbox as part of the same durable write as the event that caused it.
+// Contact groups, scores, buyer personas and lifecycle stages kept current: their
+// definitions, their members (roaring bitmaps) and scores, and every enter and exit (of a
+// group, a persona, a stage) with its time and cause, recorded in the history and published
+// to the outbox as part of the same durable write as the event that caused it.
+//
+// Groups, scores, the persona assignment and the stages form one graph of definitions (a
+// condition may read another group, a score, the persona or the stage; cycles are refused)
+// evaluated in dependency order.
 //
 // The engine observes the worker: after each group of messages it re-evaluates the groups
 // whose conditions read what changed, for the contacts that changed (read-your-writes:
@@ -27,6 +32,7 @@
 #include "profile/worker.h"
 #include "roaring/roaring.hh"
 #include "segments/group.h"
+#include "segments/scoring.h"
 #include "store/store.h"
 
 namespace segmenta {
@@ -49,11 +55,17 @@ struct GroupInfo {
   bool time_dependent = false;
 };
 
+// What a membership is of.
+enum class AudienceKind : uint8_t { kGroup, kPersona, kStage };
+// "group", "persona", "stage".
+std::string_view AudienceKindName(AudienceKind kind);
+
 // One enter or exit.
 struct MembershipEvent {
   int64_t time_ms = 0;
-  uint32_t group = 0;
+  uint32_t group = 0;  // the id of the group, persona or stage
   std::string group_name;
+  AudienceKind kind = AudienceKind::kGroup;
   ContactId contact = 0;
   bool entered = false;
   std::string cause;
@@ -72,6 +84,68 @@ struct KeepCurrentStats {
   uint64_t nanos = 0;        // time spent handling them
   // Per change: its time divided by its activities (ns per activity), for percentiles.
   std::vector<uint32_t> per_activity_nanos;
+};
+
+// A score or persona as the API shows it.
+struct ScoreInfo {
+  ScoreDefinition definition;  // webhook secrets left out
+  uint64_t members = 0;        // personas: contacts assigned to it
+  std::vector<std::string> warnings;
+  std::vector<std::string> uses;     // what its rules read: groups, score("…"), persona, stage
+  std::vector<std::string> used_by;  // what reads it
+  bool time_dependent = false;
+};
+
+// How a score's points spread over the contacts.
+struct ScoreDistribution {
+  uint64_t contacts = 0;  // alive contacts
+  uint64_t nonzero = 0;   // with points other than 0
+  double min = 0, max = 0, mean = 0;
+  double p25 = 0, p50 = 0, p75 = 0, p90 = 0, p99 = 0;
+  struct Bucket {
+    double from = 0, to = 0;  // [from, to), the last one closed
+    uint64_t contacts = 0;
+  };
+  std::vector<Bucket> histogram;  // 10 equal buckets from min to max
+  // Personas: contacts at or above the threshold (members or not).
+  uint64_t qualified = 0;
+};
+
+struct StageInfo {
+  StageDefinition definition;
+  uint64_t members = 0;
+  std::string condition_text;  // normalized ("" for the first stage)
+};
+
+struct LifecycleInfo {
+  bool defined = false;
+  std::vector<StageInfo> stages;
+  std::vector<Webhook> webhooks;  // secrets left out
+  int64_t updated_ms = 0;
+  std::vector<std::string> warnings;
+};
+
+// A contact's scores, persona and stage.
+struct ContactScores {
+  struct Score {
+    std::string name;
+    double points = 0;
+    bool persona = false;
+    double threshold = 0;
+  };
+  std::vector<Score> scores;  // in creation order
+  std::string persona;        // "" when none
+  std::string stage;          // "" when no lifecycle is defined
+};
+
+// A trait that conditions read, ranked by how many of them read it.
+struct TraitUse {
+  std::string trait;
+  uint32_t rules = 0;  // group conditions, score rules and stage conditions reading it
+  // Completeness: the share of contacts (of the audience asked about, and of all) that
+  // have it.
+  double filled = 0;
+  double filled_overall = 0;
 };
 
 struct ConditionCheck {
@@ -117,7 +191,7 @@ class GroupEngine : public WorkerObserver {
                                        std::vector<std::string> remove_accounts);
 
   // --- Reads. Thread-safe. -------------------------------------------------------------
-  std::vector<GroupInfo> List() const;
+  std::vector<GroupInfo> List() const;  // groups only
   // Errors: NotFound.
   absl::StatusOr<GroupInfo> Get(std::string_view name) const;
   // Members in id order after `cursor`. Errors: NotFound; InvalidArgument for a bad cursor.
@@ -139,9 +213,63 @@ class GroupEngine : public WorkerObserver {
   // the contacts matching it now. Errors: InvalidArgument as Create.
   absl::StatusOr<ConditionCheck> Check(std::string_view condition, bool count) const;
 
-  // The webhooks of a group, secrets included (for the sender only). Empty when the group
-  // does not exist.
-  std::vector<Webhook> WebhooksOf(std::string_view name) const;
+  // --- Scores and personas (same threading as groups) ----------------------------------
+
+  // Creates a score or persona and computes it for every contact (and, for a persona, the
+  // persona assignment). Errors: AlreadyExists; InvalidArgument as CheckScore, for a rule
+  // that does not compile ("rules[2].condition: 1:5: …") or a cycle.
+  absl::StatusOr<ScoreInfo> CreateScore(ScoreDefinition definition,
+                                        std::shared_ptr<GroupProgress> progress = nullptr);
+  // Replaces the rules (and description, threshold, decay, webhooks when given) of `name`
+  // and recomputes every contact's points. Errors: NotFound; as CreateScore; a score
+  // cannot become a persona or the other way round.
+  absl::StatusOr<ScoreInfo> UpdateScore(std::string_view name, ScoreDefinition definition,
+                                        std::shared_ptr<GroupProgress> progress = nullptr);
+  // Errors: NotFound; FailedPrecondition naming what reads it.
+  absl::Status DeleteScore(std::string_view name);
+  // `personas`: personas only, else scores that are not personas.
+  std::vector<ScoreInfo> ListScores(bool personas) const;
+  // Errors: NotFound.
+  absl::StatusOr<ScoreInfo> GetScore(std::string_view name) const;
+  absl::StatusOr<ScoreDistribution> Distribution(std::string_view name) const;
+  // The points of `contact` in every score, its persona and its stage.
+  ContactScores ScoresOf(ContactId contact) const;
+
+  // --- Lifecycle stages ----------------------------------------------------------------
+
+  // Replaces the stages (a stage keeps its id, members and history while its name stays;
+  // the members of a removed stage exit it) and recomputes every contact's stage.
+  // Errors: InvalidArgument as CheckLifecycle or for a condition that does not compile
+  // ("stages[2].condition: …") or a cycle.
+  absl::StatusOr<LifecycleInfo> SetLifecycle(LifecycleDefinition definition,
+                                             std::shared_ptr<GroupProgress> progress = nullptr);
+  LifecycleInfo Lifecycle() const;
+  // Removes the stages (their members exit). Errors: NotFound when none are defined;
+  // FailedPrecondition naming the conditions that read `stage`.
+  absl::Status DeleteLifecycle();
+
+  // --- Members of any audience ---------------------------------------------------------
+  // As Members / MemberBitmap / GroupHistory, for a group, a persona or a stage by name.
+  // Errors: NotFound.
+  absl::StatusOr<MembersPage> AudienceMembers(AudienceKind kind, std::string_view name,
+                                              std::string_view cursor, size_t limit) const;
+  absl::StatusOr<Roaring> AudienceBitmap(AudienceKind kind, std::string_view name) const;
+  absl::StatusOr<std::vector<MembershipEvent>> AudienceHistory(AudienceKind kind,
+                                                               std::string_view name,
+                                                               size_t limit) const;
+
+  // --- Progressive profiling -----------------------------------------------------------
+  // The traits that the definitions read and `contact` lacks, the one that decides the
+  // most rules first (ties by name). Errors: NotFound for an unknown contact.
+  absl::StatusOr<std::vector<TraitUse>> MissingTraits(ContactId contact) const;
+  // The traits a group's, persona's or stage's definition reads, each with how complete it
+  // is among its members and among all contacts. Errors: NotFound.
+  absl::StatusOr<std::vector<TraitUse>> Completeness(AudienceKind kind,
+                                                     std::string_view name) const;
+
+  // The webhooks of a group, persona or lifecycle stage by id, secrets included (for the
+  // sender only). Empty when it does not exist.
+  std::vector<Webhook> WebhooksOf(uint32_t id) const;
 
   // The cost of keeping groups current since start (or the last reset). Thread-safe.
   KeepCurrentStats keep_current_stats() const;
@@ -159,6 +287,7 @@ class GroupEngine : public WorkerObserver {
                        rocksdb::WriteBatch* batch) override;
 
  private:
+  struct Audience;
   struct Group;
   struct Timer {
     Millis due;
@@ -174,8 +303,41 @@ class GroupEngine : public WorkerObserver {
   // All below run on the writer thread with mu_ held exclusively.
   Schema SchemaFor(const ProfileTable& profiles) const;
   absl::Status Compile(Group& g, const ProfileTable& profiles);
+  absl::Status CompileScore(Group& g, const ProfileTable& profiles);
+  absl::Status CompileLifecycle(Group& g, const ProfileTable& profiles);
   void Reindex();
-  EvalEnv EnvFor(const Group& g, Millis now) const;
+  // The environment of the `plan`-th plan of `g`.
+  EvalEnv EnvFor(const Group& g, size_t plan, Millis now) const;
+  Scalar DerivedValue(const Node& node, ContactId contact) const;
+  double ScoreOf(const Group& g, const ProfileTable& profiles, ContactId contact,
+                 Millis now) const;
+  // The audience a persona or lifecycle node assigns `contact` to now (-1: none).
+  int AssignPersona(const Group& g, ContactId contact) const;
+  int AssignStage(const Group& g, const ProfileTable& profiles, ContactId contact,
+                  Millis now) const;
+  // Moves `contact` to audience `to` (-1: none) of a persona or lifecycle node, recording
+  // the exit and the enter; false when it was there already.
+  bool MoveTo(Group& g, ContactId contact, int to, Millis now, std::string_view cause,
+              rocksdb::WriteBatch* batch);
+  bool RecomputeAudiences(Group& g, const std::vector<int>& assigned, Millis now,
+                          std::string_view cause, rocksdb::WriteBatch* batch);
+  // Every contact's points in score `g`, and its timers.
+  void ComputeScores(Group& g, const ProfileTable& profiles, Millis now, GroupProgress* progress);
+  // The persona node's audiences from the persona scores (members kept by id).
+  void RebuildPersonas();
+
+  void RecordEvent(uint32_t id, const std::string& name, AudienceKind kind, Roaring& members,
+                   const std::vector<Webhook>& hooks, ContactId contact, bool entered,
+                   Millis now, std::string_view cause, rocksdb::WriteBatch* batch);
+  Group* FindNode(std::string_view key) const;
+  Group* FindScore(std::string_view name) const;
+  // The members and id of a group, persona or stage; null when unknown.
+  const Roaring* BitmapOf(AudienceKind kind, std::string_view name, uint32_t* id) const;
+  ScoreInfo ScoreInfoOf(const Group& g) const;
+  LifecycleInfo LifecycleInfoOf() const;
+  std::string DependencyName(const std::string& key) const;
+  std::vector<std::string> UsedBy(const Group& g) const;
+  absl::Status CheckNoUsers(const Group& g, std::string_view what) const;
   // Re-evaluates `group` for `contact`; records a change with `cause`.
   bool Reevaluate(Group& g, const ProfileTable& profiles, ContactId contact, Millis now,
                   std::string_view cause, rocksdb::WriteBatch* batch);
@@ -199,14 +361,22 @@ class GroupEngine : public WorkerObserver {
   Clock* clock_;
 
   mutable absl::Mutex mu_;
-  std::vector<std::unique_ptr<Group>> groups_ ABSL_GUARDED_BY(mu_);  // dependencies first
-  absl::flat_hash_map<uint32_t, Group*> by_id_ ABSL_GUARDED_BY(mu_);
+  // Groups, scores, the persona assignment and the lifecycle, dependencies first.
+  std::vector<std::unique_ptr<Group>> groups_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint32_t, Group*> by_id_ ABSL_GUARDED_BY(mu_);  // groups
+  absl::flat_hash_map<std::string, Group*> by_key_ ABSL_GUARDED_BY(mu_);
+  // Personas and stages by id: their node and audience index.
+  absl::flat_hash_map<uint32_t, std::pair<Group*, size_t>> audience_by_id_ ABSL_GUARDED_BY(mu_);
   // What each group's condition reads, for picking the groups a change concerns.
   absl::flat_hash_map<std::string, std::vector<size_t>> by_event_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::vector<size_t>> by_trait_ ABSL_GUARDED_BY(mu_);
   std::vector<size_t> by_any_event_ ABSL_GUARDED_BY(mu_);
   std::vector<size_t> by_accounts_ ABSL_GUARDED_BY(mu_);
+  // The lifecycle node's index in groups_ (every new contact enters its first stage), or -1.
+  int64_t lifecycle_index_ ABSL_GUARDED_BY(mu_) = -1;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_ ABSL_GUARDED_BY(mu_);
+  // Timers name a node by its id: a group's or score's, or kLifecycleId.
+  absl::flat_hash_map<uint32_t, Group*> by_timer_id_ ABSL_GUARDED_BY(mu_);
   Millis next_overall_refresh_ ABSL_GUARDED_BY(mu_) = 0;
   // Groups to recompute at the first timer run after a start.
   std::vector<uint32_t> recompute_on_start_ ABSL_GUARDED_BY(mu_);

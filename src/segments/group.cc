@@ -13,7 +13,17 @@ void AppendBigEndian32(uint32_t v, std::string* out) {
 
 constexpr uint64_t kSignBit = uint64_t{1} << 63;
 
+
 }  // namespace
+
+void WriteWebhooks(const std::vector<Webhook>& hooks, JsonWriter& w) {
+  w.BeginArray();
+  for (const Webhook& h : hooks) {
+    w.BeginObject().Field("url", h.url).Field("secret", h.secret);
+    w.Field("enter", h.enter).Field("exit", h.exit).EndObject();
+  }
+  w.EndArray();
+}
 
 std::string GroupDefinition::Encode() const {
   JsonWriter w;
@@ -23,13 +33,26 @@ std::string GroupDefinition::Encode() const {
   for (ContactId c : contacts) w.Uint(c);
   w.EndArray().Key("accounts").BeginArray();
   for (const std::string& a : accounts) w.String(a);
-  w.EndArray().Key("webhooks").BeginArray();
-  for (const Webhook& h : webhooks) {
-    w.BeginObject().Field("url", h.url).Field("secret", h.secret);
-    w.Field("enter", h.enter).Field("exit", h.exit).EndObject();
-  }
-  w.EndArray().Field("created", created_ms).Field("updated", updated_ms).EndObject();
+  w.EndArray().Key("webhooks");
+  WriteWebhooks(webhooks, w);
+  w.Field("created", created_ms).Field("updated", updated_ms).EndObject();
   return w.Take();
+}
+
+absl::Status ReadWebhooks(simdjson::dom::array webhooks, std::vector<Webhook>* out) {
+  for (simdjson::dom::element h : webhooks) {
+    Webhook hook;
+    std::string_view url, secret;
+    if (h["url"].get(url) != simdjson::SUCCESS || h["secret"].get(secret) != simdjson::SUCCESS ||
+        h["enter"].get(hook.enter) != simdjson::SUCCESS ||
+        h["exit"].get(hook.exit) != simdjson::SUCCESS) {
+      return absl::DataLossError("malformed webhook in the store");
+    }
+    hook.url = std::string(url);
+    hook.secret = std::string(secret);
+    out->push_back(std::move(hook));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<GroupDefinition> GroupDefinition::Decode(std::string_view bytes) {
@@ -65,18 +88,8 @@ absl::StatusOr<GroupDefinition> GroupDefinition::Decode(std::string_view bytes) 
     if (a.get(v) != simdjson::SUCCESS) return absl::DataLossError("malformed group accounts");
     g.accounts.emplace_back(v);
   }
-  for (simdjson::dom::element h : webhooks) {
-    Webhook hook;
-    std::string_view url, secret;
-    if (h["url"].get(url) != simdjson::SUCCESS || h["secret"].get(secret) != simdjson::SUCCESS ||
-        h["enter"].get(hook.enter) != simdjson::SUCCESS ||
-        h["exit"].get(hook.exit) != simdjson::SUCCESS) {
-      return absl::DataLossError("malformed group webhook");
-    }
-    hook.url = std::string(url);
-    hook.secret = std::string(secret);
-    g.webhooks.push_back(std::move(hook));
-  }
+  absl::Status hooks = ReadWebhooks(webhooks, &g.webhooks);
+  if (!hooks.ok()) return hooks;
   return g;
 }
 

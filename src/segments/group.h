@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "simdjson.h"
 #include "store/keys.h"
 
 namespace segmenta {
@@ -42,6 +43,13 @@ struct GroupDefinition {
   // Errors: DataLoss for a record Encode() did not write.
   static absl::StatusOr<GroupDefinition> Decode(std::string_view bytes);
 };
+
+class JsonWriter;
+
+// Webhooks in stored records (secrets included): written as an array; read back.
+// Errors: DataLoss.
+void WriteWebhooks(const std::vector<Webhook>& hooks, JsonWriter& w);
+absl::Status ReadWebhooks(simdjson::dom::array array, std::vector<Webhook>* out);
 
 // A name may hold letters, digits, spaces and - _ . ( ) & ' / from 1 to 200 bytes, and
 // must not start or end with a space. Errors: InvalidArgument saying what is wrong.

@@ -104,10 +104,10 @@ void WebhookSender::Pass() {
       cleanup.Delete(store_->handle(Family::kOutbox), it->key());
       continue;
     }
-    const bool entered = type == "group.entered";
+    const bool entered = type.ends_with(".entered");
     bool done = true;
     std::string body;
-    for (const Webhook& hook : engine_->WebhooksOf(group)) {
+    for (const Webhook& hook : engine_->WebhooksOf(static_cast<uint32_t>(group_id))) {
       if ((entered && !hook.enter) || (!entered && !hook.exit)) continue;
       const std::string name = fmt::format("{}|{}", group_id, hook.url);
       auto [state_it, inserted] = hooks_.try_emplace(name);

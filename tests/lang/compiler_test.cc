@@ -111,5 +111,45 @@ TEST(CompilerTest, CyclesBetweenGroupsAreRefusedNamingThem) {
   EXPECT_TRUE(Compile("in group \"A\"", "Customers").ok());
 }
 
+TEST(CompilerTest, ScoresPersonaAndStageAreValuesThatTrackWhatTheyDependOn) {
+  Schema s = ShopSchema();
+  s.groups["score:Lead score"] = {};
+  s.groups["score:Cyclist"] = {"Engaged"};
+  s.groups["persona:"] = {"score:Cyclist"};
+  s.groups["stage:"] = {"score:Lead score"};
+  constexpr char kText[] =
+      "score(\"Lead score\") >= 50 and persona = \"Cyclist\" and stage in [\"Lead\", "
+      "\"Customer\"]";
+  auto plan = Plan::CompileText(kText, s);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT((*plan)->groups(), UnorderedElementsAre("score:Lead score", "persona:", "stage:"));
+  EXPECT_EQ((*plan)->text(), kText);
+  auto from_json = Plan::CompileText((*plan)->json(), s);
+  ASSERT_TRUE(from_json.ok()) << from_json.status();
+  EXPECT_EQ((*from_json)->text(), kText);
+  EXPECT_THAT((*plan)->json(), HasSubstr("{\"score\":\"Lead score\"}"));
+
+  auto error = [&](std::string_view text, std::string_view self = "") {
+    auto p = Plan::CompileText(text, s, self);
+    return p.ok() ? std::string("compiled") : std::string(p.status().message());
+  };
+  EXPECT_EQ(error("score(\"Lead scor\") > 1"),
+            "1:1: unknown score or persona \"Lead scor\"; did you mean \"Lead score\"?");
+  EXPECT_THAT(error("score(\"Lead score\") = \"high\""), HasSubstr("1:1:"));
+  EXPECT_EQ(error("persona = \"Cyclist\"", "Engaged"),
+            "1:1: cycle of definitions: Engaged → persona → score(\"Cyclist\") → Engaged");
+  EXPECT_EQ(error("stage = \"Lead\"", "stage:"), "1:1: stage cannot depend on itself");
+  EXPECT_EQ(error("any account (stage = \"x\")"), "1:14: 'stage' cannot start a value here; a trait with this name is written trait(\"stage\")");
+  Schema none = ShopSchema();
+  auto no_stages = Plan::CompileText("stage = \"Lead\"", none);
+  ASSERT_FALSE(no_stages.ok());
+  EXPECT_THAT(no_stages.status().message(), HasSubstr("no lifecycle stages are defined yet"));
+  // A trait named like the new words is still reachable, and written back quoted.
+  s.traits["stage"] = TypeBit(ValueType::kString);
+  auto quoted = Plan::CompileText("trait(\"stage\") = \"beta\"", s);
+  ASSERT_TRUE(quoted.ok()) << quoted.status();
+  EXPECT_EQ((*quoted)->text(), "trait(\"stage\") = \"beta\"");
+}
+
 }  // namespace
 }  // namespace segmenta
