@@ -928,4 +928,6 @@ NodePtr CloneNode(const Node& node) {
   return out;
 }
 
+std::string FormatDuration(Millis ms) { return DurationText(ms); }
+
 }  // namespace segmenta

@@ -136,4 +136,8 @@ std::string NodeToText(const Node& node);
 // A deep copy.
 NodePtr CloneNode(const Node& node);
 
+// A duration as the text form writes it ("30 days", "1 hour", "90 seconds"); ParseDuration
+// (parser.h) reads it back. Thread-safe.
+std::string FormatDuration(Millis ms);
+
 }  // namespace segmenta

@@ -10,6 +10,7 @@
 #include "server/groups_api.h"
 #include "server/http_server.h"
 #include "server/key_ring.h"
+#include "server/personas_api.h"
 #include "server/tracking_api.h"
 #include "store/store.h"
 
@@ -32,9 +33,11 @@ class Api {
   }
 
  private:
+  JobQueue jobs_;  // before the APIs that start jobs: destroyed after them
   TrackingApi tracking_;
   AdminApi admin_;
   GroupsApi groups_;
+  PersonasApi personas_;
 };
 
 }  // namespace segmenta

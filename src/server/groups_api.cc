@@ -1,7 +1,5 @@
 #include "server/groups_api.h"
 
-#include <pthread.h>
-
 #include "core/json_writer.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
@@ -94,29 +92,7 @@ std::variant<GroupDefinition, HttpResponse> ReadDefinition(
                         "a group is dynamic (condition) or static (contacts, "
                         "accounts), not both");
   }
-  if (root["webhooks"].get(e) == simdjson::SUCCESS) {
-    simdjson::dom::array list;
-    if (e.get(list) != simdjson::SUCCESS) return BadParameter("webhooks", "must be an array");
-    size_t i = 0;
-    for (simdjson::dom::element item : list) {
-      Webhook hook;
-      std::string_view url, secret;
-      if (item["url"].get(url) != simdjson::SUCCESS) {
-        return BadParameter(fmt::format("webhooks[{}].url", i), "is required");
-      }
-      if (item["secret"].get(secret) != simdjson::SUCCESS) {
-        return BadParameter(fmt::format("webhooks[{}].secret", i),
-                            "is required: it signs each delivery");
-      }
-      hook.url = std::string(url);
-      hook.secret = std::string(secret);
-      bool flag;
-      if (item["enter"].get(flag) == simdjson::SUCCESS) hook.enter = flag;
-      if (item["exit"].get(flag) == simdjson::SUCCESS) hook.exit = flag;
-      def.webhooks.push_back(std::move(hook));
-      ++i;
-    }
-  }
+  if (auto bad = ReadWebhooksField(root, &def.webhooks)) return *bad;
   bool flag = false;
   if (root["async"].get(flag) == simdjson::SUCCESS) *async = flag;
   return def;
@@ -158,29 +134,9 @@ std::string GroupJson(const GroupInfo& info) {
   return w.Take();
 }
 
-GroupsApi::GroupsApi(const Store* store, GroupEngine* engine, const KeyRing* keys)
-    : reader_(store), engine_(engine), keys_(keys) {
-  thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "group-jobs");
-    JobLoop();
-  });
-}
-
-GroupsApi::~GroupsApi() {
-  std::deque<std::shared_ptr<Job>> dropped;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-    dropped.swap(queue_);
-  }
-  cv_.notify_all();
-  thread_.join();
-  for (auto& job : dropped) {
-    for (Responder& r : job->waiters) {
-      r(ErrorResponse(503, "shutting_down", "the server is stopping; send it again"));
-    }
-  }
-}
+GroupsApi::GroupsApi(const Store* store, GroupEngine* engine, const KeyRing* keys,
+                     JobQueue* jobs)
+    : reader_(store), engine_(engine), keys_(keys), jobs_(jobs) {}
 
 bool GroupsApi::Serves(std::string_view path) {
   std::vector<std::string_view> parts = Segments(path);
@@ -246,12 +202,9 @@ std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request, const R
   if (parts[1] == "jobs") {
     if (n != 3) return ErrorResponse(404, "not_found", fmt::format("no route {}", request.path));
     if (auto e = allow("GET")) return e;
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = jobs_.find(parts[2]);
-    if (it == jobs_.end()) {
-      return ErrorResponse(404, "not_found", fmt::format("no job \"{}\"", parts[2]));
-    }
-    return reply(200, JobJson(*it->second));
+    std::optional<std::string> job = jobs_->Describe(parts[2]);
+    if (!job) return ErrorResponse(404, "not_found", fmt::format("no job \"{}\"", parts[2]));
+    return reply(200, *std::move(job));
   }
   if (parts[1] == "conditions") {
     if (n != 3 || parts[2] != "check") {
@@ -456,70 +409,15 @@ std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request, const R
 std::optional<HttpResponse> GroupsApi::StartJob(
     std::string kind, std::function<absl::StatusOr<GroupInfo>(std::shared_ptr<GroupProgress>)> run,
     bool async, int success_status, const Responder& respond) {
-  auto job = std::make_shared<Job>();
-  job->kind = std::move(kind);
-  job->run = std::move(run);
-  std::string body;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return ErrorResponse(503, "shutting_down", "the server is stopping");
-    job->id = fmt::format("job-{}", next_job_++);
-    job->success_status = success_status;
-    // Answered by the job thread when it ends.
-    if (!async) job->waiters.push_back(respond);
-    jobs_[job->id] = job;
-    queue_.push_back(job);
-    body = JobJson(*job);
-  }
-  cv_.notify_one();
-  if (!async) return std::nullopt;
-  HttpResponse r = JsonReply(202, std::move(body));
-  r.headers.emplace_back("Location", "/api/jobs/" + job->id);
-  return r;
-}
-
-void GroupsApi::JobLoop() {
-  while (true) {
-    std::shared_ptr<Job> job;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;
-      job = queue_.front();
-      queue_.pop_front();
-      job->state = "running";
-    }
-    const int success_status = job->success_status;
-    absl::StatusOr<GroupInfo> info = job->run(job->progress);
-    std::vector<Responder> waiters;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (info.ok()) {
-        job->state = "done";
-        job->result = GroupJson(*info);
-      } else {
-        job->state = "failed";
-        job->error = info.status();
-        job->result.clear();
-      }
-      job->progress->fraction = 1.0;
-      waiters.swap(job->waiters);
-      job->run = nullptr;
-    }
-    for (Responder& r : waiters) {
-      r(info.ok() ? JsonReply(success_status, GroupJson(*info)) : StatusReply(info.status()));
-    }
-  }
-}
-
-std::string GroupsApi::JobJson(const Job& job) const {
-  JsonWriter w;
-  w.BeginObject().Field("id", job.id).Field("kind", job.kind).Field("state", job.state);
-  w.Field("progress", job.progress->fraction.load());
-  if (job.state == "done") w.Key("group").Raw(job.result);
-  if (job.state == "failed") w.Field("error", std::string(job.error.message()));
-  w.EndObject();
-  return w.Take();
+  return jobs_->Start(
+      std::move(kind), "group",
+      [run = std::move(run)](
+          std::shared_ptr<GroupProgress> progress) -> absl::StatusOr<std::string> {
+        absl::StatusOr<GroupInfo> info = run(std::move(progress));
+        if (!info.ok()) return info.status();
+        return GroupJson(*info);
+      },
+      async, success_status, respond);
 }
 
 }  // namespace segmenta

@@ -2,31 +2,25 @@
 // groups and history under /api/contacts/{id}/groups and /history.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
-#include "absl/container/flat_hash_map.h"
 #include "profile/contact_reader.h"
 #include "segments/engine.h"
 #include "server/http_server.h"
+#include "server/job_queue.h"
 #include "server/key_ring.h"
 
 namespace segmenta {
 
-// Thread-safe. Definitions (which evaluate a group over every contact) run on one job
-// thread, never on an io thread; the request is answered when its job ends, or at once with
-// 202 and a job to poll when the body says "async": true.
+// Thread-safe. Definitions (which evaluate a group over every contact) run as jobs
+// (job_queue.h): the request is answered when its job ends, or at once with 202 and a job
+// to poll when the body says "async": true.
 class GroupsApi {
  public:
-  // `store`, `engine` and `keys` must outlive the API.
-  GroupsApi(const Store* store, GroupEngine* engine, const KeyRing* keys);
-  // Waits for the job in progress, drops the queued ones (answered 503).
-  ~GroupsApi();
+  // `store`, `engine`, `keys` and `jobs` must outlive the API.
+  GroupsApi(const Store* store, GroupEngine* engine, const KeyRing* keys, JobQueue* jobs);
 
   // True for the paths this API answers.
   static bool Serves(std::string_view path);
@@ -53,39 +47,19 @@ class GroupsApi {
   void Handle(const HttpRequest& request, Responder respond);
 
  private:
-  struct Job {
-    std::string id;
-    std::string kind;              // "create", "update"
-    std::string state = "queued";  // queued, running, done, failed
-    std::shared_ptr<GroupProgress> progress = std::make_shared<GroupProgress>();
-    std::string result;        // JSON of the group when done
-    int success_status = 200;  // the answer to the waiting request
-    absl::Status error;
-    std::function<absl::StatusOr<GroupInfo>(std::shared_ptr<GroupProgress>)> run;
-    std::vector<Responder> waiters;  // answered when the job ends
-  };
-
   std::optional<HttpResponse> Route(const HttpRequest& request, const Responder& respond);
   // Queues a definition change; answers now (202) or when it ends.
   std::optional<HttpResponse> StartJob(
       std::string kind,
       std::function<absl::StatusOr<GroupInfo>(std::shared_ptr<GroupProgress>)> run, bool async,
       int success_status, const Responder& respond);
-  void JobLoop();
-  std::string JobJson(const Job& job) const;
   absl::StatusOr<ContactId> Resolve(std::string_view identity) const;
 
   ContactReader reader_;
   GroupEngine* engine_;
   const KeyRing* keys_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Job>> jobs_;
-  std::deque<std::shared_ptr<Job>> queue_;
-  uint64_t next_job_ = 1;
-  bool stopping_ = false;
-  std::thread thread_;
+  JobQueue* jobs_;
 };
 
 // A group as JSON: {"name", "id", "description", "kind": "dynamic"|"static", "condition",

@@ -96,4 +96,33 @@ std::variant<KeyRecord, HttpResponse> AuthorizeAdmin(const HttpRequest& request,
   return *std::move(key);
 }
 
+std::optional<HttpResponse> ReadWebhooksField(simdjson::dom::element root,
+                                              std::vector<Webhook>* out) {
+  simdjson::dom::element e;
+  if (root["webhooks"].get(e) == simdjson::SUCCESS) {
+    simdjson::dom::array list;
+    if (e.get(list) != simdjson::SUCCESS) return BadParameter("webhooks", "must be an array");
+    size_t i = 0;
+    for (simdjson::dom::element item : list) {
+      Webhook hook;
+      std::string_view url, secret;
+      if (item["url"].get(url) != simdjson::SUCCESS) {
+        return BadParameter(fmt::format("webhooks[{}].url", i), "is required");
+      }
+      if (item["secret"].get(secret) != simdjson::SUCCESS) {
+        return BadParameter(fmt::format("webhooks[{}].secret", i),
+                            "is required: it signs each delivery");
+      }
+      hook.url = std::string(url);
+      hook.secret = std::string(secret);
+      bool flag;
+      if (item["enter"].get(flag) == simdjson::SUCCESS) hook.enter = flag;
+      if (item["exit"].get(flag) == simdjson::SUCCESS) hook.exit = flag;
+      out->push_back(std::move(hook));
+      ++i;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace segmenta

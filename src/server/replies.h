@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "segments/group.h"
 #include "server/http_server.h"
 #include "server/key_ring.h"
 
@@ -34,5 +35,10 @@ std::optional<HttpResponse> ParseCount(std::string_view name, std::string_view t
 // send. Never logs the token.
 std::variant<KeyRecord, HttpResponse> AuthorizeAdmin(const HttpRequest& request,
                                                      const KeyRing& keys, bool mutating);
+
+// Reads the optional "webhooks" array of a definition ([{url, secret, enter, exit}]) into
+// `out`. Returns a 400 naming the bad field, or nullopt.
+std::optional<HttpResponse> ReadWebhooksField(simdjson::dom::element root,
+                                              std::vector<Webhook>* out);
 
 }  // namespace segmenta

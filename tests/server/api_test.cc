@@ -344,6 +344,94 @@ TEST_F(ApiTest, AContactIsExportedThenErasedAndSuppressed) {
   EXPECT_EQ(Admin("GET", "/api/contacts/other").status, 200);
 }
 
+TEST_F(ApiTest, PersonasScoresAndStagesOverHttp) {
+  ASSERT_EQ(Post("/v1/batch", R"({"batch":[
+      {"type":"identify","userId":"javier","traits":{"job_title":"Engineer","age":47,"country":"ES"}},
+      {"type":"identify","userId":"lea","traits":{"job_title":"Chef","age":30,"country":"FR"}},
+      {"type":"track","userId":"javier","event":"Product Viewed","properties":{"category":"cycling"}},
+      {"type":"track","userId":"javier","event":"Order Completed","properties":{"revenue":120}},
+      {"type":"track","userId":"lea","event":"Recipe Viewed"}]})")
+                .status,
+            200);
+  constexpr char kPersona[] = R"({"name":"Cycling engineer","threshold":20,
+      "image":"https://example.com/javier.png",
+      "rules":[{"type":"attribute","condition":"job_title icontains \"engineer\"","points":10},
+               {"type":"activity","activity":"\"Product Viewed\" where category = \"cycling\"",
+                "points":5,"within":"90 days","cap":20},
+               {"type":"macro","condition":"did \"Order Completed\"","points":5}]})";
+  HttpClientResponse created = Admin("POST", "/api/personas", "", kPersona);
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_THAT(created.body, HasSubstr(R"("members":1)"));
+  EXPECT_THAT(created.body, HasSubstr(R"("within":"90 days")"));
+  EXPECT_EQ(Admin("POST", "/api/personas", "", kPersona).status, 409);
+  EXPECT_EQ(Admin("POST", "/api/personas", read_token_, kPersona).status, 403);
+  // Bad rules name the field.
+  HttpClientResponse bad = Admin("POST", "/api/personas", "",
+                                 R"({"name":"X","threshold":1,"rules":[
+      {"type":"attribute","condition":"age > 1","points":1},
+      {"type":"attribute","condition":"did page","points":1}]})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("rules[1].condition: an attribute rule"));
+  bad = Admin("POST", "/api/personas", "", R"({"name":"X","rules":[]})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr(R"("field":"threshold")"));
+  bad = Admin("POST", "/api/scores", "",
+              R"({"name":"Y","rules":[{"type":"macro","condition":"age > 1","points":"ten"}]})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr(R"("field":"rules[0].points")"));
+
+  // The persona: its members, the distribution of its scores and who its members are.
+  HttpClientResponse persona = Admin("GET", "/api/personas/Cycling%20engineer");
+  ASSERT_EQ(persona.status, 200) << persona.body;
+  EXPECT_THAT(persona.body, HasSubstr(R"("qualified":1)"));
+  EXPECT_THAT(persona.body, HasSubstr(R"("max":20)"));
+  EXPECT_THAT(persona.body, HasSubstr(R"("trait":"country","value":"ES","share":1)"));
+  EXPECT_THAT(persona.body, HasSubstr(R"("averageOrderValue":120)"));
+  EXPECT_THAT(persona.body, HasSubstr(R"("conversionRate":1)"));
+  EXPECT_THAT(Admin("GET", "/api/personas/Cycling%20engineer/members").body,
+              HasSubstr(R"("members":[")"));
+  EXPECT_EQ(Admin("GET", "/api/scores/Cycling%20engineer").status, 404);
+
+  // A lead score with decay, and stages that read it.
+  HttpClientResponse score = Admin("POST", "/api/scores", "", R"({"name":"Lead score",
+      "rules":[{"type":"activity","activity":"any","points":1}],
+      "decay":{"every":"30 days","percent":25}})");
+  ASSERT_EQ(score.status, 201) << score.body;
+  HttpClientResponse stages = Admin("PUT", "/api/stages", "", R"({"stages":[
+      {"name":"Visitor"},
+      {"name":"Lead","condition":"score(\"Lead score\") >= 2"},
+      {"name":"Customer","condition":"did \"Order Completed\""}]})");
+  ASSERT_EQ(stages.status, 200) << stages.body;
+  EXPECT_THAT(stages.body, HasSubstr(R"("name":"Customer","id":)"));
+  HttpClientResponse mine = Admin("GET", "/api/contacts/lea/scores");
+  EXPECT_THAT(mine.body, HasSubstr(R"({"name":"Lead score","points":2,"persona":false})"));
+  EXPECT_THAT(mine.body, HasSubstr(R"("persona":null,"stage":"Lead")"));
+  EXPECT_THAT(Admin("GET", "/api/contacts/javier/scores").body,
+              HasSubstr(R"("persona":"Cycling engineer","stage":"Customer")"));
+  EXPECT_THAT(Admin("GET", "/api/stages/Lead/members").body, HasSubstr(R"("members":[")"));
+  // Groups read stages; what reads the score keeps it.
+  ASSERT_EQ(Admin("POST", "/api/groups", "", R"({"name":"Leads","condition":"stage = \"Lead\""})")
+                .status,
+            201);
+  HttpClientResponse in_use = Admin("DELETE", "/api/scores/Lead%20score");
+  EXPECT_EQ(in_use.status, 409);
+  EXPECT_THAT(in_use.body, HasSubstr("the lifecycle stages"));
+  // Progressive profiling: what to ask a visitor first; lea has told everything rules read.
+  ASSERT_EQ(Post("/v1/page", R"({"anonymousId":"visitor","properties":{"path":"/"}})").status, 200);
+  HttpClientResponse question = Admin("GET", "/api/contacts/visitor/next-question");
+  EXPECT_EQ(question.status, 200);
+  EXPECT_THAT(question.body, HasSubstr(R"("question":{"trait":"job_title","rules":1})"));
+  EXPECT_THAT(Admin("GET", "/api/contacts/lea/next-question").body,
+              HasSubstr(R"("question":null)"));
+  EXPECT_THAT(Admin("GET", "/api/groups/Leads/profile").body, HasSubstr(R"("members":1)"));
+  EXPECT_THAT(Admin("GET", "/api/personas/Cycling%20engineer/completeness").body,
+              HasSubstr(R"({"trait":"job_title","rules":1,"filled":1,"filledOverall":0.666)"));
+  // Asynchronous edits answer with a job to poll.
+  HttpClientResponse job = Admin("PUT", "/api/personas/Cycling%20engineer", "",
+                                 std::string(kPersona).insert(1, R"("async":true,)"));
+  EXPECT_EQ(job.status, 202) << job.body;
+}
+
 TEST_F(ApiTest, GroupsAreDefinedCheckedListedAndKeptCurrentOverHttp) {
   ASSERT_EQ(Post("/v1/batch", R"({"batch":[
       {"type":"identify","userId":"ana","traits":{"age":47,"country":"ES"}},

@@ -1,0 +1,603 @@
+#include "server/personas_api.h"
+
+#include <variant>
+
+#include "analytics/audience.h"
+#include "core/json_writer.h"
+#include "core/time_format.h"
+#include "fmt/format.h"
+#include "lang/ast.h"
+#include "lang/parser.h"
+#include "server/replies.h"
+#include "simdjson.h"
+
+namespace segmenta {
+namespace {
+
+std::vector<std::string> PathParts(std::string_view path) {
+  std::vector<std::string> parts;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  while (true) {
+    size_t slash = path.find('/');
+    parts.emplace_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  if (parts.size() > 1 && parts.back().empty()) parts.pop_back();
+  return parts;
+}
+
+// A condition given as text or as the JSON form. Returns a 400 naming `field`.
+std::optional<HttpResponse> ReadCondition(simdjson::dom::element e, const std::string& field,
+                                          std::string* out) {
+  if (e.is_string()) {
+    *out = std::string(std::string_view(e));
+  } else if (e.is_object()) {
+    *out = MinifiedJson(e);
+  } else {
+    return BadParameter(field, "must be a string (text form) or an object (JSON form)");
+  }
+  if (out->empty()) return BadParameter(field, "must not be empty");
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> ReadDuration(simdjson::dom::element root, const char* key,
+                                         const std::string& field, Millis* out) {
+  simdjson::dom::element e;
+  if (root[key].get(e) != simdjson::SUCCESS || e.is_null()) return std::nullopt;
+  std::string_view text;
+  if (e.get(text) != simdjson::SUCCESS) {
+    return BadParameter(field, "must be a duration such as \"30 days\"");
+  }
+  absl::StatusOr<Millis> ms = ParseDuration(text);
+  if (!ms.ok()) return BadParameter(field, std::string(ms.status().message()));
+  *out = *ms;
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> ReadNumber(simdjson::dom::element root, const char* key,
+                                       const std::string& field, double* out) {
+  simdjson::dom::element e;
+  if (root[key].get(e) != simdjson::SUCCESS || e.is_null()) return std::nullopt;
+  if (e.get(*out) != simdjson::SUCCESS) return BadParameter(field, "must be a number");
+  return std::nullopt;
+}
+
+// A score or persona in a POST/PUT body. Errors: a 400 naming the field.
+std::variant<ScoreDefinition, HttpResponse> ReadScore(std::string_view body, bool persona,
+                                                      bool* async) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::dom::element root;
+  if (parser.parse(padded).get(root) != simdjson::SUCCESS || !root.is_object()) {
+    return BadParameter("body", "must be a JSON object");
+  }
+  ScoreDefinition def;
+  def.persona = persona;
+  std::string_view text;
+  if (root["name"].get(text) != simdjson::SUCCESS) {
+    return BadParameter("name", "is required (a string)");
+  }
+  def.name = std::string(text);
+  for (auto [key, out] : {std::pair{"description", &def.description},
+                          std::pair{"image", &def.image_url}}) {
+    simdjson::dom::element e;
+    if (root[key].get(e) != simdjson::SUCCESS || e.is_null()) continue;
+    if (e.get(text) != simdjson::SUCCESS) return BadParameter(key, "must be a string");
+    *out = std::string(text);
+  }
+  if (persona) {
+    simdjson::dom::element e;
+    if (root["threshold"].get(e) != simdjson::SUCCESS) {
+      return BadParameter("threshold", "is required: the points that qualify for the persona");
+    }
+    if (auto bad = ReadNumber(root, "threshold", "threshold", &def.threshold)) return *bad;
+  } else if (root["threshold"].error() == simdjson::SUCCESS) {
+    return BadParameter("threshold", "only personas have a threshold");
+  }
+  simdjson::dom::array rules;
+  if (root["rules"].get(rules) != simdjson::SUCCESS) {
+    return BadParameter("rules", "is required (an array of rules)");
+  }
+  size_t i = 0;
+  for (simdjson::dom::element r : rules) {
+    const std::string at = fmt::format("rules[{}]", i++);
+    if (!r.is_object()) return BadParameter(at, "must be an object");
+    ScoreRule rule;
+    std::string_view type;
+    if (r["type"].get(type) != simdjson::SUCCESS || !ScoreRuleKindFromName(type, &rule.kind)) {
+      return BadParameter(at + ".type", "must be \"attribute\", \"activity\" or \"macro\"");
+    }
+    const char* field = rule.kind == ScoreRule::Kind::kActivity ? "activity" : "condition";
+    simdjson::dom::element c;
+    if (r[field].get(c) != simdjson::SUCCESS) {
+      return BadParameter(fmt::format("{}.{}", at, field),
+                          rule.kind == ScoreRule::Kind::kActivity
+                              ? "is required: an event selector such as \"Product Viewed\" "
+                                "where category = \"cycling\""
+                              : "is required: a condition");
+    }
+    if (rule.kind == ScoreRule::Kind::kActivity && !c.is_string()) {
+      return BadParameter(at + ".activity", "must be a string (an event selector)");
+    }
+    if (auto bad = ReadCondition(c, fmt::format("{}.{}", at, field), &rule.condition)) {
+      return *bad;
+    }
+    if (r["points"].error() != simdjson::SUCCESS) {
+      return BadParameter(at + ".points", "is required (a number; negative takes away)");
+    }
+    if (auto bad = ReadNumber(r, "points", at + ".points", &rule.points)) return *bad;
+    if (auto bad = ReadDuration(r, "within", at + ".within", &rule.within)) return *bad;
+    if (auto bad = ReadNumber(r, "cap", at + ".cap", &rule.cap)) return *bad;
+    def.rules.push_back(std::move(rule));
+  }
+  simdjson::dom::element decay;
+  if (root["decay"].get(decay) == simdjson::SUCCESS && !decay.is_null()) {
+    if (persona) return BadParameter("decay", "personas do not decay; a score may");
+    if (!decay.is_object()) return BadParameter("decay", "must be {\"every\", \"percent\"}");
+    if (auto bad = ReadDuration(decay, "every", "decay.every", &def.decay.every)) return *bad;
+    if (auto bad = ReadNumber(decay, "percent", "decay.percent", &def.decay.percent)) return *bad;
+  }
+  if (auto bad = ReadWebhooksField(root, &def.webhooks)) return *bad;
+  bool flag = false;
+  if (root["async"].get(flag) == simdjson::SUCCESS) *async = flag;
+  return def;
+}
+
+std::variant<LifecycleDefinition, HttpResponse> ReadLifecycle(std::string_view body,
+                                                              bool* async) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::dom::element root;
+  if (parser.parse(padded).get(root) != simdjson::SUCCESS || !root.is_object()) {
+    return BadParameter("body", "must be a JSON object {\"stages\": [...]}");
+  }
+  LifecycleDefinition def;
+  simdjson::dom::array stages;
+  if (root["stages"].get(stages) != simdjson::SUCCESS) {
+    return BadParameter("stages", "is required: [{name, description, condition}, ...]");
+  }
+  size_t i = 0;
+  for (simdjson::dom::element s : stages) {
+    const std::string at = fmt::format("stages[{}]", i++);
+    StageDefinition stage;
+    std::string_view text;
+    if (s["name"].get(text) != simdjson::SUCCESS) return BadParameter(at + ".name", "is required");
+    stage.name = std::string(text);
+    simdjson::dom::element e;
+    if (s["description"].get(e) == simdjson::SUCCESS && !e.is_null()) {
+      if (e.get(text) != simdjson::SUCCESS) return BadParameter(at + ".description", "a string");
+      stage.description = std::string(text);
+    }
+    if (s["condition"].get(e) == simdjson::SUCCESS && !e.is_null()) {
+      if (auto bad = ReadCondition(e, at + ".condition", &stage.condition)) return *bad;
+    }
+    def.stages.push_back(std::move(stage));
+  }
+  if (auto bad = ReadWebhooksField(root, &def.webhooks)) return *bad;
+  bool flag = false;
+  if (root["async"].get(flag) == simdjson::SUCCESS) *async = flag;
+  return def;
+}
+
+void WebhooksJson(JsonWriter& w, const std::vector<Webhook>& hooks) {
+  w.Key("webhooks").BeginArray();
+  for (const Webhook& h : hooks) {
+    w.BeginObject().Field("url", h.url).Field("enter", h.enter).Field("exit", h.exit).EndObject();
+  }
+  w.EndArray();
+}
+
+void StringsJson(JsonWriter& w, std::string_view key, const std::vector<std::string>& list) {
+  w.Key(key).BeginArray();
+  for (const std::string& s : list) w.String(s);
+  w.EndArray();
+}
+
+std::string LifecycleJson(const LifecycleInfo& info) {
+  JsonWriter w;
+  w.BeginObject().Field("defined", info.defined).Key("stages").BeginArray();
+  for (const StageInfo& s : info.stages) {
+    w.BeginObject().Field("name", s.definition.name).Field("id", uint64_t{s.definition.id});
+    w.Field("description", s.definition.description);
+    w.Key("condition");
+    if (s.condition_text.empty()) {
+      w.Null();
+    } else {
+      w.String(s.condition_text);
+    }
+    w.Field("members", s.members).EndObject();
+  }
+  w.EndArray();
+  WebhooksJson(w, info.webhooks);
+  StringsJson(w, "warnings", info.warnings);
+  if (info.defined) w.Field("updatedAt", FormatTimestamp(FromMillis(info.updated_ms)));
+  w.EndObject();
+  return w.Take();
+}
+
+void DistributionJson(JsonWriter& w, const ScoreDistribution& d, bool persona) {
+  w.Key("distribution").BeginObject().Field("contacts", d.contacts).Field("nonzero", d.nonzero);
+  w.Field("min", d.min).Field("max", d.max).Field("mean", d.mean).Field("p25", d.p25);
+  w.Field("p50", d.p50).Field("p75", d.p75).Field("p90", d.p90).Field("p99", d.p99);
+  if (persona) w.Field("qualified", d.qualified);
+  w.Key("histogram").BeginArray();
+  for (const auto& b : d.histogram) {
+    w.BeginObject().Field("from", b.from).Field("to", b.to).Field("contacts", b.contacts);
+    w.EndObject();
+  }
+  w.EndArray().EndObject();
+}
+
+void CommerceJson(JsonWriter& w, std::string_view key, const Commerce& c) {
+  w.Key(key).BeginObject().Field("converted", c.contacts).Field("orders", c.orders);
+  w.Field("revenue", c.revenue).Field("conversionRate", c.conversion_rate);
+  w.Field("averageOrderValue", c.average_order_value);
+  w.Field("revenuePerContact", c.revenue_per_contact).EndObject();
+}
+
+void ProfileJson(JsonWriter& w, const AudienceProfile& p) {
+  w.Key("profile").BeginObject().Field("members", p.members).Field("contacts", p.contacts);
+  w.Key("topTraits").BeginArray();
+  for (const TraitShare& t : p.traits) {
+    w.BeginObject().Field("trait", t.trait).Key("value").Raw(t.value);
+    w.Field("share", t.share).Field("shareOverall", t.share_overall).Field("lift", t.lift);
+    w.EndObject();
+  }
+  w.EndArray().Key("numericTraits").BeginArray();
+  for (const TraitMean& t : p.numbers) {
+    w.BeginObject().Field("trait", t.trait).Field("mean", t.mean);
+    w.Field("meanOverall", t.mean_overall).Field("filled", t.filled).EndObject();
+  }
+  w.EndArray().Key("topActivities").BeginArray();
+  for (const ActivityShare& a : p.activities) {
+    w.BeginObject().Field("event", a.event).Field("activities", a.activities);
+    w.Field("perMember", a.per_member).Field("contacts", a.contacts);
+    w.Field("contactsOverall", a.contacts_overall).EndObject();
+  }
+  w.EndArray();
+  CommerceJson(w, "commerce", p.commerce);
+  CommerceJson(w, "commerceOverall", p.commerce_overall);
+  w.EndObject();
+}
+
+std::string TraitUsesJson(std::string_view key, const std::vector<TraitUse>& uses) {
+  JsonWriter w;
+  w.BeginObject().Key(key).BeginArray();
+  for (const TraitUse& u : uses) {
+    w.BeginObject().Field("trait", u.trait).Field("rules", uint64_t{u.rules});
+    if (key == "traits") w.Field("filled", u.filled);
+    w.Field("filledOverall", u.filled_overall).EndObject();
+  }
+  w.EndArray().EndObject();
+  return w.Take();
+}
+
+}  // namespace
+
+std::string ScoreJson(const ScoreInfo& info) {
+  const ScoreDefinition& d = info.definition;
+  JsonWriter w;
+  w.BeginObject().Field("name", d.name).Field("id", uint64_t{d.id});
+  w.Field("description", d.description);
+  if (d.persona) w.Field("image", d.image_url).Field("threshold", d.threshold);
+  w.Field("persona", d.persona).Key("rules").BeginArray();
+  for (const ScoreRule& r : d.rules) {
+    w.BeginObject().Field("type", ScoreRuleKindName(r.kind));
+    w.Field(r.kind == ScoreRule::Kind::kActivity ? "activity" : "condition", r.condition);
+    w.Field("points", r.points);
+    if (r.within > 0) w.Field("within", FormatDuration(r.within));
+    if (r.cap > 0) w.Field("cap", r.cap);
+    w.EndObject();
+  }
+  w.EndArray();
+  if (!d.persona) {
+    w.Key("decay");
+    if (d.decay.every > 0) {
+      w.BeginObject().Field("every", FormatDuration(d.decay.every));
+      w.Field("percent", d.decay.percent).EndObject();
+    } else {
+      w.Null();
+    }
+  }
+  WebhooksJson(w, d.webhooks);
+  if (d.persona) w.Field("members", info.members);
+  w.Field("timeDependent", info.time_dependent);
+  StringsJson(w, "uses", info.uses);
+  StringsJson(w, "usedBy", info.used_by);
+  StringsJson(w, "warnings", info.warnings);
+  w.Field("createdAt", FormatTimestamp(FromMillis(d.created_ms)));
+  w.Field("updatedAt", FormatTimestamp(FromMillis(d.updated_ms)));
+  w.EndObject();
+  return w.Take();
+}
+
+PersonasApi::PersonasApi(const Store* store, const Worker* worker, GroupEngine* engine,
+                         const KeyRing* keys, JobQueue* jobs)
+    : reader_(store), worker_(worker), engine_(engine), keys_(keys), jobs_(jobs) {}
+
+bool PersonasApi::Serves(std::string_view path) {
+  std::vector<std::string> parts = PathParts(path);
+  if (parts.size() < 2 || parts[0] != "api") return false;
+  if (parts[1] == "personas" || parts[1] == "scores" || parts[1] == "stages") return true;
+  if (parts[1] == "groups") {
+    return parts.size() == 4 && (parts[3] == "profile" || parts[3] == "completeness");
+  }
+  return parts[1] == "contacts" && parts.size() == 4 &&
+         (parts[3] == "scores" || parts[3] == "next-question");
+}
+
+void PersonasApi::Handle(const HttpRequest& request, Responder respond) {
+  std::optional<HttpResponse> response = Route(request, respond);
+  if (response) respond(*std::move(response));
+}
+
+std::optional<HttpResponse> PersonasApi::Route(const HttpRequest& request,
+                                               const Responder& respond) {
+  const std::string& method = request.method;
+  const bool mutating = method != "GET" && method != "HEAD";
+  std::variant<KeyRecord, HttpResponse> auth = AuthorizeAdmin(request, *keys_, mutating);
+  if (auto* refused = std::get_if<HttpResponse>(&auth)) return *refused;
+  const std::string note = fmt::format("token={}", std::get<KeyRecord>(auth).id);
+
+  absl::StatusOr<QueryParams> params = ParseQuery(request.query);
+  if (!params.ok()) return BadParameter("query", std::string(params.status().message()));
+  size_t limit = 100;
+  std::string cursor;
+  bool expand = false;
+  AudienceOptions options;
+  for (const auto& [name, value] : *params) {
+    if (name == "limit") {
+      if (auto error = ParseCount(name, value, 1, 10000, &limit)) return *error;
+    } else if (name == "cursor") {
+      cursor = value;
+    } else if (name == "expand") {
+      if (value != "contacts") return BadParameter(name, "the only expansion is contacts");
+      expand = true;
+    } else if (name == "goal") {
+      options.goal_event = value;
+    } else if (name == "revenue") {
+      options.revenue_property = value;
+    } else {
+      return BadParameter(name, "unknown parameter");
+    }
+  }
+  std::vector<std::string> parts;
+  for (const std::string& p : PathParts(request.path)) {
+    absl::StatusOr<std::string> decoded = PercentDecode(p);
+    if (!decoded.ok()) return BadParameter("path", std::string(decoded.status().message()));
+    parts.push_back(*std::move(decoded));
+  }
+  const size_t n = parts.size();
+  auto allow = [&](std::string_view methods) -> std::optional<HttpResponse> {
+    std::string_view m = method == "HEAD" ? "GET" : method;
+    if (methods.find(m) == std::string_view::npos) return MethodNotAllowed(request.path, methods);
+    return std::nullopt;
+  };
+  auto reply = [&](int status, std::string body) {
+    HttpResponse r = JsonReply(status, std::move(body));
+    r.log_note = note;
+    return r;
+  };
+  auto not_found = [&] {
+    return ErrorResponse(404, "not_found", fmt::format("no route {}", request.path));
+  };
+  auto describe = [&](const Roaring& members) {
+    return worker_->ReadProfiles(
+        [&](const ProfileTable& profiles) { return DescribeAudience(profiles, members, options); });
+  };
+  // members, history and completeness of a group, persona or stage.
+  auto audience = [&](AudienceKind kind, const std::string& name,
+                      const std::string& sub) -> std::optional<HttpResponse> {
+    if (auto e = allow("GET")) return e;
+    const std::string_view kind_name = AudienceKindName(kind);
+    if (sub == "members") {
+      auto page = engine_->AudienceMembers(kind, name, cursor, limit);
+      if (!page.ok()) return StatusReply(page.status());
+      JsonWriter w;
+      w.BeginObject().Field(kind_name, name).Key("members").BeginArray();
+      for (ContactId c : page->contacts) {
+        if (!expand) {
+          w.String(std::to_string(c));
+          continue;
+        }
+        absl::StatusOr<Contact> contact = reader_.FindById(c);
+        if (contact.ok()) w.Raw(ContactJson(*contact));
+      }
+      w.EndArray().Key("nextCursor");
+      if (page->next_cursor.empty()) {
+        w.Null();
+      } else {
+        w.String(page->next_cursor);
+      }
+      w.EndObject();
+      return reply(200, w.Take());
+    }
+    if (sub == "history") {
+      auto history = engine_->AudienceHistory(kind, name, limit);
+      if (!history.ok()) return StatusReply(history.status());
+      JsonWriter w;
+      w.BeginObject().Key("history").BeginArray();
+      for (const MembershipEvent& e : *history) {
+        w.BeginObject().Field(kind_name, e.group_name);
+        w.Field("contactId", std::to_string(e.contact));
+        w.Field("type", e.entered ? "entered" : "exited");
+        w.Field("time", FormatTimestamp(FromMillis(e.time_ms))).Field("cause", e.cause);
+        w.EndObject();
+      }
+      w.EndArray().EndObject();
+      return reply(200, w.Take());
+    }
+    if (sub == "completeness") {
+      auto uses = engine_->Completeness(kind, name);
+      if (!uses.ok()) return StatusReply(uses.status());
+      return reply(200, TraitUsesJson("traits", *uses));
+    }
+    if (sub == "profile") {
+      auto members = engine_->AudienceBitmap(kind, name);
+      if (!members.ok()) return StatusReply(members.status());
+      JsonWriter w;
+      w.BeginObject().Field(kind_name, name);
+      ProfileJson(w, describe(*members));
+      w.EndObject();
+      return reply(200, w.Take());
+    }
+    return not_found();
+  };
+
+  if (parts[1] == "contacts") {
+    if (auto e = allow("GET")) return e;
+    absl::StatusOr<Contact> contact = reader_.Find(parts[2]);
+    if (!contact.ok()) return StatusReply(contact.status());
+    JsonWriter w;
+    w.BeginObject().Field("contactId", std::to_string(contact->id));
+    if (parts[3] == "scores") {
+      ContactScores scores = engine_->ScoresOf(contact->id);
+      w.Key("scores").BeginArray();
+      for (const auto& s : scores.scores) {
+        w.BeginObject().Field("name", s.name).Field("points", s.points);
+        w.Field("persona", s.persona);
+        if (s.persona) w.Field("threshold", s.threshold);
+        w.EndObject();
+      }
+      w.EndArray();
+      for (auto [key, value] : {std::pair{"persona", &scores.persona},
+                                std::pair{"stage", &scores.stage}}) {
+        w.Key(key);
+        if (value->empty()) {
+          w.Null();
+        } else {
+          w.String(*value);
+        }
+      }
+    } else {
+      auto missing = engine_->MissingTraits(contact->id);
+      if (!missing.ok()) return StatusReply(missing.status());
+      w.Key("question");
+      if (missing->empty()) {
+        w.Null();
+      } else {
+        w.BeginObject().Field("trait", (*missing)[0].trait);
+        w.Field("rules", uint64_t{(*missing)[0].rules}).EndObject();
+      }
+      w.Key("missing").BeginArray();
+      for (const TraitUse& u : *missing) {
+        w.BeginObject().Field("trait", u.trait).Field("rules", uint64_t{u.rules});
+        w.Field("filledOverall", u.filled_overall).EndObject();
+      }
+      w.EndArray();
+    }
+    w.EndObject();
+    return reply(200, w.Take());
+  }
+  if (parts[1] == "groups") return audience(AudienceKind::kGroup, parts[2], parts[3]);
+
+  if (parts[1] == "stages") {
+    if (n == 2) {
+      if (auto e = allow("GET, PUT, DELETE")) return e;
+      if (method == "GET" || method == "HEAD") return reply(200, LifecycleJson(engine_->Lifecycle()));
+      if (method == "DELETE") {
+        absl::Status deleted = engine_->DeleteLifecycle();
+        if (!deleted.ok()) return StatusReply(deleted);
+        return reply(200, R"({"deleted":true})");
+      }
+      bool async = false;
+      auto def = ReadLifecycle(request.body, &async);
+      if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
+      return jobs_->Start(
+          "stages", "stages",
+          [this, d = std::get<LifecycleDefinition>(def)](
+              std::shared_ptr<GroupProgress> progress) -> absl::StatusOr<std::string> {
+            absl::StatusOr<LifecycleInfo> info = engine_->SetLifecycle(d, progress);
+            if (!info.ok()) return info.status();
+            return LifecycleJson(*info);
+          },
+          async, 200, respond);
+    }
+    if (n == 4) return audience(AudienceKind::kStage, parts[2], parts[3]);
+    return not_found();
+  }
+
+  // /api/personas and /api/scores
+  const bool personas = parts[1] == "personas";
+  const std::string_view what = personas ? "persona" : "score";
+  auto run = [this](auto change) {
+    return [this, change](std::shared_ptr<GroupProgress> progress) -> absl::StatusOr<std::string> {
+      absl::StatusOr<ScoreInfo> info = change(engine_, std::move(progress));
+      if (!info.ok()) return info.status();
+      return ScoreJson(*info);
+    };
+  };
+  if (n == 2) {
+    if (auto e = allow("GET, POST")) return e;
+    if (method == "POST") {
+      bool async = false;
+      auto def = ReadScore(request.body, personas, &async);
+      if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
+      return jobs_->Start(
+          "create", std::string(what),
+          run([d = std::get<ScoreDefinition>(def)](GroupEngine* engine,
+                                                   std::shared_ptr<GroupProgress> progress) {
+            return engine->CreateScore(d, std::move(progress));
+          }),
+          async, 201, respond);
+    }
+    JsonWriter w;
+    w.BeginObject().Key(personas ? "personas" : "scores").BeginArray();
+    for (const ScoreInfo& info : engine_->ListScores(personas)) w.Raw(ScoreJson(info));
+    w.EndArray().EndObject();
+    return reply(200, w.Take());
+  }
+  const std::string& name = parts[2];
+  auto info = engine_->GetScore(name);
+  if (info.ok() && info->definition.persona != personas) {
+    info = absl::NotFoundError(fmt::format(
+        "no {} named \"{}\" (it is a {}: /api/{})", what, name, personas ? "score" : "persona",
+        personas ? "scores" : "personas"));
+  }
+  if (n == 3) {
+    if (auto e = allow("GET, PUT, DELETE")) return e;
+    if (!info.ok()) return StatusReply(info.status());
+    if (method == "DELETE") {
+      absl::Status deleted = engine_->DeleteScore(name);
+      if (!deleted.ok()) return StatusReply(deleted);
+      JsonWriter w;
+      w.BeginObject().Field("name", name).Field("deleted", true).EndObject();
+      return reply(200, w.Take());
+    }
+    if (method == "PUT") {
+      bool async = false;
+      auto def = ReadScore(request.body, personas, &async);
+      if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
+      return jobs_->Start(
+          "update", std::string(what),
+          run([name, d = std::get<ScoreDefinition>(def)](GroupEngine* engine,
+                                                         std::shared_ptr<GroupProgress> progress) {
+            return engine->UpdateScore(name, d, std::move(progress));
+          }),
+          async, 200, respond);
+    }
+    auto distribution = engine_->Distribution(name);
+    if (!distribution.ok()) return StatusReply(distribution.status());
+    std::string json = ScoreJson(*info);
+    json.pop_back();  // the object goes on
+    JsonWriter rest;
+    rest.BeginObject();
+    DistributionJson(rest, *distribution, personas);
+    if (personas) {
+      auto members = engine_->AudienceBitmap(AudienceKind::kPersona, name);
+      if (!members.ok()) return StatusReply(members.status());
+      ProfileJson(rest, describe(*members));
+    }
+    rest.EndObject();
+    // {"distribution": …, "profile": …} spliced into the persona's object.
+    std::string tail = rest.Take();
+    json += "," + tail.substr(1);
+    return reply(200, std::move(json));
+  }
+  if (!info.ok()) return StatusReply(info.status());
+  if (n == 4 && personas) return audience(AudienceKind::kPersona, name, parts[3]);
+  return not_found();
+}
+
+}  // namespace segmenta
