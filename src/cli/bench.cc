@@ -79,6 +79,8 @@ int Run(BenchCommand& cmd) {
       result = RunKeepCurrentBench(options);
     } else if (workload == "recompute") {
       result = RunRecomputeBench(options);
+    } else if (workload == "personas") {
+      result = RunPersonasBench(options);
     } else {
       result = RunMemoryBench(options);
     }
@@ -99,16 +101,19 @@ void AddBenchCommand(CLI::App& app, CommonOptions& common) {
   auto cmd = std::make_shared<BenchCommand>();
   CLI::App* sub = app.add_subcommand(
       "bench",
-      "Run whole-system benchmarks (ingest, import, memory, keep-current, recompute) and their "
+      "Run whole-system benchmarks (ingest, import, memory, keep-current, recompute, personas) "
+      "and their "
       "peers (PostgreSQL, DuckDB); prints medians and ratios");
   sub->add_option("workloads", cmd->workloads,
-                  "Workloads to run, in order: ingest, import, memory, keep-current, recompute")
+                  "Workloads to run, in order: ingest, import, memory, keep-current, recompute, "
+                  "personas")
       ->required()
-      ->check(CLI::IsMember({"ingest", "import", "memory", "keep-current", "recompute"}));
+      ->check(CLI::IsMember(
+          {"ingest", "import", "memory", "keep-current", "recompute", "personas"}));
   sub->add_option("--events", cmd->events,
                   "Events to generate (ingest default 1,000,000; import default 10,000,000)");
   sub->add_option("--contacts", cmd->contacts,
-                  "Contacts to generate (memory, recompute: default 1,000,000; keep-current: "
+                  "Contacts to generate (memory, recompute, personas: default 1,000,000; keep-current: "
                   "20,000)");
   sub->add_option("--connections", cmd->options.connections,
                   "Concurrent HTTP (and PostgreSQL) connections")

@@ -51,7 +51,8 @@ std::vector<std::pair<std::string, std::string>> HundredGroups() {
   return out;
 }
 
-// The messages of generated traffic, parsed.
+}  // namespace
+
 std::vector<Message> GeneratedMessages(uint64_t contacts, uint64_t seed, absl::Time now) {
   TrafficOptions traffic;
   traffic.contacts = contacts;
@@ -71,7 +72,6 @@ uint64_t PeakRssBytes() {
   return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
 }
 
-}  // namespace
 
 // ---------------------------------------------------------------------------------------
 // keep-current
@@ -159,20 +159,18 @@ absl::StatusOr<WorkloadResult> RunKeepCurrentBench(const BenchOptions& options) 
 // ---------------------------------------------------------------------------------------
 // recompute
 
-namespace {
-
-// The same data as CSV for the DuckDB peer, from the profile table: what each query reads.
 absl::Status WritePeerCsv(const ProfileTable& p, const std::string& dir) {
   std::FILE* events = std::fopen((dir + "/events.csv").c_str(), "wb");
   if (events == nullptr) return absl::InternalError("cannot write events.csv");
   static char buffer[1 << 22];
   std::setvbuf(events, buffer, _IOFBF, sizeof(buffer));
-  std::fputs("contact,kind,event,ts,path,revenue\n", events);
+  std::fputs("contact,kind,event,ts,path,category,revenue\n", events);
   for (const auto& table : p.tables()) {
     const std::string kind(MessageTypeName(table->type));
     const std::string event = table->type == MessageType::kTrack ? table->key : "";
     const Column* path = table->column("path");
     const Column* revenue = table->column("revenue");
+    const Column* category = table->column("category");
     for (size_t r = 0; r < table->rows(); ++r) {
       if (table->contact[r] == 0) continue;
       std::string line =
@@ -181,6 +179,10 @@ absl::Status WritePeerCsv(const ProfileTable& p, const std::string& dir) {
         line += '"';
         for (char c : path->string(r)) line += c == '"' ? std::string("\"\"") : std::string(1, c);
         line += '"';
+      }
+      line += ',';
+      if (category != nullptr && category->type(r) == ValueType::kString) {
+        line += category->string(r);  // slugs: no quoting needed
       }
       line += ',';
       if (revenue != nullptr && revenue->type(r) == ValueType::kNumber) {
@@ -230,6 +232,31 @@ absl::Status WritePeerCsv(const ProfileTable& p, const std::string& dir) {
   }
   return absl::OkStatus();
 }
+
+absl::StatusOr<std::vector<std::string>> RunNodePeer(const std::string& script,
+                                                     std::vector<std::string> args,
+                                                     const std::string& work_dir) {
+  std::string path = std::string(SEGMENTA_SOURCE_DIR) + "/tests/js/bench/" + script;
+  SpawnOptions spawn;
+  spawn.stdout_path = work_dir + "/" + script + ".out";
+  spawn.stderr_path = work_dir + "/" + script + ".err";
+  Note("running DuckDB ({})", path);
+  args.insert(args.begin(), {"/usr/bin/node", path});
+  SEGMENTA_ASSIGN_OR_RETURN(ChildProcess node, ChildProcess::Spawn(args, spawn));
+  int status = *node.Wait();
+  if (!ExitedCleanly(status)) {
+    return absl::InternalError(fmt::format("the DuckDB peer failed ({}): {}",
+                                           DescribeWaitStatus(status),
+                                           TailOfFile(spawn.stderr_path)));
+  }
+  std::vector<std::string> lines;
+  std::ifstream out(spawn.stdout_path);
+  std::string line;
+  while (std::getline(out, line)) lines.push_back(line);
+  return lines;
+}
+
+namespace {
 
 struct PeerRun {
   std::vector<double> ms;
@@ -285,26 +312,13 @@ absl::StatusOr<WorkloadResult> RunRecomputeBench(const BenchOptions& options) {
   if (options.peer) {
     Note("writing the data as CSV for DuckDB");
     SEGMENTA_RETURN_IF_ERROR(WritePeerCsv(profiles, work.path()));
-    std::string script = std::string(SEGMENTA_SOURCE_DIR) + "/tests/js/bench/duckdb_groups.mjs";
-    SpawnOptions spawn;
-    spawn.stdout_path = work.path() + "/duckdb.out";
-    spawn.stderr_path = work.path() + "/duckdb.err";
-    Note("running DuckDB ({})", script);
     SEGMENTA_ASSIGN_OR_RETURN(
-        ChildProcess node,
-        ChildProcess::Spawn({"/usr/bin/node", script, work.path(), std::to_string(now),
-                             std::to_string(options.repeats)},
-                            spawn));
-    int status = *node.Wait();
-    if (!ExitedCleanly(status)) {
-      return absl::InternalError(fmt::format("the DuckDB peer failed ({}): {}",
-                                             DescribeWaitStatus(status),
-                                             TailOfFile(spawn.stderr_path)));
-    }
-    std::ifstream out(spawn.stdout_path);
-    std::string line;
+        std::vector<std::string> lines,
+        RunNodePeer("duckdb_groups.mjs",
+                    {work.path(), std::to_string(now), std::to_string(options.repeats)},
+                    work.path()));
     simdjson::dom::parser parser;
-    while (std::getline(out, line)) {
+    for (const std::string& line : lines) {
       simdjson::dom::element doc;
       if (parser.parse(line).get(doc) != simdjson::SUCCESS) continue;
       PeerRun run;

@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "collect/message.h"
+#include "profile/profile_table.h"
 
 namespace segmenta {
 
@@ -66,6 +69,26 @@ absl::StatusOr<WorkloadResult> RunKeepCurrentBench(const BenchOptions& options);
 // cached, side by side with DuckDB running the same conditions as SQL on the same data; and
 // the memory of 100 groups' memberships.
 absl::StatusOr<WorkloadResult> RunRecomputeBench(const BenchOptions& options);
+
+// 20 buyer personas of 10 rules each: the time to compute them over every contact
+// (side by side with DuckDB computing the same scores and assignment in SQL), and the cost
+// of keeping them current per ingested event.
+absl::StatusOr<WorkloadResult> RunPersonasBench(const BenchOptions& options);
+
+// --- Shared by the in-process workloads ------------------------------------------------
+
+// The messages of generated traffic (`contacts` contacts), parsed, in time order.
+std::vector<Message> GeneratedMessages(uint64_t contacts, uint64_t seed, absl::Time now);
+// The peak resident set of this process.
+uint64_t PeakRssBytes();
+// The data of `profiles` as CSV files in `dir` for the DuckDB peers: events.csv (contact,
+// kind, event, ts, path, category, revenue), contacts.csv, accounts.csv, members.csv.
+absl::Status WritePeerCsv(const ProfileTable& profiles, const std::string& dir);
+// Runs `node tests/js/bench/SCRIPT args...` in `work_dir`; returns its stdout lines.
+// Errors: Internal with the script's stderr when it fails.
+absl::StatusOr<std::vector<std::string>> RunNodePeer(const std::string& script,
+                                                     std::vector<std::string> args,
+                                                     const std::string& work_dir);
 
 // The header: machine (cores, CPU model, RAM, load average, kernel, fsync latency of the
 // temp dir's disk) and build. Never fails: unknown fields print as "?".

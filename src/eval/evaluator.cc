@@ -25,6 +25,35 @@ bool ContainsNow(const Node& n) {
   return false;
 }
 
+// `now`, or `now ± constant ± ...`: a bound that moves with the clock alone.
+bool NowPlusConstant(const Node& n) {
+  if (n.kind == NodeKind::kNow) return true;
+  if (n.kind == NodeKind::kArith && (n.op == Op::kAdd || n.op == Op::kSub)) {
+    const Node& l = *n.children[0];
+    const Node& r = *n.children[1];
+    if (r.kind != NodeKind::kLiteral) return false;
+    return NowPlusConstant(l);
+  }
+  return false;
+}
+
+// Its value at `now`: now + the constants.
+double NowOffset(const Node& n) {
+  if (n.kind == NodeKind::kNow) return 0;
+  const Value& v = n.children[1]->value;
+  const double k = v.type() == ValueType::kNumber ? v.as_number()
+                                                  : static_cast<double>(v.as_millis());
+  return NowOffset(*n.children[0]) + (n.op == Op::kAdd ? k : -k);
+}
+
+bool WhereUsesTime(const Node& n) {
+  if (n.kind == NodeKind::kTimeTest || n.kind == NodeKind::kNow) return true;
+  for (const NodePtr& c : n.children) {
+    if (WhereUsesTime(*c)) return true;
+  }
+  return false;
+}
+
 class Eval {
  public:
   Eval(const Plan& plan, const ProfileTable& profiles, ContactId contact, const EvalEnv& env)
@@ -396,7 +425,8 @@ class Eval {
   void SelectorBoundaries(const Selector& s) {
     Frame none;
     for (const Node* bound : {s.window.from.get(), s.window.to.get()}) {
-      if (bound != nullptr) Boundaries(*bound, none);
+      // A bound of now ± constants is followed below, event by event.
+      if (bound != nullptr && !NowPlusConstant(*bound)) Boundaries(*bound, none);
     }
     int table = SelectorTable(p_, s);
     if (table == -1) return;
@@ -433,13 +463,6 @@ class Eval {
     }
   }
 
-  static bool WhereUsesTime(const Node& n) {
-    if (n.kind == NodeKind::kTimeTest || n.kind == NodeKind::kNow) return true;
-    for (const NodePtr& c : n.children) {
-      if (WhereUsesTime(*c)) return true;
-    }
-    return false;
-  }
 
   std::optional<Millis> best() const { return best_; }
 
@@ -480,6 +503,94 @@ Scalar ValueOfNode(const Plan& plan, const Node& node, const ProfileTable& profi
                    ContactId contact, const EvalEnv& env) {
   Eval eval(plan, profiles, contact, env);
   return eval.exists() ? eval.Value(node, Frame()) : Scalar();
+}
+
+namespace {
+
+// Collects the selectors whose windows move with the clock (within last, or bounds of now
+// ± constants); false when something else in the plan depends on time (a time test, now
+// outside a window, a sequence's wait, a filter on time, overall(...)).
+bool WindowsOnly(const Node& n, std::vector<const Selector*>* moving) {
+  switch (n.kind) {
+    case NodeKind::kTimeTest:
+    case NodeKind::kNow:
+    case NodeKind::kOverall:
+      return false;
+    case NodeKind::kDid:
+      if (n.selector2 && n.negated) return false;
+      break;
+    default:
+      break;
+  }
+  for (const Selector* s : {n.selector.get(), n.selector2.get()}) {
+    if (s == nullptr) continue;
+    if (s->where && WhereUsesTime(*s->where)) return false;
+    bool moves = s->window.kind == Window::Kind::kLast;
+    for (const Node* bound : {s->window.from.get(), s->window.to.get()}) {
+      if (bound == nullptr) continue;
+      if (NowPlusConstant(*bound)) {
+        moves = true;
+      } else if (ContainsNow(*bound) || !WindowsOnly(*bound, moving)) {
+        return false;
+      }
+    }
+    if (moves) moving->push_back(s);
+  }
+  for (const NodePtr& c : n.children) {
+    if (!WindowsOnly(*c, moving)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<Millis> NextChangeAll(const Plan& plan, const ProfileTable& profiles,
+                                  const EvalEnv& env) {
+  const size_t rows = profiles.contact_rows();
+  std::vector<Millis> out(rows, kNoChange);
+  if (!plan.time_dependent()) return out;
+  std::vector<const Selector*> moving;
+  if (!WindowsOnly(plan.root(), &moving)) {
+    for (ContactId c = 1; c < rows; ++c) {
+      if (profiles.contact(c) == nullptr) continue;
+      if (std::optional<Millis> t = NextChange(plan, profiles, c, env)) out[c] = *t;
+    }
+    return out;
+  }
+  // The instants at which an activity enters or leaves a moving window, as NextChange
+  // finds them contact by contact, here table by table.
+  auto candidate = [&](uint32_t c, double t) {
+    if (!std::isfinite(t)) return;
+    const Millis m = static_cast<Millis>(std::ceil(t));
+    if (m > env.now && m < out[c]) out[c] = m;
+  };
+  for (const Selector* s : moving) {
+    const int table = SelectorTable(profiles, *s);
+    if (table == -1) continue;
+    std::vector<double> offsets;  // of bounds now + k: an event at t crosses at t - k
+    for (const Node* bound : {s->window.from.get(), s->window.to.get()}) {
+      if (bound != nullptr && NowPlusConstant(*bound)) offsets.push_back(NowOffset(*bound));
+    }
+    const bool last = s->window.kind == Window::Kind::kLast;
+    for (size_t t = 0; t < profiles.tables().size(); ++t) {
+      if (table >= 0 && static_cast<int>(t) != table) continue;
+      const EventTable& events = profiles.table(static_cast<uint16_t>(t));
+      for (size_t r = 0; r < events.rows(); ++r) {
+        const uint32_t c = events.contact[r];
+        if (c == 0 || profiles.contact(c) == nullptr) continue;
+        const double at = static_cast<double>(events.time[r]);
+        if (last) {
+          candidate(c, at);
+          candidate(c, at + static_cast<double>(s->window.duration) + 1);
+        }
+        for (double k : offsets) {
+          candidate(c, at - k);
+          candidate(c, at - k + 1);
+        }
+      }
+    }
+  }
+  return out;
 }
 
 std::vector<Value> OverallValues(const Plan& plan, const ProfileTable& profiles, Millis now) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,14 @@ bool Matches(const Plan& plan, const ProfileTable& profiles, ContactId contact, 
 // nullopt when it cannot. May be early (the value may turn out unchanged), never late.
 std::optional<Millis> NextChange(const Plan& plan, const ProfileTable& profiles, ContactId contact,
                                  const EvalEnv& env);
+
+// NextChange for every contact row at once (kNoChange where it cannot change, and for rows
+// that are not alive contacts): column by column when the plan depends on time only
+// through windows that move with the clock, else contact by contact. Equal to NextChange.
+// REQUIRES: the caller holds the profile table for reading.
+inline constexpr Millis kNoChange = std::numeric_limits<Millis>::max();
+std::vector<Millis> NextChangeAll(const Plan& plan, const ProfileTable& profiles,
+                                  const EvalEnv& env);
 
 // `node` (a part of `plan`) for one contact: a condition's truth, or an expression's value.
 // For the batch evaluator's per-contact fallbacks.

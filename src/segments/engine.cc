@@ -692,6 +692,23 @@ void GroupEngine::Schedule(Group& g, const ProfileTable& profiles, ContactId con
   timers_.push(Timer{*next, g.timer_id(), contact});
 }
 
+void GroupEngine::ScheduleAll(Group& g, const ProfileTable& profiles, Millis now) {
+  g.scheduled.clear();
+  if (!g.time_dependent()) return;
+  std::vector<Millis> next(profiles.contact_rows(), kNoChange);
+  for (size_t i = 0; i < g.plans.size(); ++i) {
+    if (!g.plans[i]->time_dependent()) continue;
+    const std::vector<Millis> t = NextChangeAll(*g.plans[i], profiles, EnvFor(g, i, now));
+    for (size_t c = 0; c < next.size(); ++c) next[c] = std::min(next[c], t[c]);
+  }
+  const uint32_t id = g.timer_id();
+  for (size_t c = 0; c < next.size(); ++c) {
+    if (next[c] == kNoChange) continue;
+    g.scheduled[c] = next[c];
+    timers_.push(Timer{next[c], id, c});
+  }
+}
+
 double GroupEngine::ScoreOf(const Group& g, const ProfileTable& profiles, ContactId contact,
                             Millis now) const {
   double total = 0;
@@ -731,15 +748,7 @@ void GroupEngine::ComputeScores(Group& g, const ProfileTable& profiles, Millis n
   for (size_t c = 0; c < rows; ++c) {
     if (profiles.contact(c) != nullptr) g.values[c] = static_cast<float>(total[c]);
   }
-  g.scheduled.clear();
-  if (g.time_dependent()) {
-    for (ContactId c = 1; c < rows; ++c) {
-      if (profiles.contact(c) != nullptr) Schedule(g, profiles, c, now);
-      if (progress != nullptr && (c & 0xFFFF) == 0) {
-        progress->fraction = 0.8 + 0.2 * static_cast<double>(c) / static_cast<double>(rows);
-      }
-    }
-  }
+  ScheduleAll(g, profiles, now);
   if (progress != nullptr) progress->fraction = 1.0;
 }
 
@@ -886,16 +895,7 @@ void GroupEngine::Recompute(Group& g, const ProfileTable& profiles, Millis now,
       for (uint32_t c : entered) Record(g, c, true, now, cause, batch);
       for (uint32_t c : exited) Record(g, c, false, now, cause, batch);
       changed = !entered.isEmpty() || !exited.isEmpty();
-      g.scheduled.clear();
-      if (g.plan != nullptr && g.plan->time_dependent()) {
-        const size_t rows = profiles.contact_rows();
-        for (ContactId c = 1; c < rows; ++c) {
-          if (profiles.contact(c) != nullptr) Schedule(g, profiles, c, now);
-          if (progress != nullptr && (c & 0xFFFF) == 0) {
-            progress->fraction = 0.8 + 0.2 * static_cast<double>(c) / static_cast<double>(rows);
-          }
-        }
-      }
+      ScheduleAll(g, profiles, now);
       break;
     }
     case Group::Kind::kScore: {
@@ -933,12 +933,7 @@ void GroupEngine::Recompute(Group& g, const ProfileTable& profiles, Millis now,
         }
       }
       changed = RecomputeAudiences(g, assigned, now, cause, batch);
-      g.scheduled.clear();
-      if (g.time_dependent()) {
-        for (ContactId c = 1; c < assigned.size(); ++c) {
-          if (profiles.contact(c) != nullptr) Schedule(g, profiles, c, now);
-        }
-      }
+      ScheduleAll(g, profiles, now);
       break;
     }
   }

@@ -351,6 +351,8 @@ class GroupEngine : public WorkerObserver {
   void Record(Group& g, ContactId contact, bool entered, Millis now, std::string_view cause,
               rocksdb::WriteBatch* batch);
   void Schedule(Group& g, const ProfileTable& profiles, ContactId contact, Millis now);
+  // Schedules every contact's timer of `g` (replacing those it had).
+  void ScheduleAll(Group& g, const ProfileTable& profiles, Millis now);
   bool StaticMember(const Group& g, const ProfileTable& profiles, ContactId contact) const;
   GroupInfo InfoOf(const Group& g) const;
   Group* Find(std::string_view name) const;

@@ -1,6 +1,6 @@
 // The incremental and batch evaluators agree on every contact, for thousands of random
-// conditions over random contacts and events; and NextChange() is never late: between now
-// and the instant it names, no contact's value changes.
+// conditions over random contacts and events; NextChangeAll() equals NextChange(), which is
+// never late: between now and the instant it names, no contact's value changes.
 #include <random>
 
 #include "eval/batch.h"
@@ -183,6 +183,7 @@ TEST_P(AgreementTest, IncrementalAndBatchAgreeAndNextChangeIsNeverLate) {
     env.now = world.Now();
     env.overall = OverallValues(**plan, profiles, env.now);
     Roaring batch = EvaluateAll(**plan, profiles, env, i % 2 == 0 ? &cache : nullptr);
+    const std::vector<Millis> next_all = NextChangeAll(**plan, profiles, env);
     ++conditions;
     for (ContactId c = 0; c < profiles.contact_rows(); ++c) {
       bool incremental = Matches(**plan, profiles, c, env);
@@ -191,6 +192,8 @@ TEST_P(AgreementTest, IncrementalAndBatchAgreeAndNextChangeIsNeverLate) {
       members += incremental;
       // Between now and NextChange the value holds.
       std::optional<Millis> next = NextChange(**plan, profiles, c, env);
+      ASSERT_EQ(next_all[c], next.value_or(kNoChange))
+          << "contact " << c << " at " << env.now << ": " << text;
       if (!next) {
         for (Millis step : {kDay / 7, 2 * kDay + 1, 7 * kDay}) {
           EvalEnv later = env;

@@ -2,7 +2,7 @@
 // written by the bench from Segmenta's profile table), then runs each group's condition as
 // SQL, several times, and prints one JSON line per group: {"name", "ms": [...], "count"}.
 // Usage: node duckdb_groups.mjs DIR NOW_MS REPEATS
-import { DuckDBInstance } from '@duckdb/node-api';
+import { openShop } from './duckdb_shop.mjs';
 
 const [dir, nowArg, repeatsArg] = process.argv.slice(2);
 const now = Number(nowArg);
@@ -10,18 +10,8 @@ const repeats = Number(repeatsArg ?? 3);
 const hour = 3600 * 1000;
 const day = 24 * hour;
 
-const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
-const db = await instance.connect();
-const t0 = Date.now();
-await db.run(`CREATE TABLE events AS SELECT * FROM read_csv('${dir}/events.csv', header=true,
-  columns={'contact':'BIGINT','kind':'VARCHAR','event':'VARCHAR','ts':'BIGINT','path':'VARCHAR','revenue':'DOUBLE'})`);
-await db.run(`CREATE TABLE contacts AS SELECT * FROM read_csv('${dir}/contacts.csv', header=true,
-  columns={'contact':'BIGINT','age':'DOUBLE','gender':'VARCHAR','country':'VARCHAR','job_title':'VARCHAR','newsletter':'BOOLEAN','card_expiry':'VARCHAR'})`);
-await db.run(`CREATE TABLE accounts AS SELECT * FROM read_csv('${dir}/accounts.csv', header=true,
-  columns={'group_id':'VARCHAR','industry':'VARCHAR','employees':'DOUBLE'})`);
-await db.run(`CREATE TABLE members AS SELECT * FROM read_csv('${dir}/members.csv', header=true,
-  columns={'group_id':'VARCHAR','contact':'BIGINT'})`);
-console.log(JSON.stringify({ name: '(load)', ms: [Date.now() - t0], count: 0 }));
+const db = await openShop(dir);
+console.log(JSON.stringify({ name: '(load)', ms: [db.loadMs], count: 0 }));
 
 const europe = `('AT','BE','DE','DK','ES','FI','FR','GR','IE','IT','NL','PL','PT','SE')`;
 const customers = `SELECT DISTINCT contact FROM events WHERE event = 'Order Completed'`;
