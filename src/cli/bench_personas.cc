@@ -257,6 +257,8 @@ absl::StatusOr<WorkloadResult> RunPersonasBench(const BenchOptions& options) {
     members.push_back(m.cardinality());
   }
   fmt::print("  members: {}\n", fmt::join(members, ", "));
+  fmt::print("  peak RSS {}, membership bitmaps {}\n", Bytes(static_cast<double>(PeakRssBytes())),
+             Bytes(static_cast<double>(e.engine->MembershipBytes())));
   fmt::print("  median: create {:.0f} ms ({:.0f} ns per contact and persona), recompute {:.0f} ms\n",
              Median(create_ms), Median(create_ms) * 1e6 / 20 / static_cast<double>(alive),
              Median(recompute_ms));

@@ -149,8 +149,9 @@ struct GroupEngine::Group {
   std::vector<std::shared_ptr<const Plan>> plans;
   std::vector<std::vector<Value>> overall;
 
-  // The instant each contact's timer is due (the heap may hold stale entries).
-  absl::flat_hash_map<ContactId, Millis> scheduled;
+  // The instant each contact's timer is due, by contact id (kNoChange: none); the heap may
+  // hold stale entries.
+  std::vector<Millis> due;
   std::vector<size_t> dependents;  // indexes into groups_ of the nodes that use this one
   std::vector<std::string> uses;   // keys
 
@@ -665,7 +666,23 @@ void GroupEngine::RecordEvent(uint32_t id, const std::string& name, AudienceKind
     AppendBigEndian64(out, &key);
     batch->Put(store_->handle(Family::kOutbox), key, w.Take());
   }
+  counters_dirty_ = true;  // written once per batch, by FlushCounters
+}
+
+absl::Status GroupEngine::RunDefinition(
+    const std::function<absl::Status(ProfileTable&, rocksdb::WriteBatch*)>& task) {
+  return worker_->RunTaskAndWait([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
+    absl::Status status = task(profiles, batch);
+    absl::MutexLock lock(&mu_);
+    FlushCounters(batch);
+    return status;
+  });
+}
+
+void GroupEngine::FlushCounters(rocksdb::WriteBatch* batch) {
+  if (!counters_dirty_) return;
   batch->Put(store_->handle(Family::kMeta), kMetaSegments, CountersRecord());
+  counters_dirty_ = false;
 }
 
 std::string GroupEngine::CountersRecord() const {
@@ -682,18 +699,28 @@ void GroupEngine::Schedule(Group& g, const ProfileTable& profiles, ContactId con
     std::optional<Millis> t = NextChange(*g.plans[i], profiles, contact, EnvFor(g, i, now));
     if (t && (!next || *t < *next)) next = t;
   }
-  if (!next) {
-    g.scheduled.erase(contact);
-    return;
+  if (contact >= g.due.size()) {
+    if (!next) return;
+    g.due.resize(std::max<size_t>(contact + 1, profiles.contact_rows()), kNoChange);
   }
-  auto [it, inserted] = g.scheduled.try_emplace(contact, *next);
-  if (!inserted && it->second == *next) return;
-  it->second = *next;
-  timers_.push(Timer{*next, g.timer_id(), contact});
+  const Millis at = next.value_or(kNoChange);
+  if (g.due[contact] == at) return;
+  g.due[contact] = at;
+  if (next) {
+    PushTimer(Timer{at, g.timer_id(), contact});
+    ++live_timers_;
+  }
+}
+
+void GroupEngine::PushTimer(Timer t) {
+  timers_.push_back(t);
+  std::push_heap(timers_.begin(), timers_.end(), std::greater<Timer>());
 }
 
 void GroupEngine::ScheduleAll(Group& g, const ProfileTable& profiles, Millis now) {
-  g.scheduled.clear();
+  // The node's old timers stay in the heap, stale (due[] no longer names them), until a
+  // compaction drops them.
+  g.due.clear();
   if (!g.time_dependent()) return;
   std::vector<Millis> next(profiles.contact_rows(), kNoChange);
   for (size_t i = 0; i < g.plans.size(); ++i) {
@@ -702,11 +729,35 @@ void GroupEngine::ScheduleAll(Group& g, const ProfileTable& profiles, Millis now
     for (size_t c = 0; c < next.size(); ++c) next[c] = std::min(next[c], t[c]);
   }
   const uint32_t id = g.timer_id();
+  const size_t before = timers_.size();
   for (size_t c = 0; c < next.size(); ++c) {
-    if (next[c] == kNoChange) continue;
-    g.scheduled[c] = next[c];
-    timers_.push(Timer{next[c], id, c});
+    if (next[c] != kNoChange) timers_.push_back(Timer{next[c], id, c});
   }
+  g.due = std::move(next);
+  const size_t added = timers_.size() - before;
+  if (timers_.size() > 2 * (live_timers_ + added) + 65536) {
+    CompactTimers();
+  } else if (added > before / 4) {
+    std::make_heap(timers_.begin(), timers_.end(), std::greater<Timer>());
+  } else {
+    for (size_t i = before + 1; i <= timers_.size(); ++i) {
+      std::push_heap(timers_.begin(), timers_.begin() + i, std::greater<Timer>());
+    }
+  }
+  live_timers_ += added;
+}
+
+void GroupEngine::CompactTimers() {
+  timers_.clear();
+  live_timers_ = 0;
+  for (const auto& g : groups_) {
+    const uint32_t id = g->timer_id();
+    for (size_t c = 0; c < g->due.size(); ++c) {
+      if (g->due[c] != kNoChange) timers_.push_back(Timer{g->due[c], id, c});
+    }
+  }
+  live_timers_ = timers_.size();
+  std::make_heap(timers_.begin(), timers_.end(), std::greater<Timer>());
 }
 
 double GroupEngine::ScoreOf(const Group& g, const ProfileTable& profiles, ContactId contact,
@@ -864,7 +915,7 @@ bool GroupEngine::RecomputeAudiences(Group& g, const std::vector<int>& assigned,
   return changed;
 }
 
-void GroupEngine::Recompute(Group& g, const ProfileTable& profiles, Millis now,
+bool GroupEngine::Recompute(Group& g, const ProfileTable& profiles, Millis now,
                             std::string_view cause, rocksdb::WriteBatch* batch,
                             GroupProgress* progress) {
   bool changed = false;
@@ -888,7 +939,7 @@ void GroupEngine::Recompute(Group& g, const ProfileTable& profiles, Millis now,
           if (progress != nullptr) progress->fraction = 0.8 * f;
         });
       } else {
-        return;
+        return false;
       }
       Roaring entered = next - g.members;
       Roaring exited = g.members - next;
@@ -899,7 +950,7 @@ void GroupEngine::Recompute(Group& g, const ProfileTable& profiles, Millis now,
       break;
     }
     case Group::Kind::kScore: {
-      if (!g.error.empty()) return;
+      if (!g.error.empty()) return false;
       for (size_t i = 0; i < g.plans.size(); ++i) {
         g.overall[i] = OverallValues(*g.plans[i], profiles, now);
       }
@@ -917,7 +968,7 @@ void GroupEngine::Recompute(Group& g, const ProfileTable& profiles, Millis now,
       break;
     }
     case Group::Kind::kLifecycle: {
-      if (!g.error.empty()) return;
+      if (!g.error.empty()) return false;
       std::vector<int> assigned(profiles.contact_rows(), -1);
       for (size_t c = 0; c < assigned.size(); ++c) {
         if (profiles.contact(c) != nullptr) assigned[c] = 0;
@@ -938,7 +989,7 @@ void GroupEngine::Recompute(Group& g, const ProfileTable& profiles, Millis now,
     }
   }
   if (progress != nullptr) progress->fraction = 1.0;
-  if (!changed) return;
+  if (!changed) return false;
   // What is built on this node changes with it. Points have no history of their own: what
   // moves with them keeps their cause.
   const std::string next_cause = g.kind == Group::Kind::kScore
@@ -947,6 +998,7 @@ void GroupEngine::Recompute(Group& g, const ProfileTable& profiles, Millis now,
   for (size_t d : g.dependents) {
     Recompute(*groups_[d], profiles, now, next_cause, batch, nullptr);
   }
+  return true;
 }
 
 GroupInfo GroupEngine::InfoOf(const Group& g) const {
@@ -973,7 +1025,7 @@ absl::StatusOr<GroupInfo> GroupEngine::Create(GroupDefinition def,
                                               std::shared_ptr<GroupProgress> progress) {
   SEGMENTA_RETURN_IF_ERROR(Normalize(&def));
   absl::StatusOr<GroupInfo> out = absl::InternalError("not run");
-  absl::Status status = worker_->RunTaskAndWait([&](ProfileTable& profiles,
+  absl::Status status = RunDefinition([&](ProfileTable& profiles,
                                                     rocksdb::WriteBatch* batch) {
     absl::MutexLock lock(&mu_);
     if (Find(def.name) != nullptr) {
@@ -1018,7 +1070,7 @@ absl::StatusOr<GroupInfo> GroupEngine::Update(std::string_view name, GroupDefini
   SEGMENTA_RETURN_IF_ERROR(Normalize(&def));
   absl::StatusOr<GroupInfo> out = absl::InternalError("not run");
   absl::Status status =
-      worker_->RunTaskAndWait([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
+      RunDefinition([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
         absl::MutexLock lock(&mu_);
         Group* g = Find(name);
         if (g == nullptr) return absl::NotFoundError(fmt::format("no group named \"{}\"", name));
@@ -1058,7 +1110,7 @@ absl::StatusOr<GroupInfo> GroupEngine::Update(std::string_view name, GroupDefini
 }
 
 absl::Status GroupEngine::Delete(std::string_view name) {
-  return worker_->RunTaskAndWait([&](ProfileTable&, rocksdb::WriteBatch* batch) {
+  return RunDefinition([&](ProfileTable&, rocksdb::WriteBatch* batch) {
     absl::MutexLock lock(&mu_);
     Group* g = Find(name);
     if (g == nullptr) return absl::NotFoundError(fmt::format("no group named \"{}\"", name));
@@ -1084,7 +1136,7 @@ absl::StatusOr<GroupInfo> GroupEngine::EditStatic(std::string_view name, std::ve
                                                   std::vector<std::string> remove_accounts) {
   absl::StatusOr<GroupInfo> out = absl::InternalError("not run");
   absl::Status status =
-      worker_->RunTaskAndWait([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
+      RunDefinition([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
         absl::MutexLock lock(&mu_);
         Group* g = Find(name);
         if (g == nullptr) return absl::NotFoundError(fmt::format("no group named \"{}\"", name));
@@ -1163,7 +1215,7 @@ absl::StatusOr<ScoreInfo> GroupEngine::CreateScore(ScoreDefinition def,
                                                    std::shared_ptr<GroupProgress> progress) {
   SEGMENTA_RETURN_IF_ERROR(NormalizeScore(&def));
   absl::StatusOr<ScoreInfo> out = absl::InternalError("not run");
-  absl::Status status = worker_->RunTaskAndWait([&](ProfileTable& profiles,
+  absl::Status status = RunDefinition([&](ProfileTable& profiles,
                                                     rocksdb::WriteBatch* batch) {
     absl::MutexLock lock(&mu_);
     if (FindScore(def.name) != nullptr || Find(def.name) != nullptr) {
@@ -1185,9 +1237,10 @@ absl::StatusOr<ScoreInfo> GroupEngine::CreateScore(ScoreDefinition def,
     RebuildPersonas();
     Reindex();
     cache_.Invalidate();
-    Recompute(*created, profiles, now, fmt::format("{} created", DependencyName(created->key)),
-              batch, progress.get());
-    if (created->score.persona) {
+    const bool moved = Recompute(*created, profiles, now,
+                                 fmt::format("{} created", DependencyName(created->key)), batch,
+                                 progress.get());
+    if (created->score.persona && !moved) {
       Recompute(*FindNode(kPersonaNodeKey), profiles, now, "persona created", batch, nullptr);
     }
     batch->Put(store_->handle(Family::kMeta), ScoreKey(created->score.id), created->score.Encode());
@@ -1204,7 +1257,7 @@ absl::StatusOr<ScoreInfo> GroupEngine::UpdateScore(std::string_view name, ScoreD
                                                    std::shared_ptr<GroupProgress> progress) {
   SEGMENTA_RETURN_IF_ERROR(NormalizeScore(&def));
   absl::StatusOr<ScoreInfo> out = absl::InternalError("not run");
-  absl::Status status = worker_->RunTaskAndWait([&](ProfileTable& profiles,
+  absl::Status status = RunDefinition([&](ProfileTable& profiles,
                                                     rocksdb::WriteBatch* batch) {
     absl::MutexLock lock(&mu_);
     Group* g = FindScore(name);
@@ -1245,9 +1298,9 @@ absl::StatusOr<ScoreInfo> GroupEngine::UpdateScore(std::string_view name, ScoreD
     RebuildPersonas();
     Reindex();
     cache_.Invalidate();
-    Recompute(*g, profiles, now, fmt::format("{} updated", DependencyName(g->key)), batch,
-              progress.get());
-    if (g->score.persona) {
+    const bool moved = Recompute(*g, profiles, now, fmt::format("{} updated", DependencyName(g->key)),
+                                 batch, progress.get());
+    if (g->score.persona && !moved) {
       // The threshold may have changed with the same points.
       Recompute(*FindNode(kPersonaNodeKey), profiles, now, "persona updated", batch, nullptr);
     }
@@ -1260,7 +1313,7 @@ absl::StatusOr<ScoreInfo> GroupEngine::UpdateScore(std::string_view name, ScoreD
 }
 
 absl::Status GroupEngine::DeleteScore(std::string_view name) {
-  return worker_->RunTaskAndWait([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
+  return RunDefinition([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
     absl::MutexLock lock(&mu_);
     Group* g = FindScore(name);
     if (g == nullptr) {
@@ -1423,7 +1476,7 @@ absl::StatusOr<LifecycleInfo> GroupEngine::SetLifecycle(LifecycleDefinition def,
   SEGMENTA_RETURN_IF_ERROR(CheckLifecycle(def));
   for (const Webhook& hook : def.webhooks) SEGMENTA_RETURN_IF_ERROR(CheckWebhook(hook));
   absl::StatusOr<LifecycleInfo> out = absl::InternalError("not run");
-  absl::Status status = worker_->RunTaskAndWait([&](ProfileTable& profiles,
+  absl::Status status = RunDefinition([&](ProfileTable& profiles,
                                                     rocksdb::WriteBatch* batch) {
     absl::MutexLock lock(&mu_);
     const Millis now = ToMillis(clock_->Now());
@@ -1494,7 +1547,7 @@ absl::StatusOr<LifecycleInfo> GroupEngine::SetLifecycle(LifecycleDefinition def,
 }
 
 absl::Status GroupEngine::DeleteLifecycle() {
-  return worker_->RunTaskAndWait([&](ProfileTable&, rocksdb::WriteBatch* batch) {
+  return RunDefinition([&](ProfileTable&, rocksdb::WriteBatch* batch) {
     absl::MutexLock lock(&mu_);
     Group* g = FindNode(kStageNodeKey);
     if (g == nullptr) return absl::NotFoundError("no lifecycle stages are defined");
@@ -1885,6 +1938,7 @@ absl::Status GroupEngine::OnApplied(const ProfileTable& profiles, Millis now,
           std::min<uint64_t>(nanos / std::max<uint32_t>(1, change.activities), UINT32_MAX)));
     }
   }
+  FlushCounters(batch);
   return absl::OkStatus();
 }
 
@@ -1902,7 +1956,7 @@ std::optional<Millis> GroupEngine::NextTimer() const {
   absl::ReaderMutexLock lock(&mu_);
   if (!recompute_on_start_.empty()) return std::numeric_limits<Millis>::min();
   std::optional<Millis> next;
-  if (!timers_.empty()) next = timers_.top().due;
+  if (!timers_.empty()) next = timers_.front().due;
   for (const auto& g : groups_) {
     if (g->has_overall()) {
       if (!next || next_overall_refresh_ < *next) next = next_overall_refresh_;
@@ -1926,15 +1980,15 @@ absl::Status GroupEngine::OnTimer(const ProfileTable& profiles, Millis now,
   absl::flat_hash_map<uint32_t, size_t> index_of;
   for (size_t i = 0; i < groups_.size(); ++i) index_of[groups_[i]->timer_id()] = i;
   std::vector<bool> affected(groups_.size());
-  while (!timers_.empty() && timers_.top().due <= now) {
-    Timer t = timers_.top();
-    timers_.pop();
+  while (!timers_.empty() && timers_.front().due <= now) {
+    std::pop_heap(timers_.begin(), timers_.end(), std::greater<Timer>());
+    Timer t = timers_.back();
+    timers_.pop_back();
     auto found = index_of.find(t.group);
     if (found == index_of.end()) continue;  // the group was deleted
     Group& g = *groups_[found->second];
-    auto due = g.scheduled.find(t.contact);
-    if (due == g.scheduled.end() || due->second != t.due) continue;  // superseded
-    g.scheduled.erase(due);
+    if (t.contact >= g.due.size() || g.due[t.contact] != t.due) continue;  // superseded
+    g.due[t.contact] = kNoChange;
     std::fill(affected.begin(), affected.end(), false);
     affected[found->second] = true;
     ReevaluateContact(profiles, t.contact, affected, now, "time", batch);
@@ -1951,6 +2005,7 @@ absl::Status GroupEngine::OnTimer(const ProfileTable& profiles, Millis now,
       Recompute(*g, profiles, now, "overall values changed", batch, nullptr);
     }
   }
+  FlushCounters(batch);
   return absl::OkStatus();
 }
 

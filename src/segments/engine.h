@@ -16,9 +16,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -345,12 +345,21 @@ class GroupEngine : public WorkerObserver {
   void ReevaluateContact(const ProfileTable& profiles, ContactId contact,
                          std::vector<bool>& affected, Millis now, std::string_view cause,
                          rocksdb::WriteBatch* batch);
-  // Recomputes a whole group and records the differences.
-  void Recompute(Group& g, const ProfileTable& profiles, Millis now, std::string_view cause,
+  // Recomputes a whole node and records the differences, then what reads it; true when
+  // something changed.
+  bool Recompute(Group& g, const ProfileTable& profiles, Millis now, std::string_view cause,
                  rocksdb::WriteBatch* batch, GroupProgress* progress);
   void Record(Group& g, ContactId contact, bool entered, Millis now, std::string_view cause,
               rocksdb::WriteBatch* batch);
   void Schedule(Group& g, const ProfileTable& profiles, ContactId contact, Millis now);
+  void PushTimer(Timer t);
+  // Rebuilds the heap from the nodes' due times, dropping stale timers.
+  void CompactTimers();
+  // Runs a definition change on the writer thread, then writes the counters it moved.
+  absl::Status RunDefinition(
+      const std::function<absl::Status(ProfileTable&, rocksdb::WriteBatch*)>& task);
+  // Writes the counters to `batch` when records changed them: once per batch.
+  void FlushCounters(rocksdb::WriteBatch* batch);
   // Schedules every contact's timer of `g` (replacing those it had).
   void ScheduleAll(Group& g, const ProfileTable& profiles, Millis now);
   bool StaticMember(const Group& g, const ProfileTable& profiles, ContactId contact) const;
@@ -376,7 +385,10 @@ class GroupEngine : public WorkerObserver {
   std::vector<size_t> by_accounts_ ABSL_GUARDED_BY(mu_);
   // The lifecycle node's index in groups_ (every new contact enters its first stage), or -1.
   int64_t lifecycle_index_ ABSL_GUARDED_BY(mu_) = -1;
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_ ABSL_GUARDED_BY(mu_);
+  // A min-heap on due (std::push_heap with std::greater).
+  std::vector<Timer> timers_ ABSL_GUARDED_BY(mu_);
+  // Timers pushed and not known stale: an upper bound of the live ones, for compaction.
+  size_t live_timers_ ABSL_GUARDED_BY(mu_) = 0;
   // Timers name a node by its id: a group's or score's, or kLifecycleId.
   absl::flat_hash_map<uint32_t, Group*> by_timer_id_ ABSL_GUARDED_BY(mu_);
   Millis next_overall_refresh_ ABSL_GUARDED_BY(mu_) = 0;
@@ -385,6 +397,7 @@ class GroupEngine : public WorkerObserver {
   uint32_t next_group_id_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t next_history_seq_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t next_outbox_seq_ ABSL_GUARDED_BY(mu_) = 1;
+  bool counters_dirty_ ABSL_GUARDED_BY(mu_) = false;
   AggregateCache cache_;  // writer thread only
   KeepCurrentStats stats_ ABSL_GUARDED_BY(mu_);
 };

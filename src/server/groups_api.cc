@@ -24,8 +24,8 @@ std::vector<std::string_view> Segments(std::string_view path) {
 }
 
 void EventJson(JsonWriter& w, const MembershipEvent& e) {
-  w.BeginObject().Field("group", e.group_name).Field("contactId", std::to_string(e.contact));
-  w.Field("type", e.entered ? "entered" : "exited");
+  w.BeginObject().Field("group", e.group_name).Field("kind", AudienceKindName(e.kind));
+  w.Field("contactId", std::to_string(e.contact)).Field("type", e.entered ? "entered" : "exited");
   w.Field("time", FormatTimestamp(FromMillis(e.time_ms))).Field("cause", e.cause).EndObject();
 }
 
