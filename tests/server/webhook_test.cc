@@ -175,5 +175,40 @@ TEST_F(WebhookTest, EveryEnterAndExitIsDeliveredSignedRetriedAndNoneLostAcrossAR
   EXPECT_FALSE(it->Valid());
 }
 
+TEST_F(WebhookTest, PersonaAndStageMovesAreDeliveredWithTheirKind) {
+  Receiver receiver(/*failures=*/0);
+  Identify("seed", R"({"plan":"free"})");
+  ScoreDefinition persona;
+  persona.name = "Pro";
+  persona.persona = true;
+  persona.threshold = 10;
+  persona.rules = {{ScoreRule::Kind::kAttribute, "plan = \"pro\"", 10, 0, 0}};
+  persona.webhooks = {Webhook{receiver.url(), kSecret, true, true}};
+  ASSERT_TRUE(engine_->CreateScore(persona).ok());
+  LifecycleDefinition life;
+  life.stages = {{0, "Visitor", "", ""}, {0, "Lead", "", "trait(\"email\") is not null"}};
+  life.webhooks = {Webhook{receiver.url(), kSecret, true, false}};  // enters only
+  ASSERT_TRUE(engine_->SetLifecycle(life).ok());
+  ASSERT_TRUE(receiver.WaitFor(1));  // seed enters Visitor
+
+  Identify("ana", R"({"plan":"pro","email":"ana@example.com"})");
+  ASSERT_TRUE(receiver.WaitFor(3));  // ana enters Lead and Pro
+  Identify("ana", R"({"plan":"free"})");
+  ASSERT_TRUE(receiver.WaitFor(4));  // ana exits Pro
+  std::vector<std::string> seen;
+  for (const HttpRequest& r : receiver.requests()) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc = parser.parse(r.body);
+    seen.push_back(std::string(std::string_view(doc["type"])) + " " +
+                   std::string(std::string_view(doc["group"])) + " " +
+                   std::string(std::string_view(doc["contact"]["identities"].at(0)["value"])));
+    EXPECT_EQ(r.Header("x-segmenta-event"), std::string_view(doc["type"]));
+  }
+  EXPECT_THAT(seen, ::testing::UnorderedElementsAre("stage.entered Visitor seed",
+                                                    "stage.entered Lead ana",
+                                                    "persona.entered Pro ana",
+                                                    "persona.exited Pro ana"));
+}
+
 }  // namespace
 }  // namespace segmenta
