@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include "boost/math/distributions/beta.hpp"
 #include "boost/math/distributions/chi_squared.hpp"
@@ -69,6 +70,42 @@ Estimate MeanEstimate(const Moments& m, double confidence) {
   const double se = std::sqrt(m.variance() / m.n);
   e.ci = {e.value - t * se, e.value + t * se};
   return e;
+}
+
+namespace {
+
+// The ratio of means and the variance of that estimate (delta method).
+std::pair<double, double> RatioAndVariance(const JointMoments& m) {
+  const double n = m.y.n;
+  const double mx = m.x.mean(), my = m.y.mean();
+  if (n < 2 || mx == 0) return {0, 0};
+  const double r = my / mx;
+  const double v = (m.y.variance() - 2 * r * m.covariance() + r * r * m.x.variance()) /
+                   (n * mx * mx);
+  return {r, std::max(0.0, v)};
+}
+
+}  // namespace
+
+Estimate RatioEstimate(const JointMoments& m, double confidence) {
+  auto [r, v] = RatioAndVariance(m);
+  const double z = NormalQuantile(0.5 + confidence / 2);
+  return {r, {r - z * std::sqrt(v), r + z * std::sqrt(v)}};
+}
+
+Difference CompareRatios(const JointMoments& treatment, const JointMoments& control,
+                         double confidence) {
+  Difference d;
+  auto [r1, v1] = RatioAndVariance(treatment);
+  auto [r0, v0] = RatioAndVariance(control);
+  d.absolute = r1 - r0;
+  d.standard_error = std::sqrt(v1 + v0);
+  const double z = NormalQuantile(0.5 + confidence / 2);
+  d.ci = {d.absolute - z * d.standard_error, d.absolute + z * d.standard_error};
+  d.statistic = d.standard_error > 0 ? d.absolute / d.standard_error : 0;
+  d.p_value = d.standard_error > 0 ? TwoSidedNormalP(d.statistic) : 1;
+  Relative(r1, v1, r0, v0, z, &d);
+  return d;
 }
 
 Difference CompareProportions(double x1, double n1, double x0, double n0, double confidence) {

@@ -28,6 +28,10 @@ Estimate ProportionEstimate(double successes, double n, double confidence = 0.95
 // A mean with its Student-t interval (n - 1 degrees of freedom).
 Estimate MeanEstimate(const Moments& m, double confidence = 0.95);
 
+// A ratio of two per-unit sums (revenue ÷ orders: the average order value) with its
+// delta-method interval; y is the numerator, x the denominator.
+Estimate RatioEstimate(const JointMoments& m, double confidence = 0.95);
+
 // Treatment against control.
 struct Difference {
   double absolute = 0;     // treatment - control
@@ -43,6 +47,10 @@ struct Difference {
 // Two-proportion z-test: pooled standard error for the statistic, unpooled for the interval.
 Difference CompareProportions(double x1, double n1, double x0, double n0,
                               double confidence = 0.95);
+
+// Two ratios (average order values) compared with the delta method and a z-test.
+Difference CompareRatios(const JointMoments& treatment, const JointMoments& control,
+                         double confidence = 0.95);
 
 // Welch's unequal-variances t-test on means.
 Difference CompareMeans(const Moments& treatment, const Moments& control,
