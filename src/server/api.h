@@ -7,6 +7,7 @@
 #include "profile/worker.h"
 #include "segments/engine.h"
 #include "server/admin_api.h"
+#include "server/experiments_api.h"
 #include "server/groups_api.h"
 #include "server/http_server.h"
 #include "server/key_ring.h"
@@ -38,6 +39,7 @@ class Api {
   AdminApi admin_;
   GroupsApi groups_;
   PersonasApi personas_;
+  ExperimentsApi experiments_;
 };
 
 }  // namespace segmenta

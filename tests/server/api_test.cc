@@ -432,6 +432,39 @@ TEST_F(ApiTest, PersonasScoresAndStagesOverHttp) {
   EXPECT_EQ(job.status, 202) << job.body;
 }
 
+TEST_F(ApiTest, ExperimentReportsOverHttp) {
+  std::string batch = R"({"batch":[)";
+  for (int i = 0; i < 40; ++i) {
+    const char* arm = i % 2 == 0 ? "control" : "discount";
+    batch += fmt::format(
+        R"({}{{"type":"track","userId":"u{}","event":"Experiment Viewed",
+            "properties":{{"experiment_id":"home-hero","variation_id":"{}"}}}})",
+        i == 0 ? "" : ",", i, arm);
+    if (i % 4 == 1 || i % 8 == 0) {
+      batch += fmt::format(
+          R"(,{{"type":"track","userId":"u{}","event":"Order Completed","properties":{{"revenue":{}}}}})",
+          i, 20 + i);
+    }
+  }
+  batch += "]}";
+  ASSERT_EQ(Post("/v1/batch", batch).status, 200);
+  constexpr char kQuery[] = R"({"control":"control","goals":[
+      {"name":"purchase","selector":"\"Order Completed\"","revenue":"revenue","window":"7 days"}]})";
+  HttpClientResponse report =
+      Admin("POST", "/api/experiments/home-hero/report", read_token_, kQuery);
+  ASSERT_EQ(report.status, 200) << report.body;
+  EXPECT_THAT(report.body, HasSubstr(R"("variation":"control","exposed":20)"));
+  EXPECT_THAT(report.body, HasSubstr(R"("variation":"discount","exposed":20)"));
+  EXPECT_THAT(report.body, HasSubstr(R"("conversionLift":{)"));
+  EXPECT_THAT(report.body, HasSubstr(R"("chanceToBeatControl":)"));
+  HttpClientResponse bad = Admin("POST", "/api/experiments/home-hero/report", "",
+                                 R"({"goals":[{"selector":"\"Order Completed\" within last 3 days"}]})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("goals[0]"));
+  EXPECT_EQ(Admin("POST", "/api/experiments/nope/report", "", kQuery).status, 404);
+  EXPECT_EQ(Admin("GET", "/api/experiments/home-hero/report").status, 405);
+}
+
 TEST_F(ApiTest, GroupsAreDefinedCheckedListedAndKeptCurrentOverHttp) {
   ASSERT_EQ(Post("/v1/batch", R"({"batch":[
       {"type":"identify","userId":"ana","traits":{"age":47,"country":"ES"}},
