@@ -332,7 +332,8 @@ class BatchEvaluator {
       }
       case NodeKind::kScore:
       case NodeKind::kPersona:
-      case NodeKind::kStage: {
+      case NodeKind::kStage:
+      case NodeKind::kVisit: {
         auto out = std::make_shared<std::vector<Scalar>>(contacts_.size);
         if (env_.derived) {
           alive_->ForEach([&](size_t c) { (*out)[c] = env_.derived(n, c); });

@@ -61,7 +61,10 @@ class Eval {
         p_(profiles),
         contact_(contact),
         env_(env),
-        state_(profiles.contact(contact)) {}
+        state_(profiles.contact(contact)) {
+    static const ContactState kEmpty;
+    if (state_ == nullptr && env.absent_is_empty) state_ = &kEmpty;
+  }
 
   bool exists() const { return state_ != nullptr; }
 
@@ -90,6 +93,7 @@ class Eval {
       case NodeKind::kScore:
       case NodeKind::kPersona:
       case NodeKind::kStage:
+      case NodeKind::kVisit:
         return env_.derived ? env_.derived(n, contact_) : Scalar();
       default:
         return Scalar::Bool(Bool(n, f));

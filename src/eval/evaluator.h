@@ -25,9 +25,13 @@ struct EvalEnv {
   // The values of the plan's overall(...) aggregates, by slot (see OverallValues()).
   std::vector<Value> overall;
   // The values the engine derives for a contact: score("…") (a number), persona and stage
-  // (a string, null when none), for a kScore, kPersona or kStage node. Null when the plan
-  // reads none; a string returned must outlive the evaluation.
+  // (a string, null when none), for a kScore, kPersona or kStage node; and the visit's hot
+  // data for a kVisit node. Null when the plan reads none; a string returned must outlive
+  // the evaluation.
   std::function<Scalar(const Node& node, ContactId contact)> derived;
+  // A contact that does not exist (a visitor not seen yet) is evaluated as one with no
+  // traits and no activities, instead of matching nothing.
+  bool absent_is_empty = false;
 };
 
 // True when `contact` satisfies `plan`. A contact that does not exist satisfies nothing.

@@ -238,6 +238,9 @@ void WriteNode(const Node& n, JsonWriter& w) {
     case NodeKind::kStage:
       w.BeginObject().Field("stage", true).EndObject();
       return;
+    case NodeKind::kVisit:
+      w.BeginObject().Field("visit", n.name).EndObject();
+      return;
   }
 }
 
@@ -490,6 +493,12 @@ class JsonReader {
     }
     if (has("stage")) {
       node->kind = NodeKind::kStage;
+      return node;
+    }
+    if (has("visit")) {
+      node->kind = NodeKind::kVisit;
+      absl::Status s = string_of("visit", &node->name);
+      if (!s.ok()) return s;
       return node;
     }
     std::string_view first_key = (*o.begin()).key;
@@ -836,6 +845,9 @@ void WriteText(const Node& n, std::string& out) {
       return;
     case NodeKind::kStage:
       out += "stage";
+      return;
+    case NodeKind::kVisit:
+      out += "visit." + n.name;
       return;
   }
 }

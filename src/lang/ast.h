@@ -42,6 +42,7 @@ enum class NodeKind : uint8_t {
   kScore,         // the contact's points in score or persona `name` (a number)
   kPersona,       // the name of the contact's persona (a string; null when none)
   kStage,         // the name of the contact's lifecycle stage (a string)
+  kVisit,         // hot data of the visit being decided: `name` ("referrer.search_engine")
 };
 
 enum class Op : uint8_t {

@@ -116,7 +116,12 @@ class Checker {
         return Result(n, ValueType::kBool);
       }
       case NodeKind::kTrait:
+        if (!n.quoted && scope == Scope::kContact && n.name.rfind("visit.", 0) == 0) {
+          return CheckVisit(n);
+        }
         return CheckName(n, schema_.traits, "trait", &plan_->traits_);
+      case NodeKind::kVisit:
+        return CheckVisit(n);
       case NodeKind::kAccountTrait:
         plan_->uses_accounts_ = true;
         return CheckName(n, schema_.account_traits, "account trait", nullptr);
@@ -376,6 +381,29 @@ class Checker {
     return types;
   }
 
+  // visit.NAME: the hot data of the visit being decided.
+  absl::StatusOr<TypeSet> CheckVisit(Node& n) {
+    if (n.kind == NodeKind::kTrait) {
+      n.kind = NodeKind::kVisit;
+      n.name = n.name.substr(6);
+    }
+    if (!schema_.visit) {
+      return Error(n, fmt::format("visit.{} is the hot data of a visit: experiences may read "
+                                  "it, groups and scores may not",
+                                  n.name));
+    }
+    auto it = VisitFields().find(n.name);
+    if (it == VisitFields().end()) {
+      std::vector<std::string> names;
+      for (const auto& [name, type] : VisitFields()) names.push_back(name);
+      std::sort(names.begin(), names.end());
+      std::string best = ClosestWord(n.name, names);
+      return Error(n, fmt::format("unknown visit field '{}'{}", n.name,
+                                  best.empty() ? "" : fmt::format("; did you mean 'visit.{}'?", best)));
+    }
+    return Result(n, it->second);
+  }
+
   absl::StatusOr<TypeSet> CheckProperty(Node& n, const std::string& event_key) {
     if (n.name.rfind("context.", 0) == 0) return kAnyType;  // the context is free-form
     auto add = [](TypeSet& acc, const absl::flat_hash_map<std::string, TypeSet>& props,
@@ -569,6 +597,22 @@ class Checker {
   std::string_view self_;
   Plan* plan_;
 };
+
+const absl::flat_hash_map<std::string, ValueType>& VisitFields() {
+  static const auto* fields = new absl::flat_hash_map<std::string, ValueType>{
+      {"page.url", ValueType::kString},        {"page.path", ValueType::kString},
+      {"page.host", ValueType::kString},       {"page.title", ValueType::kString},
+      {"referrer.url", ValueType::kString},    {"referrer.host", ValueType::kString},
+      {"referrer.search_engine", ValueType::kBool}, {"referrer.social", ValueType::kBool},
+      {"utm.source", ValueType::kString},      {"utm.medium", ValueType::kString},
+      {"utm.campaign", ValueType::kString},    {"utm.term", ValueType::kString},
+      {"utm.content", ValueType::kString},     {"device.type", ValueType::kString},
+      {"os.name", ValueType::kString},         {"browser.name", ValueType::kString},
+      {"country", ValueType::kString},         {"hour", ValueType::kNumber},
+      {"weekday", ValueType::kString},         {"new", ValueType::kBool},
+  };
+  return *fields;
+}
 
 absl::StatusOr<std::shared_ptr<const Plan>> Plan::Compile(NodePtr root, const Schema& schema,
                                                           std::string_view self) {

@@ -33,7 +33,12 @@ struct Schema {
   // persona assignment as "persona:"; lifecycle stages as "stage:". A plan's groups() lists
   // the same keys.
   absl::flat_hash_map<std::string, std::vector<std::string>> groups;
+  // The hot data of a visit (`visit.page.path`, ...) is readable: experiences only.
+  bool visit = false;
 };
+
+// The fields of `visit.…` and their types (see docs/conditions.md).
+const absl::flat_hash_map<std::string, ValueType>& VisitFields();
 
 // The event key of a selector: its event name for track, else the kind's name ("page").
 std::string EventKey(const Selector& selector);

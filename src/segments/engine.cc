@@ -1845,6 +1845,29 @@ absl::StatusOr<ConditionCheck> GroupEngine::Check(std::string_view condition, bo
   });
 }
 
+Schema GroupEngine::ConditionSchema(const ProfileTable& profiles) const {
+  absl::ReaderMutexLock lock(&mu_);
+  return SchemaFor(profiles);
+}
+
+bool GroupEngine::MatchesNow(const Plan& plan, const ProfileTable& profiles, ContactId contact,
+                             Millis now, const std::vector<Value>& overall,
+                             const std::function<Scalar(const Node&)>& visit) const {
+  absl::ReaderMutexLock lock(&mu_);
+  EvalEnv env;
+  env.now = now;
+  env.overall = overall;
+  env.absent_is_empty = true;
+  env.group_members = [this](std::string_view name) -> const Roaring* {
+    Group* g = Find(name);
+    return g == nullptr ? nullptr : &g->members;
+  };
+  env.derived = [&](const Node& node, ContactId c) -> Scalar {
+    return node.kind == NodeKind::kVisit ? visit(node) : DerivedValue(node, c);
+  };
+  return Matches(plan, profiles, contact, env);
+}
+
 std::vector<Webhook> GroupEngine::WebhooksOf(uint32_t id) const {
   absl::ReaderMutexLock lock(&mu_);
   if (auto g = by_id_.find(id); g != by_id_.end()) return g->second->def.webhooks;

@@ -267,6 +267,17 @@ class GroupEngine : public WorkerObserver {
   absl::StatusOr<std::vector<TraitUse>> Completeness(AudienceKind kind,
                                                      std::string_view name) const;
 
+  // --- For other readers of conditions (experiences) ----------------------------------
+  // The schema conditions compile against: the data's names and every definition's key.
+  // REQUIRES: the caller holds the profile table for reading.
+  Schema ConditionSchema(const ProfileTable& profiles) const;
+  // `plan` for `contact` now, reading groups, scores, persona and stage as they stand, and
+  // `visit` for visit.… fields; a contact not seen yet is evaluated as an empty one.
+  // REQUIRES: the caller holds the profile table for reading. Thread-safe otherwise.
+  bool MatchesNow(const Plan& plan, const ProfileTable& profiles, ContactId contact, Millis now,
+                  const std::vector<Value>& overall,
+                  const std::function<Scalar(const Node&)>& visit) const;
+
   // The webhooks of a group, persona or lifecycle stage by id, secrets included (for the
   // sender only). Empty when it does not exist.
   std::vector<Webhook> WebhooksOf(uint32_t id) const;

@@ -13,7 +13,7 @@
 
 namespace segmenta {
 
-inline const absl::Time kStart = absl::FromUnixSeconds(1795500000);  // 2026-11-24T04:00:00Z
+inline const absl::Time kStart = absl::FromUnixSeconds(1795500000);  // 2026-11-24T06:00:00Z, a Tuesday
 
 class EngineFixture : public ::testing::Test {
  protected:

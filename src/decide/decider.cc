@@ -1,0 +1,307 @@
+#include "decide/decider.h"
+
+#include "core/json_writer.h"
+#include "core/status.h"
+#include "core/time_format.h"
+#include "eval/evaluator.h"
+#include "eval/scalar.h"
+#include "fmt/format.h"
+#include "spdlog/spdlog.h"
+#include "xxhash.h"
+
+namespace segmenta {
+namespace {
+
+// A visitor whose first activity is older than this is returning.
+constexpr Millis kVisitLength = 30 * 60 * 1000;
+
+std::string Hex64(uint64_t v) { return fmt::format("{:016x}", v); }
+
+// The variation of `contact`'s first exposure to `experiment`, or "".
+std::string ExistingArm(const ProfileTable& profiles, ContactId contact,
+                        std::string_view experiment) {
+  const ContactState* state = profiles.contact(contact);
+  if (state == nullptr) return "";
+  const int t = profiles.table_index(MessageType::kTrack, "Experiment Viewed");
+  if (t < 0) return "";
+  const EventTable& table = profiles.table(static_cast<uint16_t>(t));
+  const Column* id = table.column("experiment_id");
+  const Column* variation = table.column("variation_id");
+  if (id == nullptr || variation == nullptr) return "";
+  for (const EventRef& ref : state->events) {
+    if (ref.table != t) continue;
+    if (id->type(ref.row) == ValueType::kString && id->string(ref.row) == experiment &&
+        variation->type(ref.row) == ValueType::kString) {
+      return std::string(variation->string(ref.row));
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+double ExperimentBucket(std::string_view visitor, std::string_view experiment) {
+  std::string key = std::string(experiment) + "\x1f" + std::string(visitor);
+  const uint64_t h = XXH64(key.data(), key.size(), 0);
+  return static_cast<double>(h % 1'000'000) / 10'000.0;
+}
+
+absl::StatusOr<std::unique_ptr<Decider>> Decider::Start(Store* store, Worker* worker,
+                                                        GroupEngine* engine, Clock* clock) {
+  std::unique_ptr<Decider> d(new Decider(store, worker, engine, clock));
+  auto it = store->NewIterator(Family::kMeta);
+  const rocksdb::Slice prefix(kExperienceKeyPrefix.data(), kExperienceKeyPrefix.size());
+  absl::MutexLock lock(&d->mu_);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    SEGMENTA_ASSIGN_OR_RETURN(ExperienceDefinition def,
+                              ExperienceDefinition::Decode(
+                                  std::string_view(it->value().data(), it->value().size())));
+    d->next_id_ = std::max(d->next_id_, def.id + 1);
+    auto compiled = d->Compile(def);
+    if (!compiled.ok()) {
+      spdlog::error("experience \"{}\" no longer compiles ({}); it shows its default",
+                    def.slot, std::string(compiled.status().message()));
+      auto fallback = std::make_shared<Compiled>();
+      fallback->def = def;
+      fallback->def.variations.clear();
+      fallback->def.experiment.clear();
+      d->by_slot_[def.slot] = fallback;
+      continue;
+    }
+    d->by_slot_[def.slot] = *std::move(compiled);
+  }
+  SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "loading experiences"));
+  return d;
+}
+
+absl::StatusOr<std::shared_ptr<const Decider::Compiled>> Decider::Compile(
+    ExperienceDefinition def) const {
+  auto out = std::make_shared<Compiled>();
+  absl::Status status = worker_->ReadProfiles([&](const ProfileTable& profiles) -> absl::Status {
+    Schema schema = engine_->ConditionSchema(profiles);
+    schema.visit = true;
+    const Millis now = ToMillis(clock_->Now());
+    for (size_t i = 0; i < def.variations.size(); ++i) {
+      const std::string& condition = def.variations[i].condition;
+      if (condition.empty() || def.is_experiment()) {
+        out->plans.push_back(nullptr);
+        out->overall.emplace_back();
+        continue;
+      }
+      auto plan = Plan::CompileText(condition, schema);
+      if (!plan.ok()) {
+        return absl::InvalidArgumentError(fmt::format("variations[{}].condition: {}", i,
+                                                      std::string(plan.status().message())));
+      }
+      out->overall.push_back(OverallValues(**plan, profiles, now));
+      out->plans.push_back(*std::move(plan));
+    }
+    if (!def.audience.empty()) {
+      auto plan = Plan::CompileText(def.audience, schema);
+      if (!plan.ok()) {
+        return absl::InvalidArgumentError(
+            fmt::format("audience: {}", std::string(plan.status().message())));
+      }
+      out->audience_overall = OverallValues(**plan, profiles, now);
+      out->audience = *std::move(plan);
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  out->def = std::move(def);
+  return std::shared_ptr<const Compiled>(std::move(out));
+}
+
+absl::StatusOr<ExperienceInfo> Decider::Put(ExperienceDefinition def) {
+  SEGMENTA_RETURN_IF_ERROR(CheckExperience(def));
+  const Millis now = ToMillis(clock_->Now());
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = by_slot_.find(def.slot);
+    if (it != by_slot_.end()) {
+      def.id = it->second->def.id;
+      def.created_ms = it->second->def.created_ms;
+      if (it->second->def.experiment != def.experiment && !it->second->def.experiment.empty()) {
+        spdlog::info("experience \"{}\": experiment \"{}\" replaced by \"{}\"", def.slot,
+                     it->second->def.experiment, def.experiment);
+      }
+    } else {
+      def.created_ms = now;
+      def.id = next_id_++;
+    }
+  }
+  def.updated_ms = now;
+  SEGMENTA_ASSIGN_OR_RETURN(std::shared_ptr<const Compiled> compiled, Compile(def));
+  absl::MutexLock lock(&mu_);
+  rocksdb::WriteBatch batch;
+  batch.Put(store_->handle(Family::kMeta), ExperienceKey(compiled->def.id),
+            compiled->def.Encode());
+  SEGMENTA_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/true));
+  by_slot_[compiled->def.slot] = compiled;
+  ExperienceInfo info;
+  info.definition = compiled->def;
+  for (const auto& plan : compiled->plans) {
+    if (plan != nullptr) info.warnings.insert(info.warnings.end(), plan->warnings().begin(),
+                                              plan->warnings().end());
+  }
+  return info;
+}
+
+absl::Status Decider::Delete(std::string_view slot) {
+  absl::MutexLock lock(&mu_);
+  auto it = by_slot_.find(std::string(slot));
+  if (it == by_slot_.end()) {
+    return absl::NotFoundError(fmt::format("no experience for slot \"{}\"", slot));
+  }
+  rocksdb::WriteBatch batch;
+  batch.Delete(store_->handle(Family::kMeta), ExperienceKey(it->second->def.id));
+  SEGMENTA_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/true));
+  by_slot_.erase(it);
+  return absl::OkStatus();
+}
+
+std::vector<ExperienceInfo> Decider::List() const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<ExperienceInfo> out;
+  for (const auto& [slot, c] : by_slot_) out.push_back({c->def, {}});
+  std::sort(out.begin(), out.end(), [](const ExperienceInfo& a, const ExperienceInfo& b) {
+    return a.definition.id < b.definition.id;
+  });
+  return out;
+}
+
+absl::StatusOr<ExperienceInfo> Decider::Get(std::string_view slot) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = by_slot_.find(std::string(slot));
+  if (it == by_slot_.end()) {
+    return absl::NotFoundError(fmt::format("no experience for slot \"{}\"", slot));
+  }
+  return ExperienceInfo{it->second->def, {}};
+}
+
+absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
+  if (request.user_id.empty() && request.anonymous_id.empty()) {
+    return absl::InvalidArgumentError("userId or anonymousId: one is required");
+  }
+  if (request.slots.empty()) return absl::InvalidArgumentError("slots: at least one slot");
+  std::vector<std::shared_ptr<const Compiled>> experiences;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    for (size_t i = 0; i < request.slots.size(); ++i) {
+      auto it = by_slot_.find(request.slots[i]);
+      if (it == by_slot_.end()) {
+        return absl::InvalidArgumentError(
+            fmt::format("slots[{}]: no experience for slot \"{}\"", i, request.slots[i]));
+      }
+      experiences.push_back(it->second);
+    }
+  }
+  ContactId contact = 0;
+  if (!request.user_id.empty()) {
+    if (auto c = reader_.Find("user:" + request.user_id); c.ok()) contact = c->id;
+  }
+  if (contact == 0 && !request.anonymous_id.empty()) {
+    if (auto c = reader_.Find("anonymous:" + request.anonymous_id); c.ok()) contact = c->id;
+  }
+  const std::string visitor =
+      !request.user_id.empty() ? "u:" + request.user_id : "a:" + request.anonymous_id;
+  const absl::Time at = clock_->Now();
+  const Millis now = ToMillis(at);
+  std::vector<Decision> out;
+  std::vector<Message> exposures;
+  auto expose = [&](std::string event, std::string properties, std::string dedup) {
+    Message m;
+    m.type = MessageType::kTrack;
+    m.user_id = request.user_id;
+    m.anonymous_id = request.anonymous_id;
+    m.event = std::move(event);
+    m.properties = std::move(properties);
+    m.message_id = "exposure-" + Hex64(XXH64(dedup.data(), dedup.size(), 0));
+    m.timestamp = m.received_at = at;
+    exposures.push_back(std::move(m));
+  };
+  worker_->ReadProfiles([&](const ProfileTable& profiles) {
+    bool is_new = true;
+    if (const ContactState* s = profiles.contact(contact); s != nullptr && !s->events.empty()) {
+      is_new = profiles.event_time(s->events.front()) > now - kVisitLength;
+    }
+    request.visit.fields["new"] = Value::Bool(is_new);
+    auto visit = [&](const Node& n) -> Scalar {
+      const Value* v = request.visit.Find(n.name);
+      return v != nullptr ? ScalarOf(*v) : Scalar();
+    };
+    for (const auto& c : experiences) {
+      const ExperienceDefinition& def = c->def;
+      Decision d;
+      d.slot = def.slot;
+      d.variation = "default";
+      d.payload = def.default_payload;
+      if (def.is_experiment()) {
+        d.experiment = def.experiment;
+        if (c->audience != nullptr &&
+            !engine_->MatchesNow(*c->audience, profiles, contact, now, c->audience_overall,
+                                 visit)) {
+          d.reason = "not in the experiment's audience: the default, no exposure";
+          out.push_back(std::move(d));
+          continue;
+        }
+        std::string arm = ExistingArm(profiles, contact, def.experiment);
+        if (!arm.empty()) {
+          d.reason = fmt::format("assigned to \"{}\" at its first exposure", arm);
+        } else {
+          const double bucket = ExperimentBucket(visitor, def.experiment);
+          double edge = def.control;
+          arm = "control";
+          if (bucket >= edge) {
+            for (const auto& [name, percent] : def.allocation) {
+              arm = name;
+              edge += percent;
+              if (bucket < edge) break;
+            }
+          }
+          d.reason = fmt::format("bucket {:.2f} of 100 falls in \"{}\"", bucket, arm);
+        }
+        d.variation = arm;
+        for (const Variation& v : def.variations) {
+          if (v.name == arm) d.payload = v.payload;
+        }
+        if (arm == "control") d.payload = def.default_payload;
+        JsonWriter w;
+        w.BeginObject().Field("experiment_id", def.experiment).Field("variation_id", arm);
+        w.Field("slot", def.slot).EndObject();
+        expose("Experiment Viewed", w.Take(), visitor + "|" + def.experiment + "|" + arm);
+        d.exposed = true;
+        out.push_back(std::move(d));
+        continue;
+      }
+      d.reason = "no variation's condition holds: the default";
+      for (size_t i = 0; i < def.variations.size(); ++i) {
+        const auto& plan = c->plans[i];
+        if (plan != nullptr &&
+            !engine_->MatchesNow(*plan, profiles, contact, now, c->overall[i], visit)) {
+          continue;
+        }
+        d.variation = def.variations[i].name;
+        d.payload = def.variations[i].payload;
+        d.reason = plan == nullptr
+                       ? fmt::format("variation \"{}\" is for everyone", d.variation)
+                       : fmt::format("the condition of variation \"{}\" holds: {}", d.variation,
+                                     plan->text());
+        break;
+      }
+      JsonWriter w;
+      w.BeginObject().Field("slot", def.slot).Field("variation", d.variation).EndObject();
+      expose("Experience Viewed", w.Take(), visitor + "|" + def.slot + "|" + d.variation);
+      d.exposed = true;
+      out.push_back(std::move(d));
+    }
+  });
+  if (!exposures.empty()) {
+    worker_->Submit(std::move(exposures), [](absl::StatusOr<IngestResult> result) {
+      if (!result.ok()) spdlog::warn("exposures not recorded: {}", result.status().ToString());
+    });
+  }
+  return out;
+}
+
+}  // namespace segmenta

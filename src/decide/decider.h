@@ -1,0 +1,99 @@
+// Decides, for a visitor and the slots asked, which variation of each experience it sees:
+// from its profile (traits, groups, personas, stages, scores: cold data) and the visit's
+// context (hot data); experiments assign by a hash of the visitor and the experiment's key,
+// sticky once exposed. Exposures are recorded as activities, each once.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "core/clock.h"
+#include "decide/experience.h"
+#include "decide/visit.h"
+#include "lang/compiler.h"
+#include "profile/contact_reader.h"
+#include "profile/worker.h"
+#include "segments/engine.h"
+#include "store/store.h"
+
+namespace segmenta {
+
+struct ExperienceInfo {
+  ExperienceDefinition definition;
+  std::vector<std::string> warnings;
+};
+
+struct DecideRequest {
+  std::string user_id;
+  std::string anonymous_id;
+  std::vector<std::string> slots;
+  Visit visit;  // "new" is filled by Decide
+};
+
+struct Decision {
+  std::string slot;
+  std::string variation;  // "default" or "control" when no variation applies
+  std::string payload;    // JSON
+  std::string reason;     // why: "condition of variation \"discount\" holds", ...
+  std::string experiment;  // when the slot runs one
+  bool exposed = false;    // an exposure was recorded
+};
+
+// Thread-safe.
+class Decider {
+ public:
+  // Loads the experiences from `store`. Every argument must outlive the decider.
+  // Errors: DataLoss for malformed records.
+  static absl::StatusOr<std::unique_ptr<Decider>> Start(Store* store, Worker* worker,
+                                                        GroupEngine* engine,
+                                                        Clock* clock = Clock::Real());
+
+  // Creates or replaces the experience of `def.slot`. Errors: InvalidArgument as
+  // CheckExperience, or naming the condition that does not compile
+  // ("variations[1].condition: 1:5: …").
+  absl::StatusOr<ExperienceInfo> Put(ExperienceDefinition def);
+  // Errors: NotFound.
+  absl::Status Delete(std::string_view slot);
+  std::vector<ExperienceInfo> List() const;
+  absl::StatusOr<ExperienceInfo> Get(std::string_view slot) const;
+
+  // One decision per slot asked, in order. The visitor is found by userId, then
+  // anonymousId; one not seen yet is new and gets its exposures recorded as a new
+  // anonymous contact. Exposures are queued (not awaited).
+  // Errors: InvalidArgument for no ids, no slots, or an unknown slot (naming it).
+  absl::StatusOr<std::vector<Decision>> Decide(DecideRequest request);
+
+ private:
+  struct Compiled {
+    ExperienceDefinition def;
+    std::vector<std::shared_ptr<const Plan>> plans;  // per variation; null: everyone
+    std::shared_ptr<const Plan> audience;            // experiments; null: everyone
+    std::vector<std::vector<Value>> overall;          // per variation
+    std::vector<Value> audience_overall;
+  };
+
+  Decider(Store* store, Worker* worker, GroupEngine* engine, Clock* clock)
+      : store_(store), worker_(worker), engine_(engine), clock_(clock), reader_(store) {}
+  absl::StatusOr<std::shared_ptr<const Compiled>> Compile(ExperienceDefinition def) const;
+
+  Store* store_;
+  Worker* worker_;
+  GroupEngine* engine_;
+  Clock* clock_;
+  ContactReader reader_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const Compiled>> by_slot_ ABSL_GUARDED_BY(mu_);
+  uint32_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+// The bucket of `visitor` in `experiment`: 0 <= b < 100, uniform, the same on every node
+// and across restarts (xxHash64).
+double ExperimentBucket(std::string_view visitor, std::string_view experiment);
+
+}  // namespace segmenta

@@ -1,0 +1,206 @@
+#include "decide/visit.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/time/time.h"
+#include "fmt/format.h"
+
+namespace segmenta {
+namespace {
+
+constexpr std::string_view kSearchEngines[] = {"google.", "bing.com", "duckduckgo.com",
+                                               "search.yahoo.", "baidu.com", "yandex.",
+                                               "ecosia.org", "search.brave.com", "qwant.com"};
+constexpr std::string_view kSocial[] = {"facebook.com", "t.co", "twitter.com", "x.com",
+                                        "linkedin.com", "instagram.com", "pinterest.",
+                                        "reddit.com", "tiktok.com", "youtube.com"};
+
+// The host of an absolute URL, lower case, without "www." ("" when none).
+std::string HostOf(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return "";
+  url.remove_prefix(scheme + 3);
+  url = url.substr(0, url.find_first_of("/?#"));
+  url = url.substr(0, url.find(':'));
+  std::string host = absl::AsciiStrToLower(std::string(url));
+  if (host.rfind("www.", 0) == 0) host.erase(0, 4);
+  return host;
+}
+
+std::string PathOf(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme != std::string_view::npos) {
+    url.remove_prefix(scheme + 3);
+    size_t slash = url.find('/');
+    url = slash == std::string_view::npos ? std::string_view("/") : url.substr(slash);
+  }
+  return std::string(url.substr(0, url.find_first_of("?#")));
+}
+
+// The value of query parameter `name` in `url` ("" when absent); '+' and %XX decoded.
+std::string QueryParam(std::string_view url, std::string_view name) {
+  size_t q = url.find('?');
+  if (q == std::string_view::npos) return "";
+  std::string_view query = url.substr(q + 1);
+  query = query.substr(0, query.find('#'));
+  while (!query.empty()) {
+    std::string_view pair = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), pair.size() + 1));
+    if (pair.substr(0, pair.find('=')) != name || pair.find('=') == std::string_view::npos) {
+      continue;
+    }
+    std::string_view raw = pair.substr(pair.find('=') + 1);
+    std::string out;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '+') {
+        out += ' ';
+      } else if (raw[i] == '%' && i + 2 < raw.size() && std::isxdigit(raw[i + 1]) &&
+                 std::isxdigit(raw[i + 2])) {
+        out += static_cast<char>(std::stoi(std::string(raw.substr(i + 1, 2)), nullptr, 16));
+        i += 2;
+      } else {
+        out += raw[i];
+      }
+    }
+    return out;
+  }
+  return "";
+}
+
+bool HostIn(const std::string& host, std::span<const std::string_view> list) {
+  for (std::string_view marker : list) {
+    if (host.find(marker) != std::string::npos) return true;
+  }
+  return false;
+}
+
+absl::Status Text(simdjson::dom::element obj, const char* key, const std::string& field,
+                  std::string* out) {
+  simdjson::dom::element e;
+  if (obj[key].get(e) != simdjson::SUCCESS || e.is_null()) return absl::OkStatus();
+  std::string_view v;
+  if (e.get(v) != simdjson::SUCCESS) {
+    return absl::InvalidArgumentError(fmt::format("{}: must be a string", field));
+  }
+  *out = std::string(v);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+UserAgentInfo ParseUserAgent(std::string_view ua) {
+  UserAgentInfo out;
+  auto has = [&](std::string_view s) { return ua.find(s) != std::string_view::npos; };
+  if (has("bot") || has("Bot") || has("crawler") || has("Spider") || has("HeadlessChrome")) {
+    out.device = "bot";
+  } else if (has("iPad") || has("Tablet") || (has("Android") && !has("Mobile"))) {
+    out.device = "tablet";
+  } else if (has("Mobile") || has("iPhone") || has("Android")) {
+    out.device = "mobile";
+  } else if (!ua.empty()) {
+    out.device = "desktop";
+  }
+  if (has("iPhone") || has("iPad") || has("iPod")) {
+    out.os = "iOS";
+  } else if (has("Android")) {
+    out.os = "Android";
+  } else if (has("Windows")) {
+    out.os = "Windows";
+  } else if (has("Mac OS X") || has("Macintosh")) {
+    out.os = "Mac OS X";
+  } else if (has("CrOS")) {
+    out.os = "Chrome OS";
+  } else if (has("Linux")) {
+    out.os = "Linux";
+  }
+  if (has("Edg/") || has("Edge/")) {
+    out.browser = "Edge";
+  } else if (has("OPR/") || has("Opera")) {
+    out.browser = "Opera";
+  } else if (has("SamsungBrowser")) {
+    out.browser = "Samsung Internet";
+  } else if (has("Firefox/") || has("FxiOS")) {
+    out.browser = "Firefox";
+  } else if (has("Chrome/") || has("CriOS")) {
+    out.browser = "Chrome";
+  } else if (has("Safari/")) {
+    out.browser = "Safari";
+  }
+  return out;
+}
+
+absl::StatusOr<Visit> ReadVisit(const simdjson::dom::element* context, Millis now,
+                                bool new_visitor) {
+  Visit v;
+  v.fields["new"] = Value::Bool(new_visitor);
+  std::string url, path, title, referrer, ua, country, timezone;
+  std::string utm[5];
+  constexpr const char* kUtm[] = {"source", "medium", "campaign", "term", "content"};
+  if (context != nullptr && !context->is_null()) {
+    if (!context->is_object()) return absl::InvalidArgumentError("context: must be an object");
+    simdjson::dom::element page;
+    if ((*context)["page"].get(page) == simdjson::SUCCESS && !page.is_null()) {
+      if (!page.is_object()) {
+        return absl::InvalidArgumentError("context.page: must be an object");
+      }
+      for (auto [key, out] : {std::pair{"url", &url}, std::pair{"path", &path},
+                              std::pair{"title", &title}, std::pair{"referrer", &referrer}}) {
+        absl::Status s = Text(page, key, fmt::format("context.page.{}", key), out);
+        if (!s.ok()) return s;
+      }
+    }
+    absl::Status s = Text(*context, "userAgent", "context.userAgent", &ua);
+    if (!s.ok()) return s;
+    s = Text(*context, "timezone", "context.timezone", &timezone);
+    if (!s.ok()) return s;
+    simdjson::dom::element e;
+    if ((*context)["location"].get(e) == simdjson::SUCCESS && e.is_object()) {
+      s = Text(e, "country", "context.location.country", &country);
+      if (!s.ok()) return s;
+    }
+    if ((*context)["campaign"].get(e) == simdjson::SUCCESS && e.is_object()) {
+      for (int i = 0; i < 5; ++i) {
+        const char* key = std::string_view(kUtm[i]) == "campaign" ? "name" : kUtm[i];
+        s = Text(e, key, fmt::format("context.campaign.{}", key), &utm[i]);
+        if (!s.ok()) return s;
+      }
+    }
+  }
+  auto set = [&](const char* name, const std::string& value) {
+    if (!value.empty()) v.fields[name] = Value::String(value);
+  };
+  if (path.empty() && !url.empty()) path = PathOf(url);
+  set("page.url", url);
+  set("page.path", path);
+  set("page.title", title);
+  set("page.host", HostOf(url));
+  set("referrer.url", referrer);
+  const std::string referrer_host = HostOf(referrer);
+  set("referrer.host", referrer_host);
+  v.fields["referrer.search_engine"] =
+      Value::Bool(!referrer_host.empty() && HostIn(referrer_host, kSearchEngines));
+  v.fields["referrer.social"] =
+      Value::Bool(!referrer_host.empty() && HostIn(referrer_host, kSocial));
+  for (int i = 0; i < 5; ++i) {
+    std::string value = !utm[i].empty() ? utm[i] : QueryParam(url, fmt::format("utm_{}", kUtm[i]));
+    set(fmt::format("utm.{}", kUtm[i]).c_str(), value);
+  }
+  UserAgentInfo agent = ParseUserAgent(ua);
+  set("device.type", agent.device);
+  set("os.name", agent.os);
+  set("browser.name", agent.browser);
+  set("country", absl::AsciiStrToUpper(country));
+  absl::TimeZone zone = absl::UTCTimeZone();
+  if (!timezone.empty() && !absl::LoadTimeZone(timezone, &zone)) {
+    return absl::InvalidArgumentError(
+        fmt::format("context.timezone: unknown time zone \"{}\"", timezone));
+  }
+  const absl::CivilSecond local = absl::ToCivilSecond(absl::FromUnixMillis(now), zone);
+  constexpr const char* kDays[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                   "friday", "saturday", "sunday"};
+  v.fields["hour"] = Value::Number(local.hour());
+  v.fields["weekday"] =
+      Value::String(kDays[static_cast<int>(absl::GetWeekday(absl::CivilDay(local)))]);
+  return v;
+}
+
+}  // namespace segmenta
