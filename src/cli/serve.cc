@@ -85,9 +85,15 @@ void Serve(const CommonOptions& common, const ServeFlags& flags) {
   }
 
   auto webhooks = std::make_unique<WebhookSender>(store->get(), groups->get());
+  absl::StatusOr<std::unique_ptr<Decider>> decider =
+      Decider::Start(store->get(), worker->get(), groups->get());
+  if (!decider.ok()) {
+    Fail(fmt::format("cannot load experiences: {}", std::string(decider.status().message())));
+  }
 
   Limits limits;
-  auto api = std::make_unique<Api>(store->get(), worker->get(), keys->get(), groups->get(), limits);
+  auto api = std::make_unique<Api>(store->get(), worker->get(), keys->get(), groups->get(), limits,
+                                   Clock::Real(), decider->get());
   HttpServerOptions http;
   http.host = flags.host;
   http.port = static_cast<uint16_t>(flags.port);

@@ -53,14 +53,14 @@ absl::StatusOr<std::unique_ptr<Decider>> Decider::Start(Store* store, Worker* wo
   const rocksdb::Slice prefix(kExperienceKeyPrefix.data(), kExperienceKeyPrefix.size());
   absl::MutexLock lock(&d->mu_);
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    SEGMENTA_ASSIGN_OR_RETURN(ExperienceDefinition def,
-                              ExperienceDefinition::Decode(
-                                  std::string_view(it->value().data(), it->value().size())));
+    SEGMENTA_ASSIGN_OR_RETURN(
+        ExperienceDefinition def,
+        ExperienceDefinition::Decode(std::string_view(it->value().data(), it->value().size())));
     d->next_id_ = std::max(d->next_id_, def.id + 1);
     auto compiled = d->Compile(def);
     if (!compiled.ok()) {
-      spdlog::error("experience \"{}\" no longer compiles ({}); it shows its default",
-                    def.slot, std::string(compiled.status().message()));
+      spdlog::error("experience \"{}\" no longer compiles ({}); it shows its default", def.slot,
+                    std::string(compiled.status().message()));
       auto fallback = std::make_shared<Compiled>();
       fallback->def = def;
       fallback->def.variations.clear();
@@ -71,6 +71,16 @@ absl::StatusOr<std::unique_ptr<Decider>> Decider::Start(Store* store, Worker* wo
     d->by_slot_[def.slot] = *std::move(compiled);
   }
   SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "loading experiences"));
+  auto templates = store->NewIterator(Family::kMeta);
+  const rocksdb::Slice email_prefix(kEmailKeyPrefix.data(), kEmailKeyPrefix.size());
+  for (templates->Seek(email_prefix);
+       templates->Valid() && templates->key().starts_with(email_prefix); templates->Next()) {
+    SEGMENTA_ASSIGN_OR_RETURN(EmailTemplate t,
+                              EmailTemplate::Decode(std::string_view(templates->value().data(),
+                                                                     templates->value().size())));
+    d->templates_[t.name] = std::move(t);
+  }
+  SEGMENTA_RETURN_IF_ERROR(FromRocks(templates->status(), "loading e-mail templates"));
   return d;
 }
 
@@ -90,8 +100,8 @@ absl::StatusOr<std::shared_ptr<const Decider::Compiled>> Decider::Compile(
       }
       auto plan = Plan::CompileText(condition, schema);
       if (!plan.ok()) {
-        return absl::InvalidArgumentError(fmt::format("variations[{}].condition: {}", i,
-                                                      std::string(plan.status().message())));
+        return absl::InvalidArgumentError(
+            fmt::format("variations[{}].condition: {}", i, std::string(plan.status().message())));
       }
       out->overall.push_back(OverallValues(**plan, profiles, now));
       out->plans.push_back(*std::move(plan));
@@ -134,15 +144,14 @@ absl::StatusOr<ExperienceInfo> Decider::Put(ExperienceDefinition def) {
   SEGMENTA_ASSIGN_OR_RETURN(std::shared_ptr<const Compiled> compiled, Compile(def));
   absl::MutexLock lock(&mu_);
   rocksdb::WriteBatch batch;
-  batch.Put(store_->handle(Family::kMeta), ExperienceKey(compiled->def.id),
-            compiled->def.Encode());
+  batch.Put(store_->handle(Family::kMeta), ExperienceKey(compiled->def.id), compiled->def.Encode());
   SEGMENTA_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/true));
   by_slot_[compiled->def.slot] = compiled;
   ExperienceInfo info;
   info.definition = compiled->def;
   for (const auto& plan : compiled->plans) {
-    if (plan != nullptr) info.warnings.insert(info.warnings.end(), plan->warnings().begin(),
-                                              plan->warnings().end());
+    if (plan != nullptr)
+      info.warnings.insert(info.warnings.end(), plan->warnings().begin(), plan->warnings().end());
   }
   return info;
 }
@@ -238,9 +247,8 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
       d.payload = def.default_payload;
       if (def.is_experiment()) {
         d.experiment = def.experiment;
-        if (c->audience != nullptr &&
-            !engine_->MatchesNow(*c->audience, profiles, contact, now, c->audience_overall,
-                                 visit)) {
+        if (c->audience != nullptr && !engine_->MatchesNow(*c->audience, profiles, contact, now,
+                                                           c->audience_overall, visit)) {
           d.reason = "not in the experiment's audience: the default, no exposure";
           out.push_back(std::move(d));
           continue;
@@ -283,10 +291,9 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
         }
         d.variation = def.variations[i].name;
         d.payload = def.variations[i].payload;
-        d.reason = plan == nullptr
-                       ? fmt::format("variation \"{}\" is for everyone", d.variation)
-                       : fmt::format("the condition of variation \"{}\" holds: {}", d.variation,
-                                     plan->text());
+        d.reason = plan == nullptr ? fmt::format("variation \"{}\" is for everyone", d.variation)
+                                   : fmt::format("the condition of variation \"{}\" holds: {}",
+                                                 d.variation, plan->text());
         break;
       }
       JsonWriter w;
@@ -302,6 +309,113 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
     });
   }
   return out;
+}
+
+}  // namespace segmenta
+
+namespace segmenta {
+
+absl::Status Decider::PutTemplate(EmailTemplate t) {
+  SEGMENTA_RETURN_IF_ERROR(CheckEmailTemplate(t));
+  t.updated_ms = ToMillis(clock_->Now());
+  absl::MutexLock lock(&mu_);
+  rocksdb::WriteBatch batch;
+  batch.Put(store_->handle(Family::kMeta), std::string(kEmailKeyPrefix) + t.name, t.Encode());
+  SEGMENTA_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/true));
+  templates_[t.name] = std::move(t);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<EmailTemplate> Decider::GetTemplate(std::string_view name) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = templates_.find(std::string(name));
+  if (it == templates_.end()) {
+    return absl::NotFoundError(fmt::format("no e-mail template \"{}\"", name));
+  }
+  return it->second;
+}
+
+absl::Status Decider::DeleteTemplate(std::string_view name) {
+  absl::MutexLock lock(&mu_);
+  auto it = templates_.find(std::string(name));
+  if (it == templates_.end()) {
+    return absl::NotFoundError(fmt::format("no e-mail template \"{}\"", name));
+  }
+  rocksdb::WriteBatch batch;
+  batch.Delete(store_->handle(Family::kMeta), std::string(kEmailKeyPrefix) + it->first);
+  SEGMENTA_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/true));
+  templates_.erase(it);
+  return absl::OkStatus();
+}
+
+std::vector<EmailTemplate> Decider::ListTemplates() const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<EmailTemplate> out;
+  for (const auto& [name, t] : templates_) out.push_back(t);
+  std::sort(out.begin(), out.end(),
+            [](const EmailTemplate& a, const EmailTemplate& b) { return a.name < b.name; });
+  return out;
+}
+
+absl::StatusOr<Decider::RenderedFor> Decider::Render(const EmailTemplate& t,
+                                                     const Contact& contact) const {
+  if (Unsubscribed(contact)) {
+    return absl::FailedPreconditionError(
+        fmt::format("contact {} unsubscribed from e-mail", contact.id));
+  }
+  RenderedFor out;
+  out.contact = contact.id;
+  if (auto it = contact.traits.find("email"); it != contact.traits.end()) {
+    simdjson::dom::parser parser;
+    simdjson::padded_string padded(it->second.json);
+    std::string_view email;
+    if (parser.parse(padded).get(email) == simdjson::SUCCESS) out.email = std::string(email);
+  }
+  EmailContext context;
+  context.contact = &contact;
+  std::optional<Account> account;
+  if (!contact.accounts.empty()) {
+    if (auto a = reader_.FindAccount(contact.accounts.front()); a.ok()) account = *std::move(a);
+  }
+  if (account) context.account = &account->traits;
+  ContactScores scores = engine_->ScoresOf(contact.id);
+  context.persona = scores.persona;
+  context.stage = scores.stage;
+  context.audiences = engine_->GroupsOf(contact.id);
+  if (!scores.persona.empty()) context.audiences.push_back(scores.persona);
+  if (!scores.stage.empty()) context.audiences.push_back(scores.stage);
+  SEGMENTA_ASSIGN_OR_RETURN(out.email_content, RenderEmail(t, context));
+  return out;
+}
+
+absl::StatusOr<Decider::RenderedFor> Decider::RenderFor(std::string_view name,
+                                                        std::string_view contact) const {
+  SEGMENTA_ASSIGN_OR_RETURN(EmailTemplate t, GetTemplate(name));
+  SEGMENTA_ASSIGN_OR_RETURN(Contact c, reader_.Find(contact));
+  return Render(t, c);
+}
+
+absl::Status Decider::RenderAudience(std::string_view name, AudienceKind kind,
+                                     std::string_view audience,
+                                     const std::function<void(const RenderedFor&)>& rendered,
+                                     std::vector<Skipped>* skipped) const {
+  SEGMENTA_ASSIGN_OR_RETURN(EmailTemplate t, GetTemplate(name));
+  SEGMENTA_ASSIGN_OR_RETURN(Roaring members, engine_->AudienceBitmap(kind, audience));
+  for (uint32_t id : members) {
+    absl::StatusOr<Contact> c = reader_.FindById(id);
+    if (!c.ok()) continue;  // erased since
+    absl::StatusOr<RenderedFor> r = Render(t, *c);
+    if (!r.ok()) {
+      skipped->push_back({id, std::string(r.status().message())});
+      continue;
+    }
+    if (r->email.empty()) {
+      skipped->push_back({id, "no e-mail address"});
+      continue;
+    }
+    rendered(*r);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace segmenta

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "core/clock.h"
+#include "decide/email.h"
 #include "decide/experience.h"
 #include "decide/visit.h"
 #include "lang/compiler.h"
@@ -38,9 +39,9 @@ struct DecideRequest {
 
 struct Decision {
   std::string slot;
-  std::string variation;  // "default" or "control" when no variation applies
-  std::string payload;    // JSON
-  std::string reason;     // why: "condition of variation \"discount\" holds", ...
+  std::string variation;   // "default" or "control" when no variation applies
+  std::string payload;     // JSON
+  std::string reason;      // why: "condition of variation \"discount\" holds", ...
   std::string experiment;  // when the slot runs one
   bool exposed = false;    // an exposure was recorded
 };
@@ -69,12 +70,39 @@ class Decider {
   // Errors: InvalidArgument for no ids, no slots, or an unknown slot (naming it).
   absl::StatusOr<std::vector<Decision>> Decide(DecideRequest request);
 
+  // --- E-mail templates ------------------------------------------------------------------
+  // Creates or replaces a template. Errors: InvalidArgument as CheckEmailTemplate.
+  absl::Status PutTemplate(EmailTemplate t);
+  absl::StatusOr<EmailTemplate> GetTemplate(std::string_view name) const;
+  absl::Status DeleteTemplate(std::string_view name);
+  std::vector<EmailTemplate> ListTemplates() const;
+
+  struct RenderedFor {
+    ContactId contact = 0;
+    std::string email;  // its "email" trait
+    RenderedEmail email_content;
+  };
+  struct Skipped {
+    ContactId contact = 0;
+    std::string reason;  // "unsubscribed", "no e-mail address", a missing trait
+  };
+  // Renders template `name` for one contact (by any identity). Errors: NotFound (template
+  // or contact); FailedPrecondition for an unsubscribed contact or a trait without default.
+  absl::StatusOr<RenderedFor> RenderFor(std::string_view name, std::string_view contact) const;
+  // For every member of a group, persona or stage: each rendered e-mail, in id order, and
+  // those left out with why. Errors: NotFound.
+  absl::Status RenderAudience(std::string_view name, AudienceKind kind, std::string_view audience,
+                              const std::function<void(const RenderedFor&)>& rendered,
+                              std::vector<Skipped>* skipped) const;
+
  private:
+  absl::StatusOr<RenderedFor> Render(const EmailTemplate& t, const Contact& contact) const;
+
   struct Compiled {
     ExperienceDefinition def;
     std::vector<std::shared_ptr<const Plan>> plans;  // per variation; null: everyone
     std::shared_ptr<const Plan> audience;            // experiments; null: everyone
-    std::vector<std::vector<Value>> overall;          // per variation
+    std::vector<std::vector<Value>> overall;         // per variation
     std::vector<Value> audience_overall;
   };
 
@@ -90,6 +118,7 @@ class Decider {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<const Compiled>> by_slot_ ABSL_GUARDED_BY(mu_);
   uint32_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::flat_hash_map<std::string, EmailTemplate> templates_ ABSL_GUARDED_BY(mu_);
 };
 
 // The bucket of `visitor` in `experiment`: 0 <= b < 100, uniform, the same on every node

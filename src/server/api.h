@@ -7,6 +7,7 @@
 #include "profile/worker.h"
 #include "segments/engine.h"
 #include "server/admin_api.h"
+#include "server/decide_api.h"
 #include "server/experiments_api.h"
 #include "server/groups_api.h"
 #include "server/http_server.h"
@@ -21,8 +22,9 @@ namespace segmenta {
 class Api {
  public:
   // `store`, `worker`, `keys`, `groups` and `clock` must outlive the API.
+  // `decider` may be null (personalization routes answer 503).
   Api(Store* store, Worker* worker, KeyRing* keys, GroupEngine* groups, Limits limits = {},
-      Clock* clock = Clock::Real());
+      Clock* clock = Clock::Real(), Decider* decider = nullptr);
 
   void Handle(const HttpRequest& request, Responder respond);
 
@@ -40,6 +42,7 @@ class Api {
   GroupsApi groups_;
   PersonasApi personas_;
   ExperimentsApi experiments_;
+  DecideApi decide_;
 };
 
 }  // namespace segmenta

@@ -3,6 +3,8 @@
 #include <charconv>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "core/json_writer.h"
 #include "fmt/format.h"
 
@@ -123,6 +125,19 @@ std::optional<HttpResponse> ReadWebhooksField(simdjson::dom::element root,
     }
   }
   return std::nullopt;
+}
+
+bool BasicUsername(std::string_view header, std::string* username) {
+  size_t space = header.find(' ');
+  if (space == std::string_view::npos ||
+      !absl::EqualsIgnoreCase(std::string(header.substr(0, space)), "basic")) {
+    return false;
+  }
+  std::string encoded(absl::StripAsciiWhitespace(std::string(header.substr(space + 1))));
+  std::string decoded;
+  if (!absl::Base64Unescape(encoded, &decoded)) return false;
+  *username = decoded.substr(0, decoded.find(':'));
+  return true;
 }
 
 }  // namespace segmenta

@@ -41,4 +41,8 @@ std::variant<KeyRecord, HttpResponse> AuthorizeAdmin(const HttpRequest& request,
 std::optional<HttpResponse> ReadWebhooksField(simdjson::dom::element root,
                                               std::vector<Webhook>* out);
 
+// The write key of an "Authorization: Basic base64(key:)" header. False when the header is
+// not Basic or does not decode.
+bool BasicUsername(std::string_view header, std::string* username);
+
 }  // namespace segmenta

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "core/json_writer.h"
 #include "fmt/format.h"
+#include "server/replies.h"
 #include "spdlog/spdlog.h"
 
 namespace segmenta {
@@ -59,21 +60,6 @@ HttpResponse Unauthorized(std::string_view message) {
   response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"segmenta\"");
   AddCors(&response);
   return response;
-}
-
-// The write key of an "Authorization: Basic base64(key:)" header.
-// False when the header is not Basic or does not decode.
-bool BasicUsername(std::string_view header, std::string* username) {
-  size_t space = header.find(' ');
-  if (space == std::string_view::npos ||
-      !absl::EqualsIgnoreCase(std::string(header.substr(0, space)), "basic")) {
-    return false;
-  }
-  std::string encoded(absl::StripAsciiWhitespace(std::string(header.substr(space + 1))));
-  std::string decoded;
-  if (!absl::Base64Unescape(encoded, &decoded)) return false;
-  *username = decoded.substr(0, decoded.find(':'));
-  return true;
 }
 
 std::string ErrorsJson(const std::vector<FieldError>& errors) {

@@ -78,7 +78,11 @@ class ApiTest : public ::testing::Test {
     auto groups = GroupEngine::Start(store_.get(), worker_.get());
     ASSERT_TRUE(groups.ok()) << groups.status();
     groups_ = std::move(*groups);
-    api_ = std::make_unique<Api>(store_.get(), worker_.get(), keys_.get(), groups_.get());
+    auto decider = Decider::Start(store_.get(), worker_.get(), groups_.get());
+    ASSERT_TRUE(decider.ok()) << decider.status();
+    decider_ = std::move(*decider);
+    api_ = std::make_unique<Api>(store_.get(), worker_.get(), keys_.get(), groups_.get(), Limits{},
+                                 Clock::Real(), decider_.get());
     HttpServerOptions options;
     options.port = 0;
     auto server = HttpServer::Start(options, api_->AsHandler());
@@ -91,6 +95,7 @@ class ApiTest : public ::testing::Test {
     if (server_) server_->Shutdown();
     server_.reset();
     api_.reset();
+    decider_.reset();
     groups_.reset();
     worker_.reset();
     keys_.reset();
@@ -126,6 +131,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<KeyRing> keys_;
   std::unique_ptr<Worker> worker_;
   std::unique_ptr<GroupEngine> groups_;
+  std::unique_ptr<Decider> decider_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<HttpClient> client_;
@@ -410,9 +416,9 @@ TEST_F(ApiTest, PersonasScoresAndStagesOverHttp) {
               HasSubstr(R"("persona":"Cycling engineer","stage":"Customer")"));
   EXPECT_THAT(Admin("GET", "/api/stages/Lead/members").body, HasSubstr(R"("members":[")"));
   // Groups read stages; what reads the score keeps it.
-  ASSERT_EQ(Admin("POST", "/api/groups", "", R"({"name":"Leads","condition":"stage = \"Lead\""})")
-                .status,
-            201);
+  ASSERT_EQ(
+      Admin("POST", "/api/groups", "", R"({"name":"Leads","condition":"stage = \"Lead\""})").status,
+      201);
   HttpClientResponse in_use = Admin("DELETE", "/api/scores/Lead%20score");
   EXPECT_EQ(in_use.status, 409);
   EXPECT_THAT(in_use.body, HasSubstr("the lifecycle stages"));
@@ -457,12 +463,77 @@ TEST_F(ApiTest, ExperimentReportsOverHttp) {
   EXPECT_THAT(report.body, HasSubstr(R"("variation":"discount","exposed":20)"));
   EXPECT_THAT(report.body, HasSubstr(R"("conversionLift":{)"));
   EXPECT_THAT(report.body, HasSubstr(R"("chanceToBeatControl":)"));
-  HttpClientResponse bad = Admin("POST", "/api/experiments/home-hero/report", "",
-                                 R"({"goals":[{"selector":"\"Order Completed\" within last 3 days"}]})");
+  HttpClientResponse bad =
+      Admin("POST", "/api/experiments/home-hero/report", "",
+            R"({"goals":[{"selector":"\"Order Completed\" within last 3 days"}]})");
   EXPECT_EQ(bad.status, 400);
   EXPECT_THAT(bad.body, HasSubstr("goals[0]"));
   EXPECT_EQ(Admin("POST", "/api/experiments/nope/report", "", kQuery).status, 404);
   EXPECT_EQ(Admin("GET", "/api/experiments/home-hero/report").status, 405);
+}
+
+TEST_F(ApiTest, DecideOverHttp) {
+  HttpClientResponse put = Admin("PUT", "/api/experiences/product-page-banner", "", R"({
+      "variations": [{"name": "welcome-discount",
+                      "condition": "visit.new and visit.referrer.search_engine and visit.page.path starts_with \"/products/\"",
+                      "payload": {"code": "WELCOME10"}}],
+      "default": {"text": "Free shipping"}})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(Admin("PUT", "/api/experiences/x", read_token_, "{}").status, 403);
+  HttpClientResponse bad_put = Admin("PUT", "/api/experiences/hero", "", R"({
+      "variations": [{"name": "a"}], "experiment": "e", "allocation": {"a": 60}, "control": 30})");
+  EXPECT_EQ(bad_put.status, 400);
+  EXPECT_THAT(bad_put.body, HasSubstr("sum to 90%, not 100%"));
+  constexpr char kBody[] = R"({"anonymousId": "visitor-1", "slots": ["product-page-banner"],
+      "context": {"page": {"url": "https://shop.example.com/products/bike",
+                           "referrer": "https://www.google.com/search?q=bike"}}})";
+  HttpClientResponse decided = Post("/v1/decide", kBody);
+  ASSERT_EQ(decided.status, 200) << decided.body;
+  EXPECT_THAT(decided.body,
+              HasSubstr(R"("variation":"welcome-discount","payload":{"code":"WELCOME10"})"));
+  // Bad input names what is wrong; no write key, no decision.
+  HttpClientResponse unknown = Post("/v1/decide", R"({"anonymousId":"v","slots":["nope"]})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_THAT(unknown.body, HasSubstr(R"("field":"slots[0]")"));
+  HttpClientResponse context = Post(
+      "/v1/decide", R"({"anonymousId":"v","slots":["product-page-banner"],"context":{"page":3}})");
+  EXPECT_EQ(context.status, 400);
+  EXPECT_THAT(context.body, HasSubstr(R"("field":"context.page")"));
+  EXPECT_EQ(Post("/v1/decide", kBody, {{"Authorization", "Bearer nope"}}).status, 401);
+}
+
+TEST_F(ApiTest, EmailsAreRenderedForAContactAndForAGroup) {
+  ASSERT_EQ(Post("/v1/batch", R"({"batch":[
+      {"type":"identify","userId":"ana","traits":{"first_name":"Ana","email":"ana@example.com","vip":true}},
+      {"type":"identify","userId":"bob","traits":{"email":"bob@example.com","vip":true}},
+      {"type":"identify","userId":"eve","traits":{"first_name":"Eve","email":"eve@example.com","vip":true,"unsubscribed":true}},
+      {"type":"identify","userId":"dan","traits":{"first_name":"Dan","vip":true}}]})")
+                .status,
+            200);
+  ASSERT_EQ(Admin("POST", "/api/groups", "", R"({"name":"VIP","condition":"vip = true"})").status,
+            201);
+  HttpClientResponse bad =
+      Admin("PUT", "/api/emails/welcome", "", R"({"subject":"Hi","body":"{{#in.VIP}}unclosed"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr(R"("field":"body")"));
+  HttpClientResponse put = Admin("PUT", "/api/emails/welcome", "", R"({
+      "subject": "Hello {{contact.first_name}}",
+      "body": "Dear {{contact.first_name}},{{#in.VIP}} as a VIP{{/in.VIP}} you get 10% off.",
+      "defaults": {"first_name": "friend"}})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  HttpClientResponse one =
+      Admin("POST", "/api/emails/welcome/render", read_token_, R"({"contact":"ana"})");
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_THAT(one.body,
+              HasSubstr(R"("subject":"Hello Ana","body":"Dear Ana, as a VIP you get 10% off.")"));
+  HttpClientResponse group = Admin("POST", "/api/emails/welcome/render", "", R"({"group":"VIP"})");
+  ASSERT_EQ(group.status, 200) << group.body;
+  EXPECT_THAT(group.body, HasSubstr(R"("email":"bob@example.com","subject":"Hello friend")"));
+  EXPECT_THAT(group.body, Not(HasSubstr("eve@example.com")));  // unsubscribed
+  EXPECT_THAT(group.body, HasSubstr(R"("rendered":2)"));
+  EXPECT_THAT(group.body, HasSubstr("unsubscribed"));
+  EXPECT_THAT(group.body, HasSubstr("no e-mail address"));
+  EXPECT_EQ(Admin("POST", "/api/emails/welcome/render", "", R"({"contact":"eve"})").status, 409);
 }
 
 TEST_F(ApiTest, GroupsAreDefinedCheckedListedAndKeptCurrentOverHttp) {
