@@ -108,10 +108,11 @@ AudienceProfile DescribeAudience(const ProfileTable& profiles, const Roaring& me
     if (best.first == 0) continue;
     TraitShare share;
     share.trait = name;
-    share.value = best_key >> 40 ? Value::Bool(best_key & 1).ToJson()
-                                 : Value::String(std::string(column.dictionary_string(
-                                                     static_cast<uint32_t>(best_key))))
-                                       .ToJson();
+    share.value =
+        best_key >> 40
+            ? Value::Bool(best_key & 1).ToJson()
+            : Value::String(std::string(column.dictionary_string(static_cast<uint32_t>(best_key))))
+                  .ToJson();
     share.share = Ratio(static_cast<double>(best.first), m);
     share.share_overall = Ratio(static_cast<double>(best.second), all);
     share.lift = Ratio(share.share, share.share_overall);
@@ -153,8 +154,7 @@ AudienceProfile DescribeAudience(const ProfileTable& profiles, const Roaring& me
   }
   std::sort(out.activities.begin(), out.activities.end(),
             [](const ActivityShare& a, const ActivityShare& b) {
-              return a.activities != b.activities ? a.activities > b.activities
-                                                  : a.event < b.event;
+              return a.activities != b.activities ? a.activities > b.activities : a.event < b.event;
             });
   if (out.activities.size() > options.top) out.activities.resize(options.top);
 

@@ -37,15 +37,15 @@ struct TraitMean {
 };
 
 struct ActivityShare {
-  std::string event;         // event key: a track event's name, "page", ...
-  uint64_t activities = 0;   // by the members
-  double contacts = 0;       // share of the members with at least one
+  std::string event;        // event key: a track event's name, "page", ...
+  uint64_t activities = 0;  // by the members
+  double contacts = 0;      // share of the members with at least one
   double contacts_overall = 0;
-  double per_member = 0;     // activities / members
+  double per_member = 0;  // activities / members
 };
 
 struct Commerce {
-  uint64_t contacts = 0;   // who converted at least once
+  uint64_t contacts = 0;  // who converted at least once
   uint64_t orders = 0;
   double revenue = 0;
   double conversion_rate = 0;      // contacts / audience
@@ -58,7 +58,7 @@ struct AudienceProfile {
   uint64_t contacts = 0;  // all alive contacts
   // Trait values at least 1.1× as common among the members as overall, most common first.
   std::vector<TraitShare> traits;
-  std::vector<TraitMean> numbers;        // numeric traits, most filled first
+  std::vector<TraitMean> numbers;         // numeric traits, most filled first
   std::vector<ActivityShare> activities;  // most done first
   Commerce commerce;
   Commerce commerce_overall;

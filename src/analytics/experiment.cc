@@ -32,8 +32,7 @@ absl::Status ReadExposures(const ProfileTable& profiles, const ExperimentQuery& 
   const Column* variation_id = table.column("variation_id");
   const Column* variation_name = table.column("variation_name");
   auto text = [](const Column* c, size_t row) -> std::string_view {
-    return c != nullptr && c->type(row) == ValueType::kString ? c->string(row)
-                                                              : std::string_view();
+    return c != nullptr && c->type(row) == ValueType::kString ? c->string(row) : std::string_view();
   };
   exposures->assign(profiles.contact_rows(), Exposure{});
   std::map<std::string, int, std::less<>> arm_of;
@@ -152,9 +151,9 @@ absl::StatusOr<ExperimentReport> ReportExperiment(const ProfileTable& profiles,
     }
   }
   if (control < 0 && !query.control.empty()) {
-    return absl::InvalidArgumentError(fmt::format(
-        "control: no variation \"{}\" among the exposures ({})", query.control,
-        fmt::join(names, ", ")));
+    return absl::InvalidArgumentError(
+        fmt::format("control: no variation \"{}\" among the exposures ({})", query.control,
+                    fmt::join(names, ", ")));
   }
   if (control < 0) control = 0;
   report.control = names[control];
@@ -177,8 +176,8 @@ absl::StatusOr<ExperimentReport> ReportExperiment(const ProfileTable& profiles,
     }
     for (size_t i = 0; i < k; ++i) {
       if (weights[i] == 0) {
-        report.warnings.push_back(fmt::format(
-            "variation \"{}\" was exposed but has no allocation", names[i]));
+        report.warnings.push_back(
+            fmt::format("variation \"{}\" was exposed but has no allocation", names[i]));
       }
     }
   }
@@ -189,10 +188,10 @@ absl::StatusOr<ExperimentReport> ReportExperiment(const ProfileTable& profiles,
   report.srm_p = SampleRatioMismatchP(exposed, weights);
   report.srm_warning = report.srm_p < 0.001;
   if (report.srm_warning) {
-    report.warnings.push_back(fmt::format(
-        "sample ratio mismatch (chi-square p = {:.2g}): the arms are not the sizes the "
-        "allocation says; check the assignment before trusting the lifts",
-        report.srm_p));
+    report.warnings.push_back(
+        fmt::format("sample ratio mismatch (chi-square p = {:.2g}): the arms are not the sizes the "
+                    "allocation says; check the assignment before trusting the lifts",
+                    report.srm_p));
   }
   const double total = std::accumulate(exposed.begin(), exposed.end(), 0.0);
   const double weight_sum = std::accumulate(weights.begin(), weights.end(), 0.0);
@@ -215,21 +214,20 @@ absl::StatusOr<ExperimentReport> ReportExperiment(const ProfileTable& profiles,
   }
   EvalEnv env;
   env.now = now;
-  const bool by_name =
-      !schema.properties.contains(query.exposure_event) ||
-      !schema.properties.at(query.exposure_event).contains("experiment_id");
+  const bool by_name = !schema.properties.contains(query.exposure_event) ||
+                       !schema.properties.at(query.exposure_event).contains("experiment_id");
   std::vector<double> p_values;
   std::vector<std::pair<GoalResult*, int>> p_slots;  // 0: rate, 1: revenue
   for (size_t g = 0; g < query.goals.size(); ++g) {
     const ExperimentGoal& goal = query.goals[g];
     auto plan = GoalPlan(goal, query, schema, by_name);
     if (!plan.ok()) {
-      return absl::InvalidArgumentError(fmt::format("goals[{}] ({}): {}", g, goal.name,
-                                                    std::string(plan.status().message())));
+      return absl::InvalidArgumentError(
+          fmt::format("goals[{}] ({}): {}", g, goal.name, std::string(plan.status().message())));
     }
     const Node& root = (*plan)->root();
-    const Node& count_node = goal.revenue.empty() ? *root.children[0]
-                                                  : *root.children[0]->children[0];
+    const Node& count_node =
+        goal.revenue.empty() ? *root.children[0] : *root.children[0]->children[0];
     std::vector<double> counts = NumbersAll(**plan, count_node, profiles, env);
     std::vector<double> revenue;
     if (!goal.revenue.empty()) {
@@ -237,7 +235,7 @@ absl::StatusOr<ExperimentReport> ReportExperiment(const ProfileTable& profiles,
     }
     // Per arm: conversions and revenue per exposed contact (with the covariate).
     std::vector<Moments> converted(k);
-    std::vector<JointMoments> money(k);     // revenue (y) with the covariate (x)
+    std::vector<JointMoments> money(k);      // revenue (y) with the covariate (x)
     std::vector<JointMoments> per_order(k);  // revenue (y) over conversions (x)
     for (size_t c = 0; c < exposures.size(); ++c) {
       const int arm = exposures[c].arm;
@@ -245,9 +243,9 @@ absl::StatusOr<ExperimentReport> ReportExperiment(const ProfileTable& profiles,
       const double n = std::isnan(counts[c]) ? 0 : counts[c];
       const double r = revenue.empty() || std::isnan(revenue[c]) ? 0 : revenue[c];
       converted[arm].Add(n > 0 ? 1 : 0);
-      const double x =
-          covariate != nullptr && covariate->type(c) == ValueType::kNumber ? covariate->number(c)
-                                                                           : 0;
+      const double x = covariate != nullptr && covariate->type(c) == ValueType::kNumber
+                           ? covariate->number(c)
+                           : 0;
       money[arm].Add(r, x);
       per_order[arm].Add(r, n);
     }
@@ -275,12 +273,10 @@ absl::StatusOr<ExperimentReport> ReportExperiment(const ProfileTable& profiles,
       const int arm = order[i];
       GoalResult& r = report.arms[i].goals.back();
       r.compared = true;
-      r.rate_lift = CompareProportions(converted[arm].sum, converted[arm].n,
-                                       converted[control].sum, converted[control].n,
-                                       query.confidence);
+      r.rate_lift = CompareProportions(converted[arm].sum, converted[arm].n, converted[control].sum,
+                                       converted[control].n, query.confidence);
       r.chance_to_beat_control = ChanceToBeatControl(converted[arm].sum, converted[arm].n,
-                                                     converted[control].sum,
-                                                     converted[control].n);
+                                                     converted[control].sum, converted[control].n);
       const double pooled = (converted[arm].sum + converted[control].sum) /
                             std::max(1.0, converted[arm].n + converted[control].n);
       const double tau_sq = 2 * pooled * (1 - pooled) / query.sequential_tuning;

@@ -17,11 +17,11 @@
 namespace segmenta {
 
 struct ExperimentGoal {
-  std::string name;      // "purchase"
+  std::string name;  // "purchase"
   // The conversion, an event selector of the condition language: "\"Order Completed\"",
   // "\"Order Completed\" where revenue > 0", "page where path = \"/thanks\"".
   std::string selector;
-  std::string revenue;   // its property holding revenue ("" when none)
+  std::string revenue;              // its property holding revenue ("" when none)
   Millis window = 14LL * 86400000;  // counted from the exposure, inclusive
 };
 
@@ -78,7 +78,7 @@ struct ExperimentReport {
   std::vector<ArmResult> arms;  // the control first
   double srm_p = 1;
   bool srm_warning = false;  // srm_p < 0.001
-  double cuped_theta = 0;  // of the first goal with revenue
+  double cuped_theta = 0;    // of the first goal with revenue
   std::vector<std::string> warnings;
 };
 

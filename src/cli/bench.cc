@@ -108,13 +108,14 @@ void AddBenchCommand(CLI::App& app, CommonOptions& common) {
                   "Workloads to run, in order: ingest, import, memory, keep-current, recompute, "
                   "personas")
       ->required()
-      ->check(CLI::IsMember(
-          {"ingest", "import", "memory", "keep-current", "recompute", "personas"}));
+      ->check(
+          CLI::IsMember({"ingest", "import", "memory", "keep-current", "recompute", "personas"}));
   sub->add_option("--events", cmd->events,
                   "Events to generate (ingest default 1,000,000; import default 10,000,000)");
-  sub->add_option("--contacts", cmd->contacts,
-                  "Contacts to generate (memory, recompute, personas: default 1,000,000; keep-current: "
-                  "20,000)");
+  sub->add_option(
+      "--contacts", cmd->contacts,
+      "Contacts to generate (memory, recompute, personas: default 1,000,000; keep-current: "
+      "20,000)");
   sub->add_option("--connections", cmd->options.connections,
                   "Concurrent HTTP (and PostgreSQL) connections")
       ->capture_default_str()

@@ -72,7 +72,6 @@ uint64_t PeakRssBytes() {
   return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
 }
 
-
 // ---------------------------------------------------------------------------------------
 // keep-current
 

@@ -26,8 +26,8 @@ constexpr const char* kCountries[][3] = {
 // activity counts named a{persona}_{rule}).
 struct BenchPersona {
   ScoreDefinition definition;
-  std::string score_sql;                 // the points of one contact
-  std::vector<std::string> count_sql;    // the FILTER of each activity count
+  std::string score_sql;               // the points of one contact
+  std::vector<std::string> count_sql;  // the FILTER of each activity count
 };
 
 std::string SqlCount(const std::string& name, double points, double cap) {
@@ -75,11 +75,11 @@ std::vector<BenchPersona> TwentyPersonas(Millis now) {
     attribute(fmt::format("age between {} and {}", age, age + 15),
               fmt::format("c.age BETWEEN {} AND {}", age, age + 15), 5);
     attribute(fmt::format("gender = \"{}\"", gender), fmt::format("c.gender = '{}'", gender), 3);
-    attribute(fmt::format("country in [\"{}\", \"{}\", \"{}\"]", countries[0], countries[1],
-                          countries[2]),
-              fmt::format("c.country IN ('{}', '{}', '{}')", countries[0], countries[1],
-                          countries[2]),
-              4);
+    attribute(
+        fmt::format("country in [\"{}\", \"{}\", \"{}\"]", countries[0], countries[1],
+                    countries[2]),
+        fmt::format("c.country IN ('{}', '{}', '{}')", countries[0], countries[1], countries[2]),
+        4);
     attribute(fmt::format("job_title contains \"{}\"", job),
               fmt::format("contains(c.job_title, '{}')", job), 6);
     attribute("newsletter = true", "c.newsletter", 2);
@@ -88,8 +88,8 @@ std::vector<BenchPersona> TwentyPersonas(Millis now) {
     activity(fmt::format("\"Product Added\" where category = \"{}\"", cat),
              fmt::format("event = 'Product Added' AND category = '{}'", cat), 5, 0, 25);
     activity(fmt::format("page where path starts_with \"/category/{}\"", cat),
-             fmt::format("kind = 'page' AND starts_with(path, '/category/{}')", cat), 1,
-             30 * kDay, 10);
+             fmt::format("kind = 'page' AND starts_with(path, '/category/{}')", cat), 1, 30 * kDay,
+             10);
     macro("did \"Order Completed\" within last 180 days",
           fmt::format("event = 'Order Completed' AND ts BETWEEN {} AND {}", now - 180 * kDay, now),
           10);
@@ -182,11 +182,11 @@ absl::Status KeepCurrent(const BenchOptions& options, const std::vector<BenchPer
                                  1e3;
     means.push_back(mean);
     p99s.push_back(p99);
-    fmt::print("    run {}  {:.2f} µs mean per event, p99 {:.2f} µs, {:.1f} evaluations per event  "
-               "load avg {}\n",
-               r, mean, p99,
-               stats.activities == 0 ? 0.0 : double(stats.evaluations) / stats.activities,
-               LoadAverage());
+    fmt::print(
+        "    run {}  {:.2f} µs mean per event, p99 {:.2f} µs, {:.1f} evaluations per event  "
+        "load avg {}\n",
+        r, mean, p99, stats.activities == 0 ? 0.0 : double(stats.evaluations) / stats.activities,
+        LoadAverage());
     std::fflush(stdout);
   }
   fmt::print("    median  {:.2f} µs mean per event, p99 {:.2f} µs\n", Median(means), Median(p99s));
@@ -252,16 +252,17 @@ absl::StatusOr<WorkloadResult> RunPersonasBench(const BenchOptions& options) {
   }
   std::vector<uint64_t> members;
   for (const BenchPersona& p : personas) {
-    SEGMENTA_ASSIGN_OR_RETURN(Roaring m, e.engine->AudienceBitmap(AudienceKind::kPersona,
-                                                                  p.definition.name));
+    SEGMENTA_ASSIGN_OR_RETURN(Roaring m,
+                              e.engine->AudienceBitmap(AudienceKind::kPersona, p.definition.name));
     members.push_back(m.cardinality());
   }
   fmt::print("  members: {}\n", fmt::join(members, ", "));
   fmt::print("  peak RSS {}, membership bitmaps {}\n", Bytes(static_cast<double>(PeakRssBytes())),
              Bytes(static_cast<double>(e.engine->MembershipBytes())));
-  fmt::print("  median: create {:.0f} ms ({:.0f} ns per contact and persona), recompute {:.0f} ms\n",
-             Median(create_ms), Median(create_ms) * 1e6 / 20 / static_cast<double>(alive),
-             Median(recompute_ms));
+  fmt::print(
+      "  median: create {:.0f} ms ({:.0f} ns per contact and persona), recompute {:.0f} ms\n",
+      Median(create_ms), Median(create_ms) * 1e6 / 20 / static_cast<double>(alive),
+      Median(recompute_ms));
 
   double peer_ms = 0;
   if (options.peer) {
@@ -272,8 +273,8 @@ absl::StatusOr<WorkloadResult> RunPersonasBench(const BenchOptions& options) {
     std::ofstream(sql_file) << PersonasSql(personas);
     SEGMENTA_ASSIGN_OR_RETURN(
         std::vector<std::string> lines,
-        RunNodePeer("duckdb_personas.mjs",
-                    {work.path(), sql_file, std::to_string(options.repeats)}, work.path()));
+        RunNodePeer("duckdb_personas.mjs", {work.path(), sql_file, std::to_string(options.repeats)},
+                    work.path()));
     simdjson::dom::parser parser;
     std::vector<uint64_t> peer_members(personas.size(), 0);
     std::vector<double> runs;

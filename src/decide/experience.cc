@@ -96,8 +96,8 @@ absl::Status CheckExperience(const ExperienceDefinition& def) {
   for (size_t i = 0; i < def.variations.size(); ++i) {
     const Variation& v = def.variations[i];
     if (v.name.empty() || v.name == "control" || v.name == "default") {
-      return absl::InvalidArgumentError(fmt::format(
-          "variations[{}].name: required, and not \"control\" or \"default\"", i));
+      return absl::InvalidArgumentError(
+          fmt::format("variations[{}].name: required, and not \"control\" or \"default\"", i));
     }
     if (!names.insert(v.name).second) {
       return absl::InvalidArgumentError(
@@ -132,8 +132,8 @@ absl::Status CheckExperience(const ExperienceDefinition& def) {
     total += percent;
   }
   if (std::fabs(total - 100) > 1e-9) {
-    return absl::InvalidArgumentError(fmt::format(
-        "allocation: the variations and the control sum to {:g}%, not 100%", total));
+    return absl::InvalidArgumentError(
+        fmt::format("allocation: the variations and the control sum to {:g}%, not 100%", total));
   }
   return absl::OkStatus();
 }

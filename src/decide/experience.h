@@ -23,7 +23,7 @@ struct ExperienceDefinition {
   uint32_t id = 0;
   std::string slot;  // unique: what /v1/decide asks for
   std::string description;
-  std::vector<Variation> variations;  // the first whose condition holds wins
+  std::vector<Variation> variations;     // the first whose condition holds wins
   std::string default_payload = "null";  // JSON, when no variation applies
   // Experiment: `experiment` names it (the key of its exposures and report); the visitors
   // for whom `audience` holds are split by `allocation` (variation name → percent) and

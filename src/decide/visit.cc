@@ -7,12 +7,12 @@
 namespace segmenta {
 namespace {
 
-constexpr std::string_view kSearchEngines[] = {"google.", "bing.com", "duckduckgo.com",
-                                               "search.yahoo.", "baidu.com", "yandex.",
-                                               "ecosia.org", "search.brave.com", "qwant.com"};
-constexpr std::string_view kSocial[] = {"facebook.com", "t.co", "twitter.com", "x.com",
-                                        "linkedin.com", "instagram.com", "pinterest.",
-                                        "reddit.com", "tiktok.com", "youtube.com"};
+constexpr std::string_view kSearchEngines[] = {
+    "google.", "bing.com",   "duckduckgo.com",   "search.yahoo.", "baidu.com",
+    "yandex.", "ecosia.org", "search.brave.com", "qwant.com"};
+constexpr std::string_view kSocial[] = {
+    "facebook.com",  "t.co",       "twitter.com", "x.com",      "linkedin.com",
+    "instagram.com", "pinterest.", "reddit.com",  "tiktok.com", "youtube.com"};
 
 // The host of an absolute URL, lower case, without "www." ("" when none).
 std::string HostOf(std::string_view url) {

@@ -41,8 +41,8 @@ bool NowPlusConstant(const Node& n) {
 double NowOffset(const Node& n) {
   if (n.kind == NodeKind::kNow) return 0;
   const Value& v = n.children[1]->value;
-  const double k = v.type() == ValueType::kNumber ? v.as_number()
-                                                  : static_cast<double>(v.as_millis());
+  const double k =
+      v.type() == ValueType::kNumber ? v.as_number() : static_cast<double>(v.as_millis());
   return NowOffset(*n.children[0]) + (n.op == Op::kAdd ? k : -k);
 }
 
@@ -57,11 +57,7 @@ bool WhereUsesTime(const Node& n) {
 class Eval {
  public:
   Eval(const Plan& plan, const ProfileTable& profiles, ContactId contact, const EvalEnv& env)
-      : plan_(plan),
-        p_(profiles),
-        contact_(contact),
-        env_(env),
-        state_(profiles.contact(contact)) {
+      : plan_(plan), p_(profiles), contact_(contact), env_(env), state_(profiles.contact(contact)) {
     static const ContactState kEmpty;
     if (state_ == nullptr && env.absent_is_empty) state_ = &kEmpty;
   }
@@ -466,7 +462,6 @@ class Eval {
       }
     }
   }
-
 
   std::optional<Millis> best() const { return best_; }
 

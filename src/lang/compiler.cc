@@ -177,8 +177,8 @@ class Checker {
       case NodeKind::kPersona:
       case NodeKind::kStage: {
         if (scope != Scope::kContact) {
-          return Error(n, fmt::format("{} is a contact's; it is not available here",
-                                      NodeToText(n)));
+          return Error(n,
+                       fmt::format("{} is a contact's; it is not available here", NodeToText(n)));
         }
         absl::Status s = CheckDerived(n);
         if (!s.ok()) return s;
@@ -398,8 +398,9 @@ class Checker {
       for (const auto& [name, type] : VisitFields()) names.push_back(name);
       std::sort(names.begin(), names.end());
       std::string best = ClosestWord(n.name, names);
-      return Error(n, fmt::format("unknown visit field '{}'{}", n.name,
-                                  best.empty() ? "" : fmt::format("; did you mean 'visit.{}'?", best)));
+      return Error(
+          n, fmt::format("unknown visit field '{}'{}", n.name,
+                         best.empty() ? "" : fmt::format("; did you mean 'visit.{}'?", best)));
     }
     return Result(n, it->second);
   }
@@ -600,16 +601,26 @@ class Checker {
 
 const absl::flat_hash_map<std::string, ValueType>& VisitFields() {
   static const auto* fields = new absl::flat_hash_map<std::string, ValueType>{
-      {"page.url", ValueType::kString},        {"page.path", ValueType::kString},
-      {"page.host", ValueType::kString},       {"page.title", ValueType::kString},
-      {"referrer.url", ValueType::kString},    {"referrer.host", ValueType::kString},
-      {"referrer.search_engine", ValueType::kBool}, {"referrer.social", ValueType::kBool},
-      {"utm.source", ValueType::kString},      {"utm.medium", ValueType::kString},
-      {"utm.campaign", ValueType::kString},    {"utm.term", ValueType::kString},
-      {"utm.content", ValueType::kString},     {"device.type", ValueType::kString},
-      {"os.name", ValueType::kString},         {"browser.name", ValueType::kString},
-      {"country", ValueType::kString},         {"hour", ValueType::kNumber},
-      {"weekday", ValueType::kString},         {"new", ValueType::kBool},
+      {"page.url", ValueType::kString},
+      {"page.path", ValueType::kString},
+      {"page.host", ValueType::kString},
+      {"page.title", ValueType::kString},
+      {"referrer.url", ValueType::kString},
+      {"referrer.host", ValueType::kString},
+      {"referrer.search_engine", ValueType::kBool},
+      {"referrer.social", ValueType::kBool},
+      {"utm.source", ValueType::kString},
+      {"utm.medium", ValueType::kString},
+      {"utm.campaign", ValueType::kString},
+      {"utm.term", ValueType::kString},
+      {"utm.content", ValueType::kString},
+      {"device.type", ValueType::kString},
+      {"os.name", ValueType::kString},
+      {"browser.name", ValueType::kString},
+      {"country", ValueType::kString},
+      {"hour", ValueType::kNumber},
+      {"weekday", ValueType::kString},
+      {"new", ValueType::kBool},
   };
   return *fields;
 }

@@ -245,8 +245,8 @@ absl::Status GroupEngine::LoadLocked(const ProfileTable& profiles) {
   {
     auto it = store_->NewIterator(Family::kMeta);
     for (it->Seek(rocksdb::Slice(kScoreKeyPrefix.data(), kScoreKeyPrefix.size()));
-         it->Valid() && it->key().starts_with(
-                            rocksdb::Slice(kScoreKeyPrefix.data(), kScoreKeyPrefix.size()));
+         it->Valid() &&
+         it->key().starts_with(rocksdb::Slice(kScoreKeyPrefix.data(), kScoreKeyPrefix.size()));
          it->Next()) {
       SEGMENTA_ASSIGN_OR_RETURN(ScoreDefinition def, ScoreDefinition::Decode(std::string_view(
                                                          it->value().data(), it->value().size())));
@@ -258,8 +258,7 @@ absl::Status GroupEngine::LoadLocked(const ProfileTable& profiles) {
     }
     SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "loading scores"));
   }
-  SEGMENTA_ASSIGN_OR_RETURN(auto lifecycle,
-                            store_->Get(Family::kMeta, std::string(kLifecycleKey)));
+  SEGMENTA_ASSIGN_OR_RETURN(auto lifecycle, store_->Get(Family::kMeta, std::string(kLifecycleKey)));
   if (lifecycle) {
     SEGMENTA_ASSIGN_OR_RETURN(LifecycleDefinition def, LifecycleDefinition::Decode(*lifecycle));
     auto g = std::make_unique<Group>();
@@ -573,8 +572,7 @@ Scalar GroupEngine::DerivedValue(const Node& node, ContactId contact) const {
     }
     case NodeKind::kPersona:
     case NodeKind::kStage: {
-      const Group* g =
-          FindNode(node.kind == NodeKind::kPersona ? kPersonaNodeKey : kStageNodeKey);
+      const Group* g = FindNode(node.kind == NodeKind::kPersona ? kPersonaNodeKey : kStageNodeKey);
       if (g == nullptr) return Scalar();
       int a = g->AudienceOf(contact);
       if (a < 0) return Scalar();
@@ -655,8 +653,9 @@ void GroupEngine::RecordEvent(uint32_t id, const std::string& name, AudienceKind
     const uint64_t out = next_outbox_seq_++;
     const std::string_view kind_name = AudienceKindName(kind);
     JsonWriter w;
-    w.BeginObject().Field("seq", out).Field(
-        "type", fmt::format("{}.{}", kind_name, entered ? "entered" : "exited"));
+    w.BeginObject()
+        .Field("seq", out)
+        .Field("type", fmt::format("{}.{}", kind_name, entered ? "entered" : "exited"));
     // `group` and `groupId` name the group, persona or stage (the kind is in `type`).
     w.Field("group", name).Field("groupId", static_cast<uint64_t>(id));
     if (kind != AudienceKind::kGroup) w.Field(kind_name, name);
@@ -928,8 +927,7 @@ bool GroupEngine::Recompute(Group& g, const ProfileTable& profiles, Millis now,
         }
         for (size_t a = 0; a < profiles.account_rows(); ++a) {
           const AccountState& account = profiles.account(static_cast<uint32_t>(a));
-          if (std::binary_search(g.def.accounts.begin(), g.def.accounts.end(),
-                                 account.group_id)) {
+          if (std::binary_search(g.def.accounts.begin(), g.def.accounts.end(), account.group_id)) {
             for (uint32_t c : account.contacts) next.add(c);
           }
         }
@@ -980,7 +978,8 @@ bool GroupEngine::Recompute(Group& g, const ProfileTable& profiles, Millis now,
           assigned[c] = static_cast<int>(i + 1);
         }
         if (progress != nullptr) {
-          progress->fraction = 0.8 * static_cast<double>(i + 1) / static_cast<double>(g.plans.size());
+          progress->fraction =
+              0.8 * static_cast<double>(i + 1) / static_cast<double>(g.plans.size());
         }
       }
       changed = RecomputeAudiences(g, assigned, now, cause, batch);
@@ -1025,8 +1024,7 @@ absl::StatusOr<GroupInfo> GroupEngine::Create(GroupDefinition def,
                                               std::shared_ptr<GroupProgress> progress) {
   SEGMENTA_RETURN_IF_ERROR(Normalize(&def));
   absl::StatusOr<GroupInfo> out = absl::InternalError("not run");
-  absl::Status status = RunDefinition([&](ProfileTable& profiles,
-                                                    rocksdb::WriteBatch* batch) {
+  absl::Status status = RunDefinition([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
     absl::MutexLock lock(&mu_);
     if (Find(def.name) != nullptr) {
       return absl::AlreadyExistsError(fmt::format("a group named \"{}\" exists", def.name));
@@ -1069,42 +1067,41 @@ absl::StatusOr<GroupInfo> GroupEngine::Update(std::string_view name, GroupDefini
                                               std::shared_ptr<GroupProgress> progress) {
   SEGMENTA_RETURN_IF_ERROR(Normalize(&def));
   absl::StatusOr<GroupInfo> out = absl::InternalError("not run");
-  absl::Status status =
-      RunDefinition([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
-        absl::MutexLock lock(&mu_);
-        Group* g = Find(name);
-        if (g == nullptr) return absl::NotFoundError(fmt::format("no group named \"{}\"", name));
-        if (def.name != g->def.name) {
-          return absl::InvalidArgumentError(
-              "a group cannot be renamed (its name is how other "
-              "groups refer to it)");
-        }
-        const Millis now = ToMillis(clock_->Now());
-        GroupDefinition previous = g->def;
-        auto previous_plan = g->plan;
-        auto previous_uses = g->uses;
-        auto previous_plans = g->plans;
-        auto previous_overall = g->overall;
-        g->def = def;
-        g->def.id = previous.id;
-        g->def.created_ms = previous.created_ms;
-        g->def.updated_ms = now;
-        absl::Status compiled = Compile(*g, profiles);
-        if (!compiled.ok()) {
-          g->def = previous;
-          g->plan = previous_plan;
-          g->uses = previous_uses;
-          g->plans = previous_plans;
-          g->overall = previous_overall;
-          return compiled;
-        }
-        Reindex();
-        cache_.Invalidate();
-        Recompute(*g, profiles, now, "group updated", batch, progress.get());
-        batch->Put(store_->handle(Family::kGroups), GroupKey(g->def.id), g->def.Encode());
-        out = InfoOf(*g);
-        return absl::OkStatus();
-      });
+  absl::Status status = RunDefinition([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
+    absl::MutexLock lock(&mu_);
+    Group* g = Find(name);
+    if (g == nullptr) return absl::NotFoundError(fmt::format("no group named \"{}\"", name));
+    if (def.name != g->def.name) {
+      return absl::InvalidArgumentError(
+          "a group cannot be renamed (its name is how other "
+          "groups refer to it)");
+    }
+    const Millis now = ToMillis(clock_->Now());
+    GroupDefinition previous = g->def;
+    auto previous_plan = g->plan;
+    auto previous_uses = g->uses;
+    auto previous_plans = g->plans;
+    auto previous_overall = g->overall;
+    g->def = def;
+    g->def.id = previous.id;
+    g->def.created_ms = previous.created_ms;
+    g->def.updated_ms = now;
+    absl::Status compiled = Compile(*g, profiles);
+    if (!compiled.ok()) {
+      g->def = previous;
+      g->plan = previous_plan;
+      g->uses = previous_uses;
+      g->plans = previous_plans;
+      g->overall = previous_overall;
+      return compiled;
+    }
+    Reindex();
+    cache_.Invalidate();
+    Recompute(*g, profiles, now, "group updated", batch, progress.get());
+    batch->Put(store_->handle(Family::kGroups), GroupKey(g->def.id), g->def.Encode());
+    out = InfoOf(*g);
+    return absl::OkStatus();
+  });
   if (!status.ok()) return status;
   return out;
 }
@@ -1135,40 +1132,39 @@ absl::StatusOr<GroupInfo> GroupEngine::EditStatic(std::string_view name, std::ve
                                                   std::vector<std::string> add_accounts,
                                                   std::vector<std::string> remove_accounts) {
   absl::StatusOr<GroupInfo> out = absl::InternalError("not run");
-  absl::Status status =
-      RunDefinition([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
-        absl::MutexLock lock(&mu_);
-        Group* g = Find(name);
-        if (g == nullptr) return absl::NotFoundError(fmt::format("no group named \"{}\"", name));
-        if (!g->def.is_static()) {
-          return absl::FailedPreconditionError(
-              fmt::format("group \"{}\" is dynamic: its members follow its condition", name));
-        }
-        for (ContactId c : add) {
-          if (profiles.contact(c) == nullptr) {
-            return absl::NotFoundError(fmt::format("no contact with id {}", c));
-          }
-        }
-        std::vector<ContactId>& contacts = g->def.contacts;
-        contacts.insert(contacts.end(), add.begin(), add.end());
-        SortUnique(contacts);
-        for (ContactId c : remove) {
-          contacts.erase(std::remove(contacts.begin(), contacts.end(), c), contacts.end());
-        }
-        std::vector<std::string>& accounts = g->def.accounts;
-        accounts.insert(accounts.end(), add_accounts.begin(), add_accounts.end());
-        SortUnique(accounts);
-        for (const std::string& a : remove_accounts) {
-          accounts.erase(std::remove(accounts.begin(), accounts.end(), a), accounts.end());
-        }
-        const Millis now = ToMillis(clock_->Now());
-        g->def.updated_ms = now;
-        Reindex();
-        Recompute(*g, profiles, now, "listed", batch, nullptr);
-        batch->Put(store_->handle(Family::kGroups), GroupKey(g->def.id), g->def.Encode());
-        out = InfoOf(*g);
-        return absl::OkStatus();
-      });
+  absl::Status status = RunDefinition([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
+    absl::MutexLock lock(&mu_);
+    Group* g = Find(name);
+    if (g == nullptr) return absl::NotFoundError(fmt::format("no group named \"{}\"", name));
+    if (!g->def.is_static()) {
+      return absl::FailedPreconditionError(
+          fmt::format("group \"{}\" is dynamic: its members follow its condition", name));
+    }
+    for (ContactId c : add) {
+      if (profiles.contact(c) == nullptr) {
+        return absl::NotFoundError(fmt::format("no contact with id {}", c));
+      }
+    }
+    std::vector<ContactId>& contacts = g->def.contacts;
+    contacts.insert(contacts.end(), add.begin(), add.end());
+    SortUnique(contacts);
+    for (ContactId c : remove) {
+      contacts.erase(std::remove(contacts.begin(), contacts.end(), c), contacts.end());
+    }
+    std::vector<std::string>& accounts = g->def.accounts;
+    accounts.insert(accounts.end(), add_accounts.begin(), add_accounts.end());
+    SortUnique(accounts);
+    for (const std::string& a : remove_accounts) {
+      accounts.erase(std::remove(accounts.begin(), accounts.end(), a), accounts.end());
+    }
+    const Millis now = ToMillis(clock_->Now());
+    g->def.updated_ms = now;
+    Reindex();
+    Recompute(*g, profiles, now, "listed", batch, nullptr);
+    batch->Put(store_->handle(Family::kGroups), GroupKey(g->def.id), g->def.Encode());
+    out = InfoOf(*g);
+    return absl::OkStatus();
+  });
   if (!status.ok()) return status;
   return out;
 }
@@ -1182,8 +1178,9 @@ absl::Status NormalizeScore(ScoreDefinition* def) {
   SEGMENTA_RETURN_IF_ERROR(CheckScore(*def));
   for (const Webhook& hook : def->webhooks) SEGMENTA_RETURN_IF_ERROR(CheckWebhook(hook));
   if (!def->persona && !def->webhooks.empty()) {
-    return absl::InvalidArgumentError("webhooks: only personas have webhooks (deliver enters and "
-                                      "exits); a score has no members");
+    return absl::InvalidArgumentError(
+        "webhooks: only personas have webhooks (deliver enters and "
+        "exits); a score has no members");
   }
   return absl::OkStatus();
 }
@@ -1215,12 +1212,11 @@ absl::StatusOr<ScoreInfo> GroupEngine::CreateScore(ScoreDefinition def,
                                                    std::shared_ptr<GroupProgress> progress) {
   SEGMENTA_RETURN_IF_ERROR(NormalizeScore(&def));
   absl::StatusOr<ScoreInfo> out = absl::InternalError("not run");
-  absl::Status status = RunDefinition([&](ProfileTable& profiles,
-                                                    rocksdb::WriteBatch* batch) {
+  absl::Status status = RunDefinition([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
     absl::MutexLock lock(&mu_);
     if (FindScore(def.name) != nullptr || Find(def.name) != nullptr) {
-      return absl::AlreadyExistsError(fmt::format(
-          "\"{}\" is taken (scores, personas and groups share names)", def.name));
+      return absl::AlreadyExistsError(
+          fmt::format("\"{}\" is taken (scores, personas and groups share names)", def.name));
     }
     const Millis now = ToMillis(clock_->Now());
     auto g = std::make_unique<Group>();
@@ -1237,9 +1233,9 @@ absl::StatusOr<ScoreInfo> GroupEngine::CreateScore(ScoreDefinition def,
     RebuildPersonas();
     Reindex();
     cache_.Invalidate();
-    const bool moved = Recompute(*created, profiles, now,
-                                 fmt::format("{} created", DependencyName(created->key)), batch,
-                                 progress.get());
+    const bool moved =
+        Recompute(*created, profiles, now, fmt::format("{} created", DependencyName(created->key)),
+                  batch, progress.get());
     if (created->score.persona && !moved) {
       Recompute(*FindNode(kPersonaNodeKey), profiles, now, "persona created", batch, nullptr);
     }
@@ -1257,8 +1253,7 @@ absl::StatusOr<ScoreInfo> GroupEngine::UpdateScore(std::string_view name, ScoreD
                                                    std::shared_ptr<GroupProgress> progress) {
   SEGMENTA_RETURN_IF_ERROR(NormalizeScore(&def));
   absl::StatusOr<ScoreInfo> out = absl::InternalError("not run");
-  absl::Status status = RunDefinition([&](ProfileTable& profiles,
-                                                    rocksdb::WriteBatch* batch) {
+  absl::Status status = RunDefinition([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
     absl::MutexLock lock(&mu_);
     Group* g = FindScore(name);
     if (g == nullptr) {
@@ -1298,8 +1293,9 @@ absl::StatusOr<ScoreInfo> GroupEngine::UpdateScore(std::string_view name, ScoreD
     RebuildPersonas();
     Reindex();
     cache_.Invalidate();
-    const bool moved = Recompute(*g, profiles, now, fmt::format("{} updated", DependencyName(g->key)),
-                                 batch, progress.get());
+    const bool moved =
+        Recompute(*g, profiles, now, fmt::format("{} updated", DependencyName(g->key)), batch,
+                  progress.get());
     if (g->score.persona && !moved) {
       // The threshold may have changed with the same points.
       Recompute(*FindNode(kPersonaNodeKey), profiles, now, "persona updated", batch, nullptr);
@@ -1413,7 +1409,8 @@ absl::StatusOr<ScoreDistribution> GroupEngine::Distribution(std::string_view nam
         const int buckets = d.max > d.min ? 10 : 1;
         const double width = (d.max - d.min) / buckets;
         for (int b = 0; b < buckets; ++b) {
-          d.histogram.push_back({d.min + b * width, b + 1 == buckets ? d.max : d.min + (b + 1) * width, 0});
+          d.histogram.push_back(
+              {d.min + b * width, b + 1 == buckets ? d.max : d.min + (b + 1) * width, 0});
         }
         for (float v : points) {
           int b = width > 0 ? static_cast<int>((v - d.min) / width) : 0;
@@ -1433,7 +1430,8 @@ ContactScores GroupEngine::ScoresOf(ContactId contact) const {
   std::sort(scores.begin(), scores.end(),
             [](const Group* a, const Group* b) { return a->score.id < b->score.id; });
   for (const Group* g : scores) {
-    out.scores.push_back({g->score.name, g->ValueOf(contact), g->score.persona, g->score.threshold});
+    out.scores.push_back(
+        {g->score.name, g->ValueOf(contact), g->score.persona, g->score.threshold});
   }
   for (std::string_view key : {kPersonaNodeKey, kStageNodeKey}) {
     const Group* g = FindNode(key);
@@ -1476,8 +1474,7 @@ absl::StatusOr<LifecycleInfo> GroupEngine::SetLifecycle(LifecycleDefinition def,
   SEGMENTA_RETURN_IF_ERROR(CheckLifecycle(def));
   for (const Webhook& hook : def.webhooks) SEGMENTA_RETURN_IF_ERROR(CheckWebhook(hook));
   absl::StatusOr<LifecycleInfo> out = absl::InternalError("not run");
-  absl::Status status = RunDefinition([&](ProfileTable& profiles,
-                                                    rocksdb::WriteBatch* batch) {
+  absl::Status status = RunDefinition([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
     absl::MutexLock lock(&mu_);
     const Millis now = ToMillis(clock_->Now());
     Group* existing = FindNode(kStageNodeKey);
@@ -1561,9 +1558,9 @@ absl::Status GroupEngine::DeleteLifecycle() {
                          MembershipPrefix(a.id + 1));
     }
     batch->Delete(store_->handle(Family::kMeta), kLifecycleKey);
-    groups_.erase(std::remove_if(groups_.begin(), groups_.end(),
-                                 [&](const auto& p) { return p.get() == g; }),
-                  groups_.end());
+    groups_.erase(
+        std::remove_if(groups_.begin(), groups_.end(), [&](const auto& p) { return p.get() == g; }),
+        groups_.end());
     Reindex();
     return absl::OkStatus();
   });
@@ -1682,16 +1679,14 @@ absl::StatusOr<MembersPage> GroupEngine::Members(std::string_view name, std::str
   return AudienceMembers(AudienceKind::kGroup, name, cursor, limit);
 }
 
-const Roaring* GroupEngine::BitmapOf(AudienceKind kind, std::string_view name,
-                                     uint32_t* id) const {
+const Roaring* GroupEngine::BitmapOf(AudienceKind kind, std::string_view name, uint32_t* id) const {
   if (kind == AudienceKind::kGroup) {
     Group* g = Find(name);
     if (g == nullptr) return nullptr;
     *id = g->def.id;
     return &g->members;
   }
-  const Group* node =
-      FindNode(kind == AudienceKind::kPersona ? kPersonaNodeKey : kStageNodeKey);
+  const Group* node = FindNode(kind == AudienceKind::kPersona ? kPersonaNodeKey : kStageNodeKey);
   if (node == nullptr) return nullptr;
   for (const Audience& a : node->audiences) {
     if (a.name == name) {
@@ -1944,8 +1939,7 @@ absl::Status GroupEngine::OnApplied(const ProfileTable& profiles, Millis now,
         if (cause.empty()) cause = "account";
       }
       // A contact new to the lifecycle enters its first stage, whatever it did.
-      if (lifecycle_index_ >= 0 &&
-          groups_[lifecycle_index_]->AudienceOf(change.contact) < 0) {
+      if (lifecycle_index_ >= 0 && groups_[lifecycle_index_]->AudienceOf(change.contact) < 0) {
         affected[lifecycle_index_] = true;
         if (cause.empty()) cause = "new contact";
       }

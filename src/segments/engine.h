@@ -320,8 +320,7 @@ class GroupEngine : public WorkerObserver {
   // The environment of the `plan`-th plan of `g`.
   EvalEnv EnvFor(const Group& g, size_t plan, Millis now) const;
   Scalar DerivedValue(const Node& node, ContactId contact) const;
-  double ScoreOf(const Group& g, const ProfileTable& profiles, ContactId contact,
-                 Millis now) const;
+  double ScoreOf(const Group& g, const ProfileTable& profiles, ContactId contact, Millis now) const;
   // The audience a persona or lifecycle node assigns `contact` to now (-1: none).
   int AssignPersona(const Group& g, ContactId contact) const;
   int AssignStage(const Group& g, const ProfileTable& profiles, ContactId contact,
@@ -338,8 +337,8 @@ class GroupEngine : public WorkerObserver {
   void RebuildPersonas();
 
   void RecordEvent(uint32_t id, const std::string& name, AudienceKind kind, Roaring& members,
-                   const std::vector<Webhook>& hooks, ContactId contact, bool entered,
-                   Millis now, std::string_view cause, rocksdb::WriteBatch* batch);
+                   const std::vector<Webhook>& hooks, ContactId contact, bool entered, Millis now,
+                   std::string_view cause, rocksdb::WriteBatch* batch);
   Group* FindNode(std::string_view key) const;
   Group* FindScore(std::string_view name) const;
   // The members and id of a group, persona or stage; null when unknown.

@@ -13,7 +13,6 @@ void AppendBigEndian32(uint32_t v, std::string* out) {
 
 constexpr uint64_t kSignBit = uint64_t{1} << 63;
 
-
 }  // namespace
 
 void WriteWebhooks(const std::vector<Webhook>& hooks, JsonWriter& w) {

@@ -88,8 +88,8 @@ absl::StatusOr<NodePtr> ActivityCondition(const ScoreRule& rule, const ScoreDeca
     bucket->selector->window.kind = Window::Kind::kBetween;
     bucket->selector->window.from = NowMinus(oldest);
     bucket->selector->window.to = NowMinus(newest);
-    NodePtr term = Binary(NodeKind::kArith, Op::kMul, std::move(bucket),
-                          Literal(Value::Number(weight)));
+    NodePtr term =
+        Binary(NodeKind::kArith, Op::kMul, std::move(bucket), Literal(Value::Number(weight)));
     sum = sum == nullptr ? std::move(term)
                          : Binary(NodeKind::kArith, Op::kAdd, std::move(sum), std::move(term));
   }
@@ -172,8 +172,7 @@ absl::StatusOr<ScoreDefinition> ScoreDefinition::Decode(std::string_view bytes) 
   for (simdjson::dom::element r : rules) {
     ScoreRule rule;
     std::string_view type, condition;
-    if (r["type"].get(type) != simdjson::SUCCESS ||
-        !ScoreRuleKindFromName(type, &rule.kind) ||
+    if (r["type"].get(type) != simdjson::SUCCESS || !ScoreRuleKindFromName(type, &rule.kind) ||
         r["condition"].get(condition) != simdjson::SUCCESS ||
         r["points"].get(rule.points) != simdjson::SUCCESS ||
         r["within"].get(rule.within) != simdjson::SUCCESS ||
@@ -281,8 +280,8 @@ absl::Status CheckLifecycle(const LifecycleDefinition& def) {
     const StageDefinition& s = def.stages[i];
     absl::Status name = CheckGroupName(s.name);
     if (!name.ok()) {
-      return absl::InvalidArgumentError(
-          fmt::format("stages[{}].name: {}", i, std::string(name.message()).replace(0, 7, "a stage")));
+      return absl::InvalidArgumentError(fmt::format(
+          "stages[{}].name: {}", i, std::string(name.message()).replace(0, 7, "a stage")));
     }
     if (!names.insert(s.name).second) {
       return absl::InvalidArgumentError(

@@ -109,8 +109,7 @@ struct CompiledRule {
 // for refusing cycles. Errors: InvalidArgument "rules[i]: line:column: reason; hint", and
 // for an attribute rule that reads more than traits.
 absl::StatusOr<std::vector<CompiledRule>> CompileRules(const ScoreDefinition& def,
-                                                       const Schema& schema,
-                                                       std::string_view self);
+                                                       const Schema& schema, std::string_view self);
 
 // Store keys (in the meta family).
 std::string ScoreKey(uint32_t id);

@@ -173,8 +173,8 @@ void ExperimentsApi::Handle(const HttpRequest& request, Responder respond) {
   ExperimentQuery q = std::get<ExperimentQuery>(std::move(query));
   q.experiment = *key;
   const Millis now = ToMillis(clock_->Now());
-  absl::StatusOr<ExperimentReport> report = worker_->ReadProfiles(
-      [&](const ProfileTable& profiles) {
+  absl::StatusOr<ExperimentReport> report =
+      worker_->ReadProfiles([&](const ProfileTable& profiles) {
         return ReportExperiment(profiles, SchemaOf(profiles), q, now);
       });
   if (!report.ok()) return respond(StatusReply(report.status()));

@@ -1,8 +1,8 @@
 // The experiment report over HTTP: POST /api/experiments/{key}/report.
 #pragma once
 
-#include "profile/worker.h"
 #include "core/clock.h"
+#include "profile/worker.h"
 #include "server/http_server.h"
 #include "server/key_ring.h"
 

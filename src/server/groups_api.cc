@@ -134,8 +134,7 @@ std::string GroupJson(const GroupInfo& info) {
   return w.Take();
 }
 
-GroupsApi::GroupsApi(const Store* store, GroupEngine* engine, const KeyRing* keys,
-                     JobQueue* jobs)
+GroupsApi::GroupsApi(const Store* store, GroupEngine* engine, const KeyRing* keys, JobQueue* jobs)
     : reader_(store), engine_(engine), keys_(keys), jobs_(jobs) {}
 
 bool GroupsApi::Serves(std::string_view path) {
@@ -411,8 +410,8 @@ std::optional<HttpResponse> GroupsApi::StartJob(
     bool async, int success_status, const Responder& respond) {
   return jobs_->Start(
       std::move(kind), "group",
-      [run = std::move(run)](
-          std::shared_ptr<GroupProgress> progress) -> absl::StatusOr<std::string> {
+      [run =
+           std::move(run)](std::shared_ptr<GroupProgress> progress) -> absl::StatusOr<std::string> {
         absl::StatusOr<GroupInfo> info = run(std::move(progress));
         if (!info.ok()) return info.status();
         return GroupJson(*info);

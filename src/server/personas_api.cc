@@ -79,8 +79,8 @@ std::variant<ScoreDefinition, HttpResponse> ReadScore(std::string_view body, boo
     return BadParameter("name", "is required (a string)");
   }
   def.name = std::string(text);
-  for (auto [key, out] : {std::pair{"description", &def.description},
-                          std::pair{"image", &def.image_url}}) {
+  for (auto [key, out] :
+       {std::pair{"description", &def.description}, std::pair{"image", &def.image_url}}) {
     simdjson::dom::element e;
     if (root[key].get(e) != simdjson::SUCCESS || e.is_null()) continue;
     if (e.get(text) != simdjson::SUCCESS) return BadParameter(key, "must be a string");
@@ -144,8 +144,7 @@ std::variant<ScoreDefinition, HttpResponse> ReadScore(std::string_view body, boo
   return def;
 }
 
-std::variant<LifecycleDefinition, HttpResponse> ReadLifecycle(std::string_view body,
-                                                              bool* async) {
+std::variant<LifecycleDefinition, HttpResponse> ReadLifecycle(std::string_view body, bool* async) {
   simdjson::dom::parser parser;
   simdjson::padded_string padded(body);
   simdjson::dom::element root;
@@ -461,8 +460,8 @@ std::optional<HttpResponse> PersonasApi::Route(const HttpRequest& request,
         w.EndObject();
       }
       w.EndArray();
-      for (auto [key, value] : {std::pair{"persona", &scores.persona},
-                                std::pair{"stage", &scores.stage}}) {
+      for (auto [key, value] :
+           {std::pair{"persona", &scores.persona}, std::pair{"stage", &scores.stage}}) {
         w.Key(key);
         if (value->empty()) {
           w.Null();
@@ -495,7 +494,8 @@ std::optional<HttpResponse> PersonasApi::Route(const HttpRequest& request,
   if (parts[1] == "stages") {
     if (n == 2) {
       if (auto e = allow("GET, PUT, DELETE")) return e;
-      if (method == "GET" || method == "HEAD") return reply(200, LifecycleJson(engine_->Lifecycle()));
+      if (method == "GET" || method == "HEAD")
+        return reply(200, LifecycleJson(engine_->Lifecycle()));
       if (method == "DELETE") {
         absl::Status deleted = engine_->DeleteLifecycle();
         if (!deleted.ok()) return StatusReply(deleted);
@@ -534,13 +534,12 @@ std::optional<HttpResponse> PersonasApi::Route(const HttpRequest& request,
       bool async = false;
       auto def = ReadScore(request.body, personas, &async);
       if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
-      return jobs_->Start(
-          "create", std::string(what),
-          run([d = std::get<ScoreDefinition>(def)](GroupEngine* engine,
-                                                   std::shared_ptr<GroupProgress> progress) {
-            return engine->CreateScore(d, std::move(progress));
-          }),
-          async, 201, respond);
+      return jobs_->Start("create", std::string(what),
+                          run([d = std::get<ScoreDefinition>(def)](
+                                  GroupEngine* engine, std::shared_ptr<GroupProgress> progress) {
+                            return engine->CreateScore(d, std::move(progress));
+                          }),
+                          async, 201, respond);
     }
     JsonWriter w;
     w.BeginObject().Key(personas ? "personas" : "scores").BeginArray();
@@ -551,9 +550,9 @@ std::optional<HttpResponse> PersonasApi::Route(const HttpRequest& request,
   const std::string& name = parts[2];
   auto info = engine_->GetScore(name);
   if (info.ok() && info->definition.persona != personas) {
-    info = absl::NotFoundError(fmt::format(
-        "no {} named \"{}\" (it is a {}: /api/{})", what, name, personas ? "score" : "persona",
-        personas ? "scores" : "personas"));
+    info = absl::NotFoundError(fmt::format("no {} named \"{}\" (it is a {}: /api/{})", what, name,
+                                           personas ? "score" : "persona",
+                                           personas ? "scores" : "personas"));
   }
   if (n == 3) {
     if (auto e = allow("GET, PUT, DELETE")) return e;
@@ -569,13 +568,12 @@ std::optional<HttpResponse> PersonasApi::Route(const HttpRequest& request,
       bool async = false;
       auto def = ReadScore(request.body, personas, &async);
       if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
-      return jobs_->Start(
-          "update", std::string(what),
-          run([name, d = std::get<ScoreDefinition>(def)](GroupEngine* engine,
-                                                         std::shared_ptr<GroupProgress> progress) {
-            return engine->UpdateScore(name, d, std::move(progress));
-          }),
-          async, 200, respond);
+      return jobs_->Start("update", std::string(what),
+                          run([name, d = std::get<ScoreDefinition>(def)](
+                                  GroupEngine* engine, std::shared_ptr<GroupProgress> progress) {
+                            return engine->UpdateScore(name, d, std::move(progress));
+                          }),
+                          async, 200, respond);
     }
     auto distribution = engine_->Distribution(name);
     if (!distribution.ok()) return StatusReply(distribution.status());

@@ -19,8 +19,8 @@ double NormalQuantile(double p) {
 
 // 2 * (1 - Φ(|z|)), accurate far in the tail.
 double TwoSidedNormalP(double z) {
-  return 2 * boost::math::cdf(boost::math::complement(boost::math::normal_distribution<double>(),
-                                                      std::fabs(z)));
+  return 2 * boost::math::cdf(
+                 boost::math::complement(boost::math::normal_distribution<double>(), std::fabs(z)));
 }
 
 // The relative difference and its delta-method interval, from each side's estimate and
@@ -64,9 +64,8 @@ Estimate MeanEstimate(const Moments& m, double confidence) {
     e.ci = {e.value, e.value};
     return e;
   }
-  const double t =
-      boost::math::quantile(boost::math::students_t_distribution<double>(m.n - 1),
-                            0.5 + confidence / 2);
+  const double t = boost::math::quantile(boost::math::students_t_distribution<double>(m.n - 1),
+                                         0.5 + confidence / 2);
   const double se = std::sqrt(m.variance() / m.n);
   e.ci = {e.value - t * se, e.value + t * se};
   return e;
@@ -80,8 +79,8 @@ std::pair<double, double> RatioAndVariance(const JointMoments& m) {
   const double mx = m.x.mean(), my = m.y.mean();
   if (n < 2 || mx == 0) return {0, 0};
   const double r = my / mx;
-  const double v = (m.y.variance() - 2 * r * m.covariance() + r * r * m.x.variance()) /
-                   (n * mx * mx);
+  const double v =
+      (m.y.variance() - 2 * r * m.covariance() + r * r * m.x.variance()) / (n * mx * mx);
   return {r, std::max(0.0, v)};
 }
 
@@ -137,8 +136,7 @@ Difference CompareMeans(const Moments& treatment, const Moments& control, double
     d.p_value = d.absolute == 0 ? 1 : 0;
     return d;
   }
-  d.df = (v1 + v0) * (v1 + v0) /
-         (v1 * v1 / (treatment.n - 1) + v0 * v0 / (control.n - 1));
+  d.df = (v1 + v0) * (v1 + v0) / (v1 * v1 / (treatment.n - 1) + v0 * v0 / (control.n - 1));
   boost::math::students_t_distribution<double> t(d.df);
   d.statistic = d.absolute / d.standard_error;
   d.p_value = 2 * boost::math::cdf(boost::math::complement(t, std::fabs(d.statistic)));
@@ -167,7 +165,8 @@ double ChanceToBeatControl(double x1, double n1, double x0, double n0) {
   boost::math::beta_distribution<double> b1(1 + x1, 1 + n1 - x1), b0(1 + x0, 1 + n0 - x0);
   // ∫ f0(p) · P(p1 > p) dp over where the posteriors have mass (Simpson's rule).
   const double m1 = boost::math::mean(b1), m0 = boost::math::mean(b0);
-  const double s = std::max(boost::math::standard_deviation(b1), boost::math::standard_deviation(b0));
+  const double s =
+      std::max(boost::math::standard_deviation(b1), boost::math::standard_deviation(b0));
   const double lo = std::max(0.0, std::min(m1, m0) - 12 * s);
   const double hi = std::min(1.0, std::max(m1, m0) + 12 * s);
   const int steps = 4000;
@@ -222,9 +221,8 @@ Interval AlwaysValidInterval(double difference, double variance, double tau_sq, 
 
 double AlwaysValidPValue(double difference, double variance, double tau_sq) {
   if (variance <= 0 || tau_sq <= 0) return 1;
-  const double log_lambda =
-      0.5 * std::log(variance / (variance + tau_sq)) +
-      tau_sq * difference * difference / (2 * variance * (variance + tau_sq));
+  const double log_lambda = 0.5 * std::log(variance / (variance + tau_sq)) +
+                            tau_sq * difference * difference / (2 * variance * (variance + tau_sq));
   return std::min(1.0, std::exp(-log_lambda));
 }
 
@@ -250,8 +248,8 @@ std::vector<double> BenjaminiHochbergAdjust(std::span<const double> p) {
   std::vector<double> out(m);
   double running = 1;
   for (size_t i = m; i-- > 0;) {
-    running = std::min(running,
-                       std::min(1.0, static_cast<double>(m) * p[order[i]] / static_cast<double>(i + 1)));
+    running = std::min(
+        running, std::min(1.0, static_cast<double>(m) * p[order[i]] / static_cast<double>(i + 1)));
     out[order[i]] = running;
   }
   return out;

@@ -34,27 +34,25 @@ Estimate RatioEstimate(const JointMoments& m, double confidence = 0.95);
 
 // Treatment against control.
 struct Difference {
-  double absolute = 0;     // treatment - control
-  Interval ci;             // of `absolute`
-  double relative = 0;     // absolute / control (0 when control is 0)
-  Interval relative_ci;    // delta method
-  double statistic = 0;    // z or t
-  double df = 0;           // Welch's degrees of freedom (0 for z)
-  double p_value = 1;      // two-sided
+  double absolute = 0;        // treatment - control
+  Interval ci;                // of `absolute`
+  double relative = 0;        // absolute / control (0 when control is 0)
+  Interval relative_ci;       // delta method
+  double statistic = 0;       // z or t
+  double df = 0;              // Welch's degrees of freedom (0 for z)
+  double p_value = 1;         // two-sided
   double standard_error = 0;  // of `absolute` (unpooled)
 };
 
 // Two-proportion z-test: pooled standard error for the statistic, unpooled for the interval.
-Difference CompareProportions(double x1, double n1, double x0, double n0,
-                              double confidence = 0.95);
+Difference CompareProportions(double x1, double n1, double x0, double n0, double confidence = 0.95);
 
 // Two ratios (average order values) compared with the delta method and a z-test.
 Difference CompareRatios(const JointMoments& treatment, const JointMoments& control,
                          double confidence = 0.95);
 
 // Welch's unequal-variances t-test on means.
-Difference CompareMeans(const Moments& treatment, const Moments& control,
-                        double confidence = 0.95);
+Difference CompareMeans(const Moments& treatment, const Moments& control, double confidence = 0.95);
 
 // The p-value of Pearson's chi-square goodness-of-fit test of `observed` counts against
 // the `expected` shares (any positive weights); a sample ratio mismatch when below 0.001.

@@ -74,13 +74,13 @@ TEST_F(ExperimentTest, HillstromReportMatchesTheCsv) {
     Message id = message(MessageType::kIdentify, i, "", "{}", exposed_at - absl::Hours(1));
     id.traits = fmt::format(R"({{"history":{}}})", r.history);
     batch.push_back(std::move(id));
-    batch.push_back(message(MessageType::kTrack, i, "Experiment Viewed",
-                            fmt::format(R"({{"experiment_id":"hillstrom","variation_id":"{}"}})",
-                                        r.segment),
-                            exposed_at));
+    batch.push_back(
+        message(MessageType::kTrack, i, "Experiment Viewed",
+                fmt::format(R"({{"experiment_id":"hillstrom","variation_id":"{}"}})", r.segment),
+                exposed_at));
     if (r.visit) {
-      batch.push_back(message(MessageType::kPage, i, "", R"({"path":"/"})",
-                              exposed_at + absl::Hours(24)));
+      batch.push_back(
+          message(MessageType::kPage, i, "", R"({"path":"/"})", exposed_at + absl::Hours(24)));
     }
     if (r.conversion) {
       batch.push_back(message(MessageType::kTrack, i, "Order Completed",
@@ -141,17 +141,16 @@ TEST_F(ExperimentTest, HillstromReportMatchesTheCsv) {
     EXPECT_NEAR(purchase.revenue_per_visitor.value, published.at(v).second, 1e-6);
     EXPECT_NEAR(purchase.revenue, spend[v].sum, 1e-6);
     if (!purchase.compared) continue;
-    Difference rate = CompareProportions(buys[v].sum, buys[v].n, buys["No E-Mail"].sum,
-                                         buys["No E-Mail"].n);
+    Difference rate =
+        CompareProportions(buys[v].sum, buys[v].n, buys["No E-Mail"].sum, buys["No E-Mail"].n);
     EXPECT_NEAR(purchase.rate_lift.absolute, rate.absolute, 1e-12);
     EXPECT_NEAR(purchase.rate_lift.p_value, rate.p_value, 1e-15);
     Difference money = CompareMeans(spend[v], spend["No E-Mail"]);
     EXPECT_NEAR(purchase.revenue_lift.absolute, money.absolute, 1e-9);
     EXPECT_NEAR(purchase.revenue_lift.ci.low, money.ci.low, 1e-9);
     EXPECT_NEAR(purchase.revenue_lift.ci.high, money.ci.high, 1e-9);
-    Difference cuped =
-        CompareMeans(CupedAdjusted(spend_history[v], theta, x_mean),
-                     CupedAdjusted(spend_history["No E-Mail"], theta, x_mean));
+    Difference cuped = CompareMeans(CupedAdjusted(spend_history[v], theta, x_mean),
+                                    CupedAdjusted(spend_history["No E-Mail"], theta, x_mean));
     EXPECT_NEAR(purchase.revenue_lift_cuped.absolute, cuped.absolute, 1e-9);
     EXPECT_LE(purchase.revenue_lift_cuped.standard_error, purchase.revenue_lift.standard_error);
     // Published: Mens +0.681 pp (z 7.385), spend +0.7698 (CI 0.485 to 1.054).

@@ -45,7 +45,8 @@ class DeciderTest : public EngineFixture {
   std::unique_ptr<Decider> decider_;
 };
 
-constexpr char kFromGoogle[] = R"({"page":{"url":"https://shop.example.com/products/road-bike?utm_source=google&utm_medium=cpc",
+constexpr char kFromGoogle[] =
+    R"({"page":{"url":"https://shop.example.com/products/road-bike?utm_source=google&utm_medium=cpc",
   "referrer":"https://www.google.com/search?q=road+bike"},
   "userAgent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1",
   "timezone":"Europe/Madrid","location":{"country":"es"}})";
@@ -79,14 +80,17 @@ TEST_F(DeciderTest, TheBriefsDiscountGoesToNewVisitorsLandingOnAProductPageFromA
   });
   EXPECT_EQ(exposures, 1);
   // Landing on the home page, or from Bing, or coming back: the default.
-  EXPECT_EQ(Decide("", "anon-home", "product-page-banner",
-                   R"({"page":{"url":"https://shop.example.com/","referrer":"https://www.google.es/"}})")
-                .variation,
-            "default");
-  EXPECT_EQ(Decide("", "anon-bing", "product-page-banner",
-                   R"({"page":{"url":"https://shop.example.com/products/x","referrer":"https://www.bing.com/search?q=x"}})")
-                .variation,
-            "default");
+  EXPECT_EQ(
+      Decide("", "anon-home", "product-page-banner",
+             R"({"page":{"url":"https://shop.example.com/","referrer":"https://www.google.es/"}})")
+          .variation,
+      "default");
+  EXPECT_EQ(
+      Decide(
+          "", "anon-bing", "product-page-banner",
+          R"({"page":{"url":"https://shop.example.com/products/x","referrer":"https://www.bing.com/search?q=x"}})")
+          .variation,
+      "default");
   Track("anon-returning", "Product Viewed");
   clock_.Advance(absl::Hours(2));
   EXPECT_EQ(Decide("", "anon-returning", "product-page-banner", kFromGoogle).variation, "default");
@@ -142,8 +146,7 @@ TEST_F(DeciderTest, ExperimentsAssignByHashStickToTheFirstExposureAndFeedTheRepo
   StartDecider();
   for (int i = 0; i < 50; ++i) {
     const std::string v = "visitor-" + std::to_string(i);
-    EXPECT_EQ(Decide("", v, "home-hero").reason.find("first exposure") != std::string::npos,
-              true);
+    EXPECT_EQ(Decide("", v, "home-hero").reason.find("first exposure") != std::string::npos, true);
   }
   // After a merge into a known user, the arm stays.
   Decision before = Decide("", "visitor-7", "home-hero");
@@ -168,13 +171,15 @@ TEST_F(DeciderTest, TargetingReadsColdDataAndBadDefinitionsAreRefused) {
   Create("Spain", "country = \"ES\"");
   ExperienceDefinition e;
   e.slot = "banner";
-  e.variations = {{"spanish", "in group \"Spain\" and visit.device.type = \"desktop\"",
-                   R"({"lang":"es"})"}};
+  e.variations = {
+      {"spanish", "in group \"Spain\" and visit.device.type = \"desktop\"", R"({"lang":"es"})"}};
   ASSERT_TRUE(decider_->Put(e).ok());
-  EXPECT_EQ(Decide("ana", "", "banner",
-                   R"({"userAgent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36"})")
-                .variation,
-            "spanish");
+  EXPECT_EQ(
+      Decide(
+          "ana", "", "banner",
+          R"({"userAgent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36"})")
+          .variation,
+      "spanish");
   EXPECT_EQ(Decide("ana", "", "banner", kFromGoogle).variation, "default");  // a phone
   ExperienceDefinition bad = e;
   bad.variations[0].condition = "visit.devise.type = \"x\"";

@@ -139,7 +139,9 @@ TEST(CompilerTest, ScoresPersonaAndStageAreValuesThatTrackWhatTheyDependOn) {
   EXPECT_EQ(error("persona = \"Cyclist\"", "Engaged"),
             "1:1: cycle of definitions: Engaged → persona → score(\"Cyclist\") → Engaged");
   EXPECT_EQ(error("stage = \"Lead\"", "stage:"), "1:1: stage cannot depend on itself");
-  EXPECT_EQ(error("any account (stage = \"x\")"), "1:14: 'stage' cannot start a value here; a trait with this name is written trait(\"stage\")");
+  EXPECT_EQ(error("any account (stage = \"x\")"),
+            "1:14: 'stage' cannot start a value here; a trait with this name is written "
+            "trait(\"stage\")");
   Schema none = ShopSchema();
   auto no_stages = Plan::CompileText("stage = \"Lead\"", none);
   ASSERT_FALSE(no_stages.ok());

@@ -13,7 +13,8 @@
 
 namespace segmenta {
 
-inline const absl::Time kStart = absl::FromUnixSeconds(1795500000);  // 2026-11-24T06:00:00Z, a Tuesday
+inline const absl::Time kStart =
+    absl::FromUnixSeconds(1795500000);  // 2026-11-24T06:00:00Z, a Tuesday
 
 class EngineFixture : public ::testing::Test {
  protected:

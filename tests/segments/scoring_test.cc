@@ -66,8 +66,8 @@ class Scoring : public ScoringTest {
     Send(MessageType::kIdentify, "seed", "", "", "{}",
          R"({"job_title":"x","age":1,"country":"x","email":"seed@example.com"})");
     Send(MessageType::kPage, "seed", "", "", R"({"path":"/"})");
-    for (const char* e : {"Article Read", "Video Played", "Product Viewed", "Recipe Viewed",
-                          "Order Completed"}) {
+    for (const char* e :
+         {"Article Read", "Video Played", "Product Viewed", "Recipe Viewed", "Order Completed"}) {
       Track("seed-anon", e, R"({"format":"text","category":"x","revenue":1})");
     }
   }
@@ -84,9 +84,7 @@ class Scoring : public ScoringTest {
     ADD_FAILURE() << "no score " << score;
     return NAN;
   }
-  std::string Persona(std::string_view identity) {
-    return engine_->ScoresOf(Id(identity)).persona;
-  }
+  std::string Persona(std::string_view identity) { return engine_->ScoresOf(Id(identity)).persona; }
   std::string Stage(std::string_view identity) { return engine_->ScoresOf(Id(identity)).stage; }
   ScoreInfo CreateScore(ScoreDefinition def) {
     auto info = engine_->CreateScore(std::move(def));
@@ -142,9 +140,9 @@ TEST_F(Scoring, ThresholdEdgesAndNegativePoints) {
   d.rules = {Attribute("job_title icontains \"engineer\"", 10), Attribute("age >= 30", 5),
              Attribute("age < 25", -20)};
   CreateScore(d);
-  Identify("exact", R"({"job_title":"Engineer","age":30})");   // 15: at the threshold
-  Identify("below", R"({"job_title":"Engineer","age":29})");   // 10
-  Identify("young", R"({"job_title":"Engineer","age":20})");   // -10
+  Identify("exact", R"({"job_title":"Engineer","age":30})");  // 15: at the threshold
+  Identify("below", R"({"job_title":"Engineer","age":29})");  // 10
+  Identify("young", R"({"job_title":"Engineer","age":20})");  // -10
   EXPECT_EQ(Persona("exact"), "Engineer");
   EXPECT_EQ(Persona("below"), "");
   EXPECT_EQ(Points("Engineer", "young"), -10);
@@ -381,8 +379,9 @@ TEST_F(Scoring, BadDefinitionsAreRefusedNamingTheRule) {
               HasSubstr("rules[1].condition: an attribute rule reads contact and account traits"));
   d = CyclingEngineer();
   d.rules[2] = Attribute("contry = \"ES\"", 5);
-  EXPECT_THAT(engine_->CreateScore(d).status().message(),
-              HasSubstr("rules[2].condition: 1:1: unknown trait 'contry'; did you mean 'country'?"));
+  EXPECT_THAT(
+      engine_->CreateScore(d).status().message(),
+      HasSubstr("rules[2].condition: 1:1: unknown trait 'contry'; did you mean 'country'?"));
   d = CyclingEngineer();
   d.rules[6].points = 0;
   EXPECT_THAT(engine_->CreateScore(d).status().message(), HasSubstr("rules[6].points"));

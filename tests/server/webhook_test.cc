@@ -204,10 +204,9 @@ TEST_F(WebhookTest, PersonaAndStageMovesAreDeliveredWithTheirKind) {
                    std::string(std::string_view(doc["contact"]["identities"].at(0)["value"])));
     EXPECT_EQ(r.Header("x-segmenta-event"), std::string_view(doc["type"]));
   }
-  EXPECT_THAT(seen, ::testing::UnorderedElementsAre("stage.entered Visitor seed",
-                                                    "stage.entered Lead ana",
-                                                    "persona.entered Pro ana",
-                                                    "persona.exited Pro ana"));
+  EXPECT_THAT(
+      seen, ::testing::UnorderedElementsAre("stage.entered Visitor seed", "stage.entered Lead ana",
+                                            "persona.entered Pro ana", "persona.exited Pro ana"));
 }
 
 }  // namespace

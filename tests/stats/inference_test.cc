@@ -83,15 +83,15 @@ TEST(InferenceTest, HillstromMatchesThePublishedFigures) {
   EXPECT_NEAR(MeanEstimate(mens.spend).value, 1.422617, 1e-6);
   EXPECT_NEAR(MeanEstimate(control.spend).value, 0.652789, 1e-6);
 
-  Difference conv = CompareProportions(mens.conversions, mens.customers, control.conversions,
-                                       control.customers);
+  Difference conv =
+      CompareProportions(mens.conversions, mens.customers, control.conversions, control.customers);
   EXPECT_NEAR(conv.absolute, 0.00681, 1e-5);
   EXPECT_NEAR(conv.relative, 1.188, 1e-3);
   EXPECT_NEAR(conv.statistic, 7.385, 1e-3);
   EXPECT_NEAR(conv.p_value / NormalTwoSided(conv.statistic), 1, 1e-6);
   EXPECT_NEAR(conv.p_value, 1.5e-13, 0.1e-13);
-  Difference wconv = CompareProportions(womens.conversions, womens.customers,
-                                        control.conversions, control.customers);
+  Difference wconv = CompareProportions(womens.conversions, womens.customers, control.conversions,
+                                        control.customers);
   EXPECT_NEAR(wconv.statistic, 3.780, 1e-3);
   EXPECT_NEAR(wconv.p_value, 1.6e-4, 0.05e-4);
 
@@ -136,9 +136,9 @@ TEST(InferenceTest, ChanceToBeatControlAgreesWithMonteCarlo) {
     double x = ga(rng), y = gb(rng);
     return x / (x + y);
   };
-  for (auto [x1, n1, x0, n0] : {std::array<double, 4>{30, 1000, 25, 1000},
-                                std::array<double, 4>{12, 100, 15, 110},
-                                std::array<double, 4>{267, 21307, 122, 21306}}) {
+  for (auto [x1, n1, x0, n0] :
+       {std::array<double, 4>{30, 1000, 25, 1000}, std::array<double, 4>{12, 100, 15, 110},
+        std::array<double, 4>{267, 21307, 122, 21306}}) {
     int wins = 0;
     const int draws = 200000;
     for (int i = 0; i < draws; ++i) wins += beta(1 + x1, 1 + n1 - x1) > beta(1 + x0, 1 + n0 - x0);
@@ -202,8 +202,8 @@ TEST(InferenceTest, HolmAndBenjaminiHochberg) {
                            std::pair{holm[2], 0.06}, std::pair{holm[3], 0.02}}) {
     EXPECT_NEAR(got, want, 1e-12);
   }
-  for (auto [got, want] : {std::pair{bh[0], 0.02}, std::pair{bh[1], 0.04},
-                           std::pair{bh[2], 0.04}, std::pair{bh[3], 0.02}}) {
+  for (auto [got, want] : {std::pair{bh[0], 0.02}, std::pair{bh[1], 0.04}, std::pair{bh[2], 0.04},
+                           std::pair{bh[3], 0.02}}) {
     EXPECT_NEAR(got, want, 1e-12);
   }
 }
