@@ -36,7 +36,7 @@ data FromJson(simdjson::dom::element e) {
       return data(data::type::bool_false);
     default: {
       double v = 0;
-      (void)e.get(v);
+      if (e.get(v) != simdjson::SUCCESS) v = 0;
       return data(fmt::format("{}", v));
     }
   }

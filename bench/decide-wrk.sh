@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The latency and throughput of POST /v1/decide on loopback, measured with wrk: a server
+# with a generated sample (CONTACTS, default 20,000), 100 dynamic groups, 20 personas and 50
+# experiences; each request decides 3 slots for a known visitor with a browser context.
+# Usage: bench/decide-wrk.sh [CONTACTS] [DURATION_S] [CONNECTIONS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CONTACTS="${1:-20000}" DURATION="${2:-20}" CONNECTIONS="${3:-32}"
+command -v wrk >/dev/null || { echo "wrk is missing: scripts/setup installs it"; exit 1; }
+scripts/build >/dev/null
+BIN="$PWD/build/release/src/cli/segmenta"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/segmenta-decide-XXXXXX")
+export SEGMENTA_DATA_DIR="$WORK/store"
+WRITE_KEY=$("$BIN" keys create --kind write --name bench 2>/dev/null)
+ADMIN=$("$BIN" keys create --kind admin --name bench 2>/dev/null)
+"$BIN" gen --contacts "$CONTACTS" --seed 7 --end "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  --output "$WORK/sample.jsonl" >/dev/null 2>&1
+"$BIN" serve --port 0 --io-threads 2 >"$WORK/serve.out" 2>"$WORK/serve.log" &
+SERVER=$!
+trap 'kill -TERM $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 100); do grep -q 'listening on' "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
+URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$WORK/serve.out")
+"$BIN" import activities "$WORK/sample.jsonl" --url "$URL" --write-key "$WRITE_KEY" >/dev/null
+api() {
+  local out
+  out=$(curl -s -w "\n%{http_code}" -H "Authorization: Bearer $ADMIN" -X "$1" "$URL$2" -d "$3")
+  [[ "${out##*$'\n'}" == 2* ]] || { echo "$1 $2: ${out%$'\n'*}" >&2; exit 1; }
+}
+
+CATS=(fashion electronics running cycling food books home outdoor)
+for i in $(seq 1 100); do
+  c=${CATS[$((i % 8))]}
+  case $((i % 4)) in
+    0) cond="count(\"Product Viewed\" where category = \"$c\" within last $((7 * (i % 8 + 1))) days) >= $((i % 3 + 1))" ;;
+    1) cond="age between $((18 + i % 30)) and $((35 + i % 30)) and did \"Order Completed\"" ;;
+    2) cond="count(page within last $((i % 20 + 5)) days) >= $((i % 5 + 2))" ;;
+    3) cond="sum(\"Order Completed\".revenue within last 90 days) > $((i * 10))" ;;
+  esac
+  api POST /api/groups "{\"name\": \"G$i\", \"condition\": $(jq -Rn --arg c "$cond" '$c')}"
+done
+for i in $(seq 1 20); do
+  c=${CATS[$((i % 8))]}
+  api POST /api/personas "{\"name\": \"P$i\", \"threshold\": $((5 + i % 4 * 3)), \"rules\": [
+    {\"type\": \"activity\", \"activity\": \"\\\"Product Viewed\\\" where category = \\\"$c\\\"\", \"points\": 2, \"within\": \"90 days\", \"cap\": 20},
+    {\"type\": \"attribute\", \"condition\": \"age between $((20 + i)) and $((40 + i))\", \"points\": 3},
+    {\"type\": \"macro\", \"condition\": \"did \\\"Order Completed\\\"\", \"points\": 4}]}"
+done
+for i in $(seq 1 50); do
+  api PUT "/api/experiences/slot-$i" "{\"variations\": [
+    {\"name\": \"search\", \"condition\": \"visit.new and visit.referrer.search_engine and visit.page.path starts_with \\\"/products/\\\"\", \"payload\": {\"v\": \"search-$i\"}},
+    {\"name\": \"group\", \"condition\": \"in group \\\"G$((i % 100 + 1))\\\" and visit.device.type = \\\"mobile\\\"\", \"payload\": {\"v\": \"group-$i\"}},
+    {\"name\": \"persona\", \"condition\": \"persona = \\\"P$((i % 20 + 1))\\\"\", \"payload\": {\"v\": \"persona-$i\"}}],
+    \"default\": {\"v\": \"default-$i\"}}"
+done
+grep -o '"userId":"[^"]*"' "$WORK/sample.jsonl" | sort -u | awk 'NR <= 5000' | sed 's/"userId":"\(.*\)"/"\1",/' >"$WORK/users.txt"
+cat >"$WORK/decide.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Basic " .. "$(printf '%s:' "$WRITE_KEY" | base64 -w0)"
+local users = { $(tr -d '\n' <"$WORK/users.txt") }
+local n = 0
+request = function()
+  n = n + 1
+  local u = users[(n % #users) + 1]
+  local s = (n % 48) + 1
+  local body = '{"userId":' .. '"' .. u .. '"' .. ',"slots":["slot-' .. s .. '","slot-' .. (s + 1) .. '","slot-' .. (s + 2) .. '"],' ..
+    '"context":{"page":{"url":"https://shop.example.com/products/p' .. n % 100 .. '","referrer":"https://www.google.com/search?q=x"},' ..
+    '"userAgent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1","timezone":"Europe/Madrid"}}'
+  return wrk.format(nil, "/v1/decide", nil, body)
+end
+LUA
+echo "decide: $CONTACTS generated contacts, 100 groups, 20 personas, 50 experiences; 3 slots per request"
+curl -sf -H "Authorization: Basic $(printf '%s:' "$WRITE_KEY" | base64 -w0)" "$URL/v1/decide" \
+  -d "{\"userId\": $(head -1 "$WORK/users.txt" | tr -d ','), \"slots\": [\"slot-1\"]}" | jq -c '.decisions[0] | {slot, variation, reason}'
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/decide.lua" "$URL" | sed -n '/Latency/,$p'
