@@ -10,19 +10,6 @@
 namespace segmenta {
 namespace {
 
-std::vector<std::string_view> Segments(std::string_view path) {
-  std::vector<std::string_view> parts;
-  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
-  while (true) {
-    size_t slash = path.find('/');
-    parts.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  if (parts.size() > 1 && parts.back().empty()) parts.pop_back();
-  return parts;
-}
-
 void EventJson(JsonWriter& w, const MembershipEvent& e) {
   w.BeginObject().Field("group", e.group_name).Field("kind", AudienceKindName(e.kind));
   w.Field("contactId", std::to_string(e.contact)).Field("type", e.entered ? "entered" : "exited");
@@ -138,7 +125,7 @@ GroupsApi::GroupsApi(const Store* store, GroupEngine* engine, const KeyRing* key
     : reader_(store), engine_(engine), keys_(keys), jobs_(jobs) {}
 
 bool GroupsApi::Serves(std::string_view path) {
-  std::vector<std::string_view> parts = Segments(path);
+  std::vector<std::string_view> parts = PathSegments(path);
   if (parts.size() < 2 || parts[0] != "api") return false;
   if (parts[1] == "groups" || parts[1] == "jobs" || parts[1] == "conditions") return true;
   return parts[1] == "contacts" && parts.size() == 4 &&
@@ -181,7 +168,7 @@ std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request, const R
     }
   }
   std::vector<std::string> parts;
-  for (std::string_view p : Segments(request.path)) {
+  for (std::string_view p : PathSegments(request.path)) {
     absl::StatusOr<std::string> decoded = PercentDecode(p);
     if (!decoded.ok()) return BadParameter("path", std::string(decoded.status().message()));
     parts.push_back(*std::move(decoded));
@@ -383,24 +370,7 @@ std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request, const R
     }
     auto page = engine_->Members(name, cursor, limit);
     if (!page.ok()) return StatusReply(page.status());
-    JsonWriter w;
-    w.BeginObject().Field("group", name).Key("members").BeginArray();
-    for (ContactId c : page->contacts) {
-      if (!expand) {
-        w.String(std::to_string(c));
-        continue;
-      }
-      absl::StatusOr<Contact> contact = reader_.FindById(c);
-      if (contact.ok()) w.Raw(ContactJson(*contact));
-    }
-    w.EndArray().Key("nextCursor");
-    if (page->next_cursor.empty()) {
-      w.Null();
-    } else {
-      w.String(page->next_cursor);
-    }
-    w.EndObject();
-    return reply(200, w.Take());
+    return reply(200, MembersJson("group", name, *page, expand ? &reader_ : nullptr));
   }
   return ErrorResponse(404, "not_found", fmt::format("no route {}", request.path));
 }

@@ -14,19 +14,6 @@
 namespace segmenta {
 namespace {
 
-std::vector<std::string> PathParts(std::string_view path) {
-  std::vector<std::string> parts;
-  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
-  while (true) {
-    size_t slash = path.find('/');
-    parts.emplace_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  if (parts.size() > 1 && parts.back().empty()) parts.pop_back();
-  return parts;
-}
-
 // A condition given as text or as the JSON form. Returns a 400 naming `field`.
 std::optional<HttpResponse> ReadCondition(simdjson::dom::element e, const std::string& field,
                                           std::string* out) {
@@ -316,7 +303,7 @@ PersonasApi::PersonasApi(const Store* store, const Worker* worker, GroupEngine* 
     : reader_(store), worker_(worker), engine_(engine), keys_(keys), jobs_(jobs) {}
 
 bool PersonasApi::Serves(std::string_view path) {
-  std::vector<std::string> parts = PathParts(path);
+  std::vector<std::string_view> parts = PathSegments(path);
   if (parts.size() < 2 || parts[0] != "api") return false;
   if (parts[1] == "personas" || parts[1] == "scores" || parts[1] == "stages") return true;
   if (parts[1] == "groups") {
@@ -362,7 +349,7 @@ std::optional<HttpResponse> PersonasApi::Route(const HttpRequest& request,
     }
   }
   std::vector<std::string> parts;
-  for (const std::string& p : PathParts(request.path)) {
+  for (std::string_view p : PathSegments(request.path)) {
     absl::StatusOr<std::string> decoded = PercentDecode(p);
     if (!decoded.ok()) return BadParameter("path", std::string(decoded.status().message()));
     parts.push_back(*std::move(decoded));
@@ -393,24 +380,7 @@ std::optional<HttpResponse> PersonasApi::Route(const HttpRequest& request,
     if (sub == "members") {
       auto page = engine_->AudienceMembers(kind, name, cursor, limit);
       if (!page.ok()) return StatusReply(page.status());
-      JsonWriter w;
-      w.BeginObject().Field(kind_name, name).Key("members").BeginArray();
-      for (ContactId c : page->contacts) {
-        if (!expand) {
-          w.String(std::to_string(c));
-          continue;
-        }
-        absl::StatusOr<Contact> contact = reader_.FindById(c);
-        if (contact.ok()) w.Raw(ContactJson(*contact));
-      }
-      w.EndArray().Key("nextCursor");
-      if (page->next_cursor.empty()) {
-        w.Null();
-      } else {
-        w.String(page->next_cursor);
-      }
-      w.EndObject();
-      return reply(200, w.Take());
+      return reply(200, MembersJson(kind_name, name, *page, expand ? &reader_ : nullptr));
     }
     if (sub == "history") {
       auto history = engine_->AudienceHistory(kind, name, limit);

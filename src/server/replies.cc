@@ -140,4 +140,39 @@ bool BasicUsername(std::string_view header, std::string* username) {
   return true;
 }
 
+std::vector<std::string_view> PathSegments(std::string_view path) {
+  std::vector<std::string_view> parts;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  while (true) {
+    size_t slash = path.find('/');
+    parts.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  if (parts.size() > 1 && parts.back().empty()) parts.pop_back();
+  return parts;
+}
+
+std::string MembersJson(std::string_view key, std::string_view name, const MembersPage& page,
+                        const ContactReader* expand_with) {
+  JsonWriter w;
+  w.BeginObject().Field(key, name).Key("members").BeginArray();
+  for (ContactId c : page.contacts) {
+    if (expand_with == nullptr) {
+      w.String(std::to_string(c));
+      continue;
+    }
+    absl::StatusOr<Contact> contact = expand_with->FindById(c);
+    if (contact.ok()) w.Raw(ContactJson(*contact));
+  }
+  w.EndArray().Key("nextCursor");
+  if (page.next_cursor.empty()) {
+    w.Null();
+  } else {
+    w.String(page.next_cursor);
+  }
+  w.EndObject();
+  return w.Take();
+}
+
 }  // namespace segmenta

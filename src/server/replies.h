@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "profile/contact_reader.h"
+#include "segments/engine.h"
 #include "segments/group.h"
 #include "server/http_server.h"
 #include "server/key_ring.h"
@@ -44,5 +46,13 @@ std::optional<HttpResponse> ReadWebhooksField(simdjson::dom::element root,
 // The write key of an "Authorization: Basic base64(key:)" header. False when the header is
 // not Basic or does not decode.
 bool BasicUsername(std::string_view header, std::string* username);
+
+// The parts of a path: "/api/groups/x/" -> {"api", "groups", "x"}.
+std::vector<std::string_view> PathSegments(std::string_view path);
+
+// A page of members: {KEY: name, "members": [ids, or profiles when `expand_with` is set],
+// "nextCursor": cursor or null}.
+std::string MembersJson(std::string_view key, std::string_view name, const MembersPage& page,
+                        const ContactReader* expand_with);
 
 }  // namespace segmenta

@@ -3,7 +3,6 @@
 // from the CSV here (and published in SOURCES.md), with the same intervals and p-values.
 #include "analytics/experiment.h"
 
-#include <fstream>
 #include <map>
 
 #include "core/time_format.h"
@@ -12,49 +11,17 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/segments/engine_fixture.h"
-#include "tests/testing/shared_data.h"
+#include "tests/testing/hillstrom.h"
 
 namespace segmenta {
 namespace {
 
-struct Row {
-  std::string segment;
-  double history = 0;
-  bool visit = false, conversion = false;
-  double spend = 0;
-};
-
-std::vector<Row> ReadHillstrom() {
-  std::vector<Row> rows;
-  const std::string path = SharedDataPath("hillstrom.csv");
-  EXPECT_FALSE(path.empty()) << "hillstrom.csv not found: set SEGMENTA_SHARED_DATA";
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    std::vector<std::string> f(1);
-    bool quoted = false;
-    for (char c : line) {
-      if (c == '"') {
-        quoted = !quoted;
-      } else if (c == ',' && !quoted) {
-        f.emplace_back();
-      } else {
-        f.back() += c;
-      }
-    }
-    if (f.size() != 12) continue;
-    rows.push_back({f[8], std::stod(f[2]), f[9] == "1", f[10] == "1", std::stod(f[11])});
-  }
-  return rows;
-}
-
 using ExperimentTest = EngineFixture;
 
 TEST_F(ExperimentTest, HillstromReportMatchesTheCsv) {
-  const std::vector<Row> rows = ReadHillstrom();
-  ASSERT_EQ(rows.size(), 64000u);
+  const std::vector<HillstromRow> rows = ReadHillstrom();
+  ASSERT_EQ(rows.size(), 64000u)
+      << "hillstrom.csv not found (../shared/data): set SEGMENTA_SHARED_DATA";
   // Each customer: traits (pre-period spend), the exposure, then a visit and an order.
   const absl::Time exposed_at = clock_.Now();
   std::vector<Message> batch;
@@ -70,7 +37,7 @@ TEST_F(ExperimentTest, HillstromReportMatchesTheCsv) {
     return m;
   };
   for (size_t i = 0; i < rows.size(); ++i) {
-    const Row& r = rows[i];
+    const HillstromRow& r = rows[i];
     Message id = message(MessageType::kIdentify, i, "", "{}", exposed_at - absl::Hours(1));
     id.traits = fmt::format(R"({{"history":{}}})", r.history);
     batch.push_back(std::move(id));
@@ -111,7 +78,7 @@ TEST_F(ExperimentTest, HillstromReportMatchesTheCsv) {
   // The same figures straight from the CSV.
   std::map<std::string, Moments> visits, buys, spend;
   std::map<std::string, JointMoments> spend_history;
-  for (const Row& r : rows) {
+  for (const HillstromRow& r : rows) {
     visits[r.segment].Add(r.visit);
     buys[r.segment].Add(r.conversion);
     spend[r.segment].Add(r.spend);

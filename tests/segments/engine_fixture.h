@@ -19,8 +19,9 @@ inline const absl::Time kStart =
 class EngineFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/engine_test_" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    // One directory per test (ctest runs tests in parallel, suites share this fixture).
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = ::testing::TempDir() + "/engine_test_" + test->test_suite_name() + "_" + test->name();
     std::filesystem::remove_all(dir_);
     Open();
   }

@@ -69,7 +69,9 @@ class Receiver {
 class WebhookTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/webhook_test";
+    // One directory per test: ctest runs tests of this binary in parallel.
+    dir_ = ::testing::TempDir() + "/webhook_test_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::filesystem::remove_all(dir_);
     Open();
   }

@@ -4,14 +4,13 @@
 #include "stats/inference.h"
 
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <random>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/shared_data.h"
+#include "tests/testing/hillstrom.h"
 
 namespace segmenta {
 namespace {
@@ -38,41 +37,23 @@ struct Arm {
   Moments spend;
 };
 
-// Hillstrom's CSV, read here on its own.
-std::map<std::string, Arm> ReadHillstrom() {
-  const std::string path = SharedDataPath("hillstrom.csv");
-  EXPECT_FALSE(path.empty()) << "hillstrom.csv not found: set SEGMENTA_SHARED_DATA";
-  std::ifstream in(path);
+// Hillstrom's CSV, per arm.
+std::map<std::string, Arm> HillstromArms() {
   std::map<std::string, Arm> arms;
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    // Comma-separated; history_segment is quoted where it holds a comma ("$1,000 +").
-    std::vector<std::string> f(1);
-    bool quoted = false;
-    for (char c : line) {
-      if (c == '"') {
-        quoted = !quoted;
-      } else if (c == ',' && !quoted) {
-        f.emplace_back();
-      } else {
-        f.back() += c;
-      }
-    }
-    if (f.size() != 12) continue;
-    Arm& a = arms[f[8]];
+  for (const HillstromRow& r : ReadHillstrom()) {
+    Arm& a = arms[r.segment];
     a.customers += 1;
-    a.visits += std::stod(f[9]);
-    a.conversions += std::stod(f[10]);
-    a.spend.Add(std::stod(f[11]));
+    a.visits += r.visit;
+    a.conversions += r.conversion;
+    a.spend.Add(r.spend);
   }
   return arms;
 }
 
 TEST(InferenceTest, HillstromMatchesThePublishedFigures) {
-  std::map<std::string, Arm> arms = ReadHillstrom();
-  ASSERT_EQ(arms.size(), 3u);
+  std::map<std::string, Arm> arms = HillstromArms();
+  ASSERT_EQ(arms.size(), 3u)
+      << "hillstrom.csv not found (../shared/data): set SEGMENTA_SHARED_DATA";
   const Arm& mens = arms["Mens E-Mail"];
   const Arm& womens = arms["Womens E-Mail"];
   const Arm& control = arms["No E-Mail"];
