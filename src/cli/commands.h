@@ -23,5 +23,6 @@ void AddGenCommand(CLI::App& app);
 void AddBenchCommand(CLI::App& app, CommonOptions& common);
 void AddGroupsCommand(CLI::App& app);  // also `export group`
 void AddCheckCommand(CLI::App& app, CommonOptions& common);
+void AddDecideCommand(CLI::App& app);  // `segmenta decide SLOT...` against a server
 
 }  // namespace segmenta

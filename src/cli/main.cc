@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   segmenta::AddBenchCommand(app, common);
   segmenta::AddGroupsCommand(app);
   segmenta::AddCheckCommand(app, common);
+  segmenta::AddDecideCommand(app);
 
   CLI11_PARSE(app, argc, argv);
   return 0;

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/http_client.h"
 #include "testing/server_process.h"
 
 namespace segmenta {
@@ -73,6 +74,23 @@ TEST(GroupsCliTest, DefinesChecksListsAndExportsGroups) {
   RunResult missing = run({"groups", "show", "Nope"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_THAT(missing.err, HasSubstr("no group named \"Nope\" (HTTP 404)"));
+
+  // `segmenta decide` asks the server what a visitor sees.
+  const std::string write_key(absl::StripAsciiWhitespace(*key));
+  HttpClient http(*ParseHttpUrl(server->url()));
+  auto put = http.Request(
+      "PUT", "/api/experiences/hero",
+      R"({"variations":[{"name":"buyers","condition":"in group \"Big buyers\"","payload":{"t":1}}]})",
+      {{"Authorization", "Bearer " + std::string(absl::StripAsciiWhitespace(*token))}});
+  ASSERT_TRUE(put.ok() && put->status == 200) << (put.ok() ? put->body : put.status().ToString());
+  RunResult decided = RunSegmentaFull(
+      {"decide", "hero", "--user", "ana", "--url", server->url(), "--write-key", write_key});
+  EXPECT_EQ(decided.exit_code, 0) << decided.err;
+  EXPECT_THAT(decided.out, HasSubstr("hero: buyers  {\"t\":1}"));
+  RunResult nobody =
+      RunSegmentaFull({"decide", "hero", "--url", server->url(), "--write-key", write_key});
+  EXPECT_EQ(nobody.exit_code, 2);
+  EXPECT_THAT(nobody.err, HasSubstr("--user or --anonymous is required"));
   ASSERT_EQ(server->Terminate(), 0);
   std::filesystem::remove_all(dir);
 }
