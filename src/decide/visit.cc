@@ -1,5 +1,8 @@
 #include "decide/visit.h"
 
+#include <arpa/inet.h>
+
+#include "GeoIP.h"
 #include "absl/strings/ascii.h"
 #include "absl/time/time.h"
 #include "fmt/format.h"
@@ -64,6 +67,20 @@ std::string QueryParam(std::string_view url, std::string_view name) {
     return out;
   }
   return "";
+}
+
+// The country of an IP address from Debian's geoip-database (legacy GeoIP country files,
+// loaded once into memory; lookups are read-only). "" when unknown.
+std::string CountryOfIp(const std::string& ip, bool v6) {
+  static GeoIP* const v4_db = GeoIP_open("/usr/share/GeoIP/GeoIP.dat", GEOIP_MEMORY_CACHE);
+  static GeoIP* const v6_db = GeoIP_open("/usr/share/GeoIP/GeoIPv6.dat", GEOIP_MEMORY_CACHE);
+  const char* code = nullptr;
+  if (v6 && v6_db != nullptr) {
+    code = GeoIP_country_code_by_addr_v6(v6_db, ip.c_str());
+  } else if (!v6 && v4_db != nullptr) {
+    code = GeoIP_country_code_by_addr(v4_db, ip.c_str());
+  }
+  return code != nullptr ? std::string(code) : "";
 }
 
 bool HostIn(const std::string& host, std::span<const std::string_view> list) {
@@ -132,7 +149,7 @@ absl::StatusOr<Visit> ReadVisit(const simdjson::dom::element* context, Millis no
                                 bool new_visitor) {
   Visit v;
   v.fields["new"] = Value::Bool(new_visitor);
-  std::string url, path, title, referrer, ua, country, timezone;
+  std::string url, path, title, referrer, ua, country, timezone, ip;
   std::string utm[5];
   constexpr const char* kUtm[] = {"source", "medium", "campaign", "term", "content"};
   if (context != nullptr && !context->is_null()) {
@@ -151,6 +168,8 @@ absl::StatusOr<Visit> ReadVisit(const simdjson::dom::element* context, Millis no
     absl::Status s = Text(*context, "userAgent", "context.userAgent", &ua);
     if (!s.ok()) return s;
     s = Text(*context, "timezone", "context.timezone", &timezone);
+    if (!s.ok()) return s;
+    s = Text(*context, "ip", "context.ip", &ip);
     if (!s.ok()) return s;
     simdjson::dom::element e;
     if ((*context)["location"].get(e) == simdjson::SUCCESS && e.is_object()) {
@@ -188,6 +207,17 @@ absl::StatusOr<Visit> ReadVisit(const simdjson::dom::element* context, Millis no
   set("device.type", agent.device);
   set("os.name", agent.os);
   set("browser.name", agent.browser);
+  if (country.empty() && !ip.empty()) {
+    in6_addr v6;
+    in_addr v4;
+    const bool is_v4 = inet_pton(AF_INET, ip.c_str(), &v4) == 1;
+    const bool is_v6 = !is_v4 && inet_pton(AF_INET6, ip.c_str(), &v6) == 1;
+    if (!is_v4 && !is_v6) {
+      return absl::InvalidArgumentError(
+          fmt::format("context.ip: \"{}\" is not an IPv4 or IPv6 address", ip));
+    }
+    country = CountryOfIp(ip, is_v6);
+  }
   set("country", absl::AsciiStrToUpper(country));
   absl::TimeZone zone = absl::UTCTimeZone();
   if (!timezone.empty() && !absl::LoadTimeZone(timezone, &zone)) {

@@ -1,7 +1,8 @@
 // The hot data of a visit, from the Segment-style `context` of a decide request: the page,
 // the referrer (and whether it is a search engine or a social network), UTM parameters,
-// device type, OS and browser from the User-Agent, country, local hour and weekday, and
-// whether the visitor is new. Conditions read them as visit.… (docs/conditions.md).
+// device type, OS and browser from the User-Agent, country (from the context, else from
+// the IP with Debian's geoip-database), local hour and weekday, and whether the visitor is
+// new. Conditions read them as visit.… (docs/conditions.md).
 #pragma once
 
 #include <string>

@@ -120,6 +120,12 @@ TEST_F(DeciderTest, VisitFieldsAreReadFromTheContext) {
   // 2026-11-24T06:00Z is 07:00 on a Tuesday in Madrid.
   EXPECT_EQ(v->Find("hour")->as_number(), 7);
   EXPECT_EQ(v->Find("weekday")->as_string(), "tuesday");
+  // Without a country in the context, the IP's (Debian's geoip-database).
+  auto by_ip = visit(R"({"ip":"8.8.8.8"})");
+  ASSERT_TRUE(by_ip.ok()) << by_ip.status();
+  ASSERT_NE(by_ip->Find("country"), nullptr);
+  EXPECT_EQ(by_ip->Find("country")->as_string(), "US");
+  EXPECT_THAT(visit(R"({"ip":"999.1.1.1"})").status().message(), HasSubstr("context.ip"));
   EXPECT_THAT(visit(R"({"timezone":"Mars/Olympus"})").status().message(),
               HasSubstr("context.timezone"));
   EXPECT_THAT(visit(R"({"page":"x"})").status().message(), HasSubstr("context.page"));
