@@ -152,33 +152,20 @@ std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request, const R
 
   absl::StatusOr<QueryParams> params = ParseQuery(request.query);
   if (!params.ok()) return BadParameter("query", std::string(params.status().message()));
-  size_t limit = 100;
-  std::string cursor;
-  bool expand = false;
+  PageParams page;
   for (const auto& [name, value] : *params) {
-    if (name == "limit") {
-      if (auto error = ParseCount(name, value, 1, 10000, &limit)) return *error;
-    } else if (name == "cursor") {
-      cursor = value;
-    } else if (name == "expand") {
-      if (value != "contacts") return BadParameter(name, "the only expansion is contacts");
-      expand = true;
+    std::optional<HttpResponse> error;
+    if (ReadPageParam(name, value, &page, &error)) {
+      if (error) return *error;
     } else {
       return BadParameter(name, "unknown parameter");
     }
   }
-  std::vector<std::string> parts;
-  for (std::string_view p : PathSegments(request.path)) {
-    absl::StatusOr<std::string> decoded = PercentDecode(p);
-    if (!decoded.ok()) return BadParameter("path", std::string(decoded.status().message()));
-    parts.push_back(*std::move(decoded));
-  }
+  auto decoded = DecodedPathSegments(request.path);
+  if (auto* bad = std::get_if<HttpResponse>(&decoded)) return *bad;
+  const std::vector<std::string>& parts = std::get<std::vector<std::string>>(decoded);
   const size_t n = parts.size();
-  auto allow = [&](std::string_view methods) -> std::optional<HttpResponse> {
-    std::string_view m = method == "HEAD" ? "GET" : method;
-    if (methods.find(m) == std::string_view::npos) return MethodNotAllowed(request.path, methods);
-    return std::nullopt;
-  };
+  auto allow = [&](std::string_view methods) { return CheckMethod(request, methods); };
   auto reply = [&](int status, std::string body) {
     HttpResponse r = JsonReply(status, std::move(body));
     r.log_note = note;
@@ -240,7 +227,7 @@ std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request, const R
       for (const std::string& g : engine_->GroupsOf(*contact)) w.String(g);
       w.EndArray();
     } else {
-      auto history = engine_->ContactHistory(*contact, limit);
+      auto history = engine_->ContactHistory(*contact, page.limit);
       if (!history.ok()) return StatusReply(history.status());
       w.Key("history").BeginArray();
       for (const MembershipEvent& e : *history) EventJson(w, e);
@@ -307,7 +294,7 @@ std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request, const R
   }
   if (sub == "history" && n == 4) {
     if (auto e = allow("GET")) return e;
-    auto history = engine_->GroupHistory(name, limit);
+    auto history = engine_->GroupHistory(name, page.limit);
     if (!history.ok()) return StatusReply(history.status());
     JsonWriter w;
     w.BeginObject().Key("history").BeginArray();
@@ -368,9 +355,9 @@ std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request, const R
       if (!info.ok()) return StatusReply(info.status());
       return reply(200, GroupJson(*info));
     }
-    auto page = engine_->Members(name, cursor, limit);
-    if (!page.ok()) return StatusReply(page.status());
-    return reply(200, MembersJson("group", name, *page, expand ? &reader_ : nullptr));
+    auto members = engine_->Members(name, page.cursor, page.limit);
+    if (!members.ok()) return StatusReply(members.status());
+    return reply(200, MembersJson("group", name, *members, page.expand ? &reader_ : nullptr));
   }
   return ErrorResponse(404, "not_found", fmt::format("no route {}", request.path));
 }

@@ -328,18 +328,12 @@ std::optional<HttpResponse> PersonasApi::Route(const HttpRequest& request,
 
   absl::StatusOr<QueryParams> params = ParseQuery(request.query);
   if (!params.ok()) return BadParameter("query", std::string(params.status().message()));
-  size_t limit = 100;
-  std::string cursor;
-  bool expand = false;
+  PageParams page;
   AudienceOptions options;
   for (const auto& [name, value] : *params) {
-    if (name == "limit") {
-      if (auto error = ParseCount(name, value, 1, 10000, &limit)) return *error;
-    } else if (name == "cursor") {
-      cursor = value;
-    } else if (name == "expand") {
-      if (value != "contacts") return BadParameter(name, "the only expansion is contacts");
-      expand = true;
+    std::optional<HttpResponse> error;
+    if (ReadPageParam(name, value, &page, &error)) {
+      if (error) return *error;
     } else if (name == "goal") {
       options.goal_event = value;
     } else if (name == "revenue") {
@@ -348,18 +342,11 @@ std::optional<HttpResponse> PersonasApi::Route(const HttpRequest& request,
       return BadParameter(name, "unknown parameter");
     }
   }
-  std::vector<std::string> parts;
-  for (std::string_view p : PathSegments(request.path)) {
-    absl::StatusOr<std::string> decoded = PercentDecode(p);
-    if (!decoded.ok()) return BadParameter("path", std::string(decoded.status().message()));
-    parts.push_back(*std::move(decoded));
-  }
+  auto decoded = DecodedPathSegments(request.path);
+  if (auto* bad = std::get_if<HttpResponse>(&decoded)) return *bad;
+  const std::vector<std::string>& parts = std::get<std::vector<std::string>>(decoded);
   const size_t n = parts.size();
-  auto allow = [&](std::string_view methods) -> std::optional<HttpResponse> {
-    std::string_view m = method == "HEAD" ? "GET" : method;
-    if (methods.find(m) == std::string_view::npos) return MethodNotAllowed(request.path, methods);
-    return std::nullopt;
-  };
+  auto allow = [&](std::string_view methods) { return CheckMethod(request, methods); };
   auto reply = [&](int status, std::string body) {
     HttpResponse r = JsonReply(status, std::move(body));
     r.log_note = note;
@@ -378,12 +365,12 @@ std::optional<HttpResponse> PersonasApi::Route(const HttpRequest& request,
     if (auto e = allow("GET")) return e;
     const std::string_view kind_name = AudienceKindName(kind);
     if (sub == "members") {
-      auto page = engine_->AudienceMembers(kind, name, cursor, limit);
-      if (!page.ok()) return StatusReply(page.status());
-      return reply(200, MembersJson(kind_name, name, *page, expand ? &reader_ : nullptr));
+      auto members = engine_->AudienceMembers(kind, name, page.cursor, page.limit);
+      if (!members.ok()) return StatusReply(members.status());
+      return reply(200, MembersJson(kind_name, name, *members, page.expand ? &reader_ : nullptr));
     }
     if (sub == "history") {
-      auto history = engine_->AudienceHistory(kind, name, limit);
+      auto history = engine_->AudienceHistory(kind, name, page.limit);
       if (!history.ok()) return StatusReply(history.status());
       JsonWriter w;
       w.BeginObject().Key("history").BeginArray();

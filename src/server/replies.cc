@@ -175,4 +175,35 @@ std::string MembersJson(std::string_view key, std::string_view name, const Membe
   return w.Take();
 }
 
+bool ReadPageParam(const std::string& name, const std::string& value, PageParams* page,
+                   std::optional<HttpResponse>* error) {
+  if (name == "limit") {
+    *error = ParseCount(name, value, 1, 10000, &page->limit);
+  } else if (name == "cursor") {
+    page->cursor = value;
+  } else if (name == "expand") {
+    if (value != "contacts") *error = BadParameter(name, "the only expansion is contacts");
+    page->expand = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::variant<std::vector<std::string>, HttpResponse> DecodedPathSegments(std::string_view path) {
+  std::vector<std::string> parts;
+  for (std::string_view p : PathSegments(path)) {
+    absl::StatusOr<std::string> decoded = PercentDecode(p);
+    if (!decoded.ok()) return BadParameter("path", std::string(decoded.status().message()));
+    parts.push_back(*std::move(decoded));
+  }
+  return parts;
+}
+
+std::optional<HttpResponse> CheckMethod(const HttpRequest& request, std::string_view methods) {
+  std::string_view m = request.method == "HEAD" ? "GET" : request.method;
+  if (methods.find(m) == std::string_view::npos) return MethodNotAllowed(request.path, methods);
+  return std::nullopt;
+}
+
 }  // namespace segmenta

@@ -55,4 +55,22 @@ std::vector<std::string_view> PathSegments(std::string_view path);
 std::string MembersJson(std::string_view key, std::string_view name, const MembersPage& page,
                         const ContactReader* expand_with);
 
+// The paging parameters of member lists: ?limit= (1..10,000, default 100), &cursor=,
+// &expand=contacts.
+struct PageParams {
+  size_t limit = 100;
+  std::string cursor;
+  bool expand = false;
+};
+// Reads `name`=`value` into `page` when it is one of its parameters (true), with a 400 in
+// `error` when its value is bad; false for other names.
+bool ReadPageParam(const std::string& name, const std::string& value, PageParams* page,
+                   std::optional<HttpResponse>* error);
+
+// The path's segments, percent-decoded, or a 400 naming "path".
+std::variant<std::vector<std::string>, HttpResponse> DecodedPathSegments(std::string_view path);
+
+// A 405 with Allow when the request's method (HEAD counted as GET) is not in `methods`.
+std::optional<HttpResponse> CheckMethod(const HttpRequest& request, std::string_view methods);
+
 }  // namespace segmenta
