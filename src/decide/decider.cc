@@ -3,6 +3,7 @@
 #include "core/json_writer.h"
 #include "core/status.h"
 #include "core/time_format.h"
+#include "decide/user_agent.h"
 #include "eval/evaluator.h"
 #include "eval/scalar.h"
 #include "fmt/format.h"
@@ -48,6 +49,8 @@ double ExperimentBucket(std::string_view visitor, std::string_view experiment) {
 
 absl::StatusOr<std::unique_ptr<Decider>> Decider::Start(Store* store, Worker* worker,
                                                         GroupEngine* engine, Clock* clock) {
+  // The User-Agent rules load now (half a second) rather than in the first request.
+  SEGMENTA_RETURN_IF_ERROR(UserAgentParser::Shared().status());
   std::unique_ptr<Decider> d(new Decider(store, worker, engine, clock));
   auto it = store->NewIterator(Family::kMeta);
   const rocksdb::Slice prefix(kExperienceKeyPrefix.data(), kExperienceKeyPrefix.size());

@@ -49,8 +49,9 @@ struct Decision {
 // Thread-safe.
 class Decider {
  public:
-  // Loads the experiences from `store`. Every argument must outlive the decider.
-  // Errors: DataLoss for malformed records.
+  // Loads the experiences from `store` and the User-Agent rules (UserAgentParser::Shared).
+  // Every argument must outlive the decider. Errors: DataLoss for malformed records; the
+  // rules' load error (NotFound without uap-core).
   static absl::StatusOr<std::unique_ptr<Decider>> Start(Store* store, Worker* worker,
                                                         GroupEngine* engine,
                                                         Clock* clock = Clock::Real());

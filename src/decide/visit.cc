@@ -4,6 +4,7 @@
 
 #include "GeoIP.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/time/time.h"
 #include "fmt/format.h"
 
@@ -104,47 +105,6 @@ absl::Status Text(simdjson::dom::element obj, const char* key, const std::string
 
 }  // namespace
 
-UserAgentInfo ParseUserAgent(std::string_view ua) {
-  UserAgentInfo out;
-  auto has = [&](std::string_view s) { return ua.find(s) != std::string_view::npos; };
-  if (has("bot") || has("Bot") || has("crawler") || has("Spider") || has("HeadlessChrome")) {
-    out.device = "bot";
-  } else if (has("iPad") || has("Tablet") || (has("Android") && !has("Mobile"))) {
-    out.device = "tablet";
-  } else if (has("Mobile") || has("iPhone") || has("Android")) {
-    out.device = "mobile";
-  } else if (!ua.empty()) {
-    out.device = "desktop";
-  }
-  if (has("iPhone") || has("iPad") || has("iPod")) {
-    out.os = "iOS";
-  } else if (has("Android")) {
-    out.os = "Android";
-  } else if (has("Windows")) {
-    out.os = "Windows";
-  } else if (has("Mac OS X") || has("Macintosh")) {
-    out.os = "Mac OS X";
-  } else if (has("CrOS")) {
-    out.os = "Chrome OS";
-  } else if (has("Linux")) {
-    out.os = "Linux";
-  }
-  if (has("Edg/") || has("Edge/")) {
-    out.browser = "Edge";
-  } else if (has("OPR/") || has("Opera")) {
-    out.browser = "Opera";
-  } else if (has("SamsungBrowser")) {
-    out.browser = "Samsung Internet";
-  } else if (has("Firefox/") || has("FxiOS")) {
-    out.browser = "Firefox";
-  } else if (has("Chrome/") || has("CriOS")) {
-    out.browser = "Chrome";
-  } else if (has("Safari/")) {
-    out.browser = "Safari";
-  }
-  return out;
-}
-
 absl::StatusOr<Visit> ReadVisit(const simdjson::dom::element* context, Millis now,
                                 bool new_visitor) {
   Visit v;
@@ -203,10 +163,23 @@ absl::StatusOr<Visit> ReadVisit(const simdjson::dom::element* context, Millis no
     std::string value = !utm[i].empty() ? utm[i] : QueryParam(url, fmt::format("utm_{}", kUtm[i]));
     set(fmt::format("utm.{}", kUtm[i]).c_str(), value);
   }
-  UserAgentInfo agent = ParseUserAgent(ua);
-  set("device.type", agent.device);
-  set("os.name", agent.os);
-  set("browser.name", agent.browser);
+  if (!ua.empty()) {
+    absl::StatusOr<const UserAgentParser*> parser = UserAgentParser::Shared();
+    if (!parser.ok()) return parser.status();
+    const UserAgentInfo agent = (*parser)->Parse(ua);
+    set("device.type", agent.device_type);
+    set("device.family", agent.device);
+    set("device.brand", agent.device_brand);
+    set("device.model", agent.device_model);
+    set("os.name", agent.os);
+    set("browser.name", agent.browser);
+    // Major versions as numbers, so that conditions can compare them (visit.os.version < 16).
+    double major = 0;
+    if (absl::SimpleAtod(agent.os_major, &major)) v.fields["os.version"] = Value::Number(major);
+    if (absl::SimpleAtod(agent.browser_major, &major)) {
+      v.fields["browser.version"] = Value::Number(major);
+    }
+  }
   if (country.empty() && !ip.empty()) {
     in6_addr v6;
     in_addr v4;

@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "core/value.h"
+#include "decide/user_agent.h"
 #include "simdjson.h"
 
 namespace segmenta {
@@ -24,17 +25,12 @@ struct Visit {
   }
 };
 
-// Reads `context` (null: none) at `now`. Errors: InvalidArgument naming the field
-// ("context.timezone: unknown time zone \"Mars/Olympus\"", "context.page: must be an
-// object").
+// Reads `context` (null: none) at `now`; the User-Agent with UserAgentParser::Shared().
+// Errors: InvalidArgument naming the field ("context.timezone: unknown time zone
+// \"Mars/Olympus\"", "context.page: must be an object"); the parser's load error when
+// uap-core's rules cannot be read.
 absl::StatusOr<Visit> ReadVisit(const simdjson::dom::element* context, Millis now,
                                 bool new_visitor);
 
-// Device type ("mobile", "tablet", "desktop", "bot"), OS and browser names from a
-// User-Agent, by the common markers of each (Debian's uap-core regexes are not used yet).
-struct UserAgentInfo {
-  std::string device, os, browser;
-};
-UserAgentInfo ParseUserAgent(std::string_view ua);
 
 }  // namespace segmenta

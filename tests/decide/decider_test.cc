@@ -115,7 +115,10 @@ TEST_F(DeciderTest, VisitFieldsAreReadFromTheContext) {
   EXPECT_EQ(v->Find("utm.medium")->as_string(), "cpc");
   EXPECT_EQ(v->Find("device.type")->as_string(), "mobile");
   EXPECT_EQ(v->Find("os.name")->as_string(), "iOS");
-  EXPECT_EQ(v->Find("browser.name")->as_string(), "Safari");
+  EXPECT_EQ(v->Find("browser.name")->as_string(), "Mobile Safari");
+  EXPECT_EQ(v->Find("os.version")->as_number(), 17);
+  EXPECT_EQ(v->Find("device.family")->as_string(), "iPhone");
+  EXPECT_EQ(v->Find("device.brand")->as_string(), "Apple");
   EXPECT_EQ(v->Find("country")->as_string(), "ES");
   // 2026-11-24T06:00Z is 07:00 on a Tuesday in Madrid.
   EXPECT_EQ(v->Find("hour")->as_number(), 7);
@@ -145,7 +148,9 @@ TEST_F(DeciderTest, ExperimentsAssignByHashStickToTheFirstExposureAndFeedTheRepo
     Decision d = Decide("", "visitor-" + std::to_string(i), "home-hero");
     ++arms[d.variation];
     ASSERT_TRUE(d.exposed);
-    if (d.variation == "control") EXPECT_THAT(d.payload, HasSubstr("classic"));
+    if (d.variation == "control") {
+      EXPECT_THAT(d.payload, HasSubstr("classic"));
+    }
   }
   // Every visitor decided again gets the same arm (deterministic), across a restart too.
   decider_.reset();
