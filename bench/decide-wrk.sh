@@ -69,6 +69,11 @@ request = function()
   return wrk.format(nil, "/v1/decide", nil, body)
 end
 LUA
+# PACE_MS > 0: each connection waits that long between requests (a paced load, below
+# saturation: CONNECTIONS / PACE_MS requests per millisecond at most).
+if [ "${PACE_MS:-0}" -gt 0 ]; then
+  printf 'delay = function() return %d end\n' "$PACE_MS" >>"$WORK/decide.lua"
+fi
 echo "decide: $CONTACTS generated contacts, 100 groups, 20 personas, 50 experiences; 3 slots per request"
 curl -sf -H "Authorization: Basic $(printf '%s:' "$WRITE_KEY" | base64 -w0)" "$URL/v1/decide" \
   -d "{\"userId\": $(head -1 "$WORK/users.txt" | tr -d ','), \"slots\": [\"slot-1\"]}" | jq -c '.decisions[0] | {slot, variation, reason}'

@@ -2,9 +2,15 @@
 #include <cstdlib>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/mutex.h"
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+#ifdef NDEBUG
+  // Debian's Abseil checks every Mutex acquisition against a graph of lock orders (its
+  // debug-mode deadlock detector); release builds do not pay for it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
   CLI::App app{"Segmenta: real-time customer segmentation and personalization engine"};
   app.require_subcommand(1);
   segmenta::CommonOptions common;

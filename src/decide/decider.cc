@@ -208,31 +208,40 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
       experiences.push_back(it->second);
     }
   }
-  ContactId contact = 0;
-  if (!request.user_id.empty()) {
-    if (auto c = reader_.Find("user:" + request.user_id); c.ok()) contact = c->id;
-  }
-  if (contact == 0 && !request.anonymous_id.empty()) {
-    if (auto c = reader_.Find("anonymous:" + request.anonymous_id); c.ok()) contact = c->id;
-  }
   const std::string visitor =
       !request.user_id.empty() ? "u:" + request.user_id : "a:" + request.anonymous_id;
   const absl::Time at = clock_->Now();
   const Millis now = ToMillis(at);
   std::vector<Decision> out;
   std::vector<Message> exposures;
-  auto expose = [&](std::string event, std::string properties, std::string dedup) {
+  // Records an exposure unless this decider sent the same one lately (`dedup` names it:
+  // visitor, slot or experiment, variation); `properties` builds its JSON.
+  auto expose = [&](std::string event, const std::string& dedup, auto properties) {
+    const uint64_t h = XXH64(dedup.data(), dedup.size(), 0);
+    {
+      absl::MutexLock lock(&exposures_mu_);
+      if (recent_exposures_.size() >= kRecentExposures) recent_exposures_.clear();
+      if (!recent_exposures_.insert(h).second) return;
+    }
     Message m;
     m.type = MessageType::kTrack;
     m.user_id = request.user_id;
     m.anonymous_id = request.anonymous_id;
     m.event = std::move(event);
-    m.properties = std::move(properties);
-    m.message_id = "exposure-" + Hex64(XXH64(dedup.data(), dedup.size(), 0));
+    m.properties = properties();
+    m.message_id = "exposure-" + Hex64(h);
     m.timestamp = m.received_at = at;
     exposures.push_back(std::move(m));
   };
   worker_->ReadProfiles([&](const ProfileTable& profiles) {
+    // The visitor's contact, from the in-memory identity graph (0: unknown, a new visitor).
+    ContactId contact = 0;
+    if (!request.user_id.empty()) {
+      contact = worker_->FindIdentity(IdentityKind::kUser, request.user_id).value_or(0);
+    }
+    if (contact == 0 && !request.anonymous_id.empty()) {
+      contact = worker_->FindIdentity(IdentityKind::kAnonymous, request.anonymous_id).value_or(0);
+    }
     bool is_new = true;
     if (const ContactState* s = profiles.contact(contact); s != nullptr && !s->events.empty()) {
       is_new = profiles.event_time(s->events.front()) > now - kVisitLength;
@@ -277,10 +286,11 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
           if (v.name == arm) d.payload = v.payload;
         }
         if (arm == "control") d.payload = def.default_payload;
-        JsonWriter w;
-        w.BeginObject().Field("experiment_id", def.experiment).Field("variation_id", arm);
-        w.Field("slot", def.slot).EndObject();
-        expose("Experiment Viewed", w.Take(), visitor + "|" + def.experiment + "|" + arm);
+        expose("Experiment Viewed", visitor + "|" + def.experiment + "|" + arm, [&] {
+          JsonWriter w;
+          w.BeginObject().Field("experiment_id", def.experiment).Field("variation_id", arm);
+          return w.Field("slot", def.slot).EndObject().Take();
+        });
         d.exposed = true;
         out.push_back(std::move(d));
         continue;
@@ -299,9 +309,11 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
                                                  d.variation, plan->text());
         break;
       }
-      JsonWriter w;
-      w.BeginObject().Field("slot", def.slot).Field("variation", d.variation).EndObject();
-      expose("Experience Viewed", w.Take(), visitor + "|" + def.slot + "|" + d.variation);
+      expose("Experience Viewed", visitor + "|" + def.slot + "|" + d.variation, [&] {
+        JsonWriter w;
+        w.BeginObject().Field("slot", def.slot).Field("variation", d.variation).EndObject();
+        return w.Take();
+      });
       d.exposed = true;
       out.push_back(std::move(d));
     }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "core/clock.h"
@@ -120,6 +121,13 @@ class Decider {
   absl::flat_hash_map<std::string, std::shared_ptr<const Compiled>> by_slot_ ABSL_GUARDED_BY(mu_);
   uint32_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<std::string, EmailTemplate> templates_ ABSL_GUARDED_BY(mu_);
+  // Exposures sent to the worker lately, by the hash their messageId is made of. A visitor shown
+  // the same variation again is not sent again (the worker's messageId check would drop it, at the
+  // cost of a store read on the writer thread, which every decide waits for). Bounded: emptied when
+  // full, after which the worker's check keeps exposures deduplicated.
+  static constexpr size_t kRecentExposures = 1 << 20;
+  absl::Mutex exposures_mu_;
+  absl::flat_hash_set<uint64_t> recent_exposures_ ABSL_GUARDED_BY(exposures_mu_);
 };
 
 // The bucket of `visitor` in `experiment`: 0 <= b < 100, uniform, the same on every node

@@ -44,6 +44,8 @@ class Worker::Applier {
   Applier(Store* store, const WorkerOptions& options, ProfileTable* profiles)
       : store_(store), options_(options), graph_(options.identity), profiles_(profiles) {}
 
+  const IdentityGraph& graph() const { return graph_; }
+
   absl::Status Load() {
     SEGMENTA_RETURN_IF_ERROR(graph_.Load(*store_));
     SEGMENTA_RETURN_IF_ERROR(profiles_->Load(*store_));
@@ -687,6 +689,10 @@ void Worker::WriteLoop() {
     }
     sync_cv_.notify_one();
   }
+}
+
+std::optional<ContactId> Worker::FindIdentity(IdentityKind kind, std::string_view value) const {
+  return applier_->graph().Find(kind, value);
 }
 
 void Worker::SetObserver(WorkerObserver* observer) {

@@ -135,6 +135,12 @@ class Worker {
     return read(static_cast<const ProfileTable&>(*profiles_));
   }
 
+  // The contact an identity points to now (the survivor of any merge), from the writer's
+  // in-memory identity graph: no store read. Call it only inside a ReadProfiles callback
+  // (the graph changes only while the writer holds the table).
+  std::optional<ContactId> FindIdentity(IdentityKind kind, std::string_view value) const
+      ABSL_SHARED_LOCKS_REQUIRED(profiles_mu_);
+
   // Sets the observer (before any submission; not owned, must outlive the worker).
   void SetObserver(WorkerObserver* observer);
 
