@@ -2,7 +2,7 @@
 # The latency and throughput of POST /v1/decide on loopback, measured with wrk: a server
 # with a generated sample (CONTACTS, default 20,000), 100 dynamic groups, 20 personas and 50
 # experiences; each request decides 3 slots for a known visitor with a browser context.
-# Usage: bench/decide-wrk.sh [CONTACTS] [DURATION_S] [CONNECTIONS]
+# Usage: [PACE_MS=N] [INGEST_CONTACTS=N] [IO_THREADS=N] bench/decide-wrk.sh [CONTACTS] [DURATION_S] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONTACTS="${1:-20000}" DURATION="${2:-20}" CONNECTIONS="${3:-32}"
@@ -15,7 +15,7 @@ WRITE_KEY=$("$BIN" keys create --kind write --name bench 2>/dev/null)
 ADMIN=$("$BIN" keys create --kind admin --name bench 2>/dev/null)
 "$BIN" gen --contacts "$CONTACTS" --seed 7 --end "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   --output "$WORK/sample.jsonl" >/dev/null 2>&1
-"$BIN" serve --port 0 --io-threads 2 >"$WORK/serve.out" 2>"$WORK/serve.log" &
+"$BIN" serve --port 0 --io-threads "${IO_THREADS:-2}" >"$WORK/serve.out" 2>"$WORK/serve.log" &
 SERVER=$!
 trap 'kill -TERM $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 100); do grep -q 'listening on' "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
@@ -77,4 +77,14 @@ fi
 echo "decide: $CONTACTS generated contacts, 100 groups, 20 personas, 50 experiences; 3 slots per request"
 curl -sf -H "Authorization: Basic $(printf '%s:' "$WRITE_KEY" | base64 -w0)" "$URL/v1/decide" \
   -d "{\"userId\": $(head -1 "$WORK/users.txt" | tr -d ','), \"slots\": [\"slot-1\"]}" | jq -c '.decisions[0] | {slot, variation, reason}'
+# INGEST_CONTACTS > 0: the traffic of that many more generated visitors is posted through
+# /v1/batch while wrk runs (decisions while the writer applies a sustained ingest).
+if [ "${INGEST_CONTACTS:-0}" -gt 0 ]; then
+  "$BIN" gen --contacts "$INGEST_CONTACTS" --seed 8 --end "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    --output "$WORK/more.jsonl" >/dev/null 2>&1
+  ( "$BIN" import activities "$WORK/more.jsonl" --url "$URL" --write-key "$WRITE_KEY" \
+      2>&1 | tail -1 | sed 's/^/during wrk: /' ) &
+  INGEST=$!
+fi
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/decide.lua" "$URL" | sed -n '/Latency/,$p'
+if [ -n "${INGEST:-}" ]; then wait "$INGEST"; fi

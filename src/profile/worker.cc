@@ -73,12 +73,15 @@ class Worker::Applier {
     return absl::OkStatus();
   }
 
-  // Applies every submission of a group into one batch and writes it (not yet fsynced).
+  // Applies every submission of a group into one batch, for WriteGroup to write.
   // `results[i]` is the outcome of `pending[i]`: a submission with an invalid message is
   // refused alone. A store error fails the whole group and leaves the worker broken.
+  // `between_messages` runs between pending submissions and every few messages, where
+  // the profile table is consistent (Worker::LetReadersIn).
   absl::Status ApplyGroup(const std::vector<Pending*>& pending,
                           std::vector<absl::StatusOr<IngestResult>>* results,
-                          WorkerObserver* observer, Millis now, bool run_timers) {
+                          WorkerObserver* observer, Millis now, bool run_timers,
+                          const std::function<void()>& between_messages) {
     batch_.Clear();
     // Contacts and accounts stay cached between groups (the writer is their only writer),
     // up to a bound; past it the cache starts over.
@@ -91,6 +94,7 @@ class Worker::Applier {
     changes_.clear();
     results->clear();
     for (Pending* p : pending) {
+      between_messages();
       if (p->task) {
         absl::Status status = p->task(*profiles_, &batch_);
         results->push_back(status.ok() ? absl::StatusOr<IngestResult>(IngestResult{}) : status);
@@ -110,8 +114,9 @@ class Worker::Applier {
         continue;
       }
       IngestResult result;
-      for (Message& m : p->messages) {
-        SEGMENTA_RETURN_IF_ERROR(ApplyMessage(m, &result));
+      for (size_t i = 0; i < p->messages.size(); ++i) {
+        if (i % 16 == 15) between_messages();
+        SEGMENTA_RETURN_IF_ERROR(ApplyMessage(p->messages[i], &result));
       }
       results->push_back(result);
     }
@@ -135,8 +140,12 @@ class Worker::Applier {
       batch_.Put(store_->handle(Family::kAccounts), group_id, accounts_.at(group_id).Encode());
     }
     batch_.Put(store_->handle(Family::kMeta), std::string(kMetaCounters), CountersJson());
-    return store_->Write(&batch_, /*sync=*/false);
+    return absl::OkStatus();
   }
+
+  // Writes the batch ApplyGroup built (not synced). Needs no hold of the profile table: a
+  // write that waits on RocksDB (a full memtable, a stall) must not stall readers.
+  absl::Status WriteGroup() { return store_->Write(&batch_, /*sync=*/false); }
 
   const WorkerStats& stats() const { return stats_; }
 
@@ -663,8 +672,10 @@ void Worker::WriteLoop() {
         std::optional<Millis> next = observer->NextTimer();
         timers_due = next.has_value() && *next <= now;
       }
-      status = applier_->ApplyGroup(pending, &group->results, observer, now, timers_due);
+      status = applier_->ApplyGroup(pending, &group->results, observer, now, timers_due,
+                                    [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { LetReadersIn(); });
     }
+    if (status.ok()) status = applier_->WriteGroup();
     taken.clear();
     if (!status.ok()) {
       spdlog::error("worker: {}; refusing further writes until restart", status.ToString());
@@ -689,6 +700,17 @@ void Worker::WriteLoop() {
     }
     sync_cv_.notify_one();
   }
+}
+
+void Worker::LetReadersIn() const {
+  if (readers_waiting_.load(std::memory_order_relaxed) == 0) return;
+  profiles_mu_.Unlock();
+  // Readers woken by the unlock take the table before the writer asks for it again; a
+  // bounded wait, so that a reader that never comes cannot stall the writer.
+  for (int i = 0; i < 64 && readers_waiting_.load(std::memory_order_relaxed) > 0; ++i) {
+    std::this_thread::yield();
+  }
+  profiles_mu_.Lock();
 }
 
 std::optional<ContactId> Worker::FindIdentity(IdentityKind kind, std::string_view value) const {

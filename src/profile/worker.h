@@ -129,9 +129,14 @@ class Worker {
 
   // Calls `read` with the profile table, shared with other readers and never while the
   // writer changes it. Keep it short: the writer waits. Thread-safe.
+  // The writer lets waiting readers in every 16 messages of a group and writes the group's
+  // batch to RocksDB without holding the table, so a read waits for about 16 messages' work
+  // or the group engine's step of a group, not for a whole group and its store write.
   template <typename F>
   auto ReadProfiles(F&& read) const {
+    readers_waiting_.fetch_add(1, std::memory_order_relaxed);
     absl::ReaderMutexLock lock(&profiles_mu_);
+    readers_waiting_.fetch_sub(1, std::memory_order_relaxed);
     return read(static_cast<const ProfileTable&>(*profiles_));
   }
 
@@ -184,6 +189,11 @@ class Worker {
   WorkerOptions options_;
   Clock* clock_;
   std::unique_ptr<ProfileTable> profiles_;
+  // Readers blocked on profiles_mu_ (see ReadProfiles and LetReadersIn).
+  mutable std::atomic<int> readers_waiting_{0};
+  // Called by the writer, holding profiles_mu_, at points where the table is consistent:
+  // when readers wait, releases the table until they got in, then takes it back.
+  void LetReadersIn() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(profiles_mu_);
   mutable absl::Mutex profiles_mu_;   // the writer holds it exclusively while it applies
   std::unique_ptr<Applier> applier_;  // writer thread only
   std::atomic<WorkerObserver*> observer_{nullptr};

@@ -1,6 +1,9 @@
 #include "profile/worker.h"
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "core/time_format.h"
 #include "gmock/gmock.h"
@@ -219,6 +222,35 @@ TEST_F(WorkerTest, ConcurrentSubmissionsAllCompleteDurably) {
   Open();
   EXPECT_EQ(worker_->stats().activities, uint64_t{kThreads * kPerThread});
   EXPECT_EQ(worker_->stats().contacts, 7u);
+}
+
+TEST_F(WorkerTest, ReadersGetInWhileALargeGroupIsApplied) {
+  // One submission of 20,000 new visitors is one group; a reader that asks meanwhile is let
+  // in between messages, so it sees the table part-way (each message whole), instead of
+  // waiting for the whole group.
+  constexpr int kVisitors = 20000;
+  std::vector<Message> group;
+  for (int i = 0; i < kVisitors; ++i) {
+    group.push_back(Track("m" + std::to_string(i), "", "v" + std::to_string(i), "E", At(i)));
+  }
+  std::atomic<bool> done{false};
+  std::vector<size_t> seen;
+  std::thread reader([&] {
+    while (!done.load()) {
+      seen.push_back(worker_->ReadProfiles([](const ProfileTable& p) { return p.contact_rows(); }));
+    }
+  });
+  Ingest(std::move(group));
+  done = true;
+  reader.join();
+  const size_t final_rows =
+      worker_->ReadProfiles([](const ProfileTable& p) { return p.contact_rows(); });
+  EXPECT_GE(final_rows, static_cast<size_t>(kVisitors));
+  const size_t partway = std::count_if(seen.begin(), seen.end(),
+                                       [&](size_t rows) { return rows > 1 && rows < final_rows; });
+  EXPECT_GT(partway, 0u) << "no read got in while the group was applied (" << seen.size()
+                         << " reads)";
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
 }
 
 TEST_F(WorkerTest, ListPagesThroughContactsAndFiltersByTrait) {
