@@ -226,33 +226,50 @@ absl::StatusOr<const UserAgentParser*> UserAgentParser::Shared() {
   return shared->value().get();
 }
 
+namespace {
+
+// Where one field of a list's answer goes: the member it fills and the group it comes from
+// when the rule has no replacement for it (0: none).
+struct Output {
+  std::string UserAgentInfo::*member;
+  int group;
+};
+
+// Fills `outputs` (in the order of the list's replacement keys) from the first rule of
+// `list` matching `ua`; the first output is "Other" when none matches.
+void Fill(const RuleList& list, std::string_view ua, std::initializer_list<Output> outputs,
+          UserAgentInfo* out) {
+  Groups g;
+  if (int i = list.Match(ua, &g); i >= 0) {
+    int field = 0;
+    for (const Output& o : outputs) out->*o.member = Field(list.rules[i], field++, o.group, g);
+  }
+  std::string& family = out->*outputs.begin()->member;
+  if (family.empty()) family = "Other";
+}
+
+}  // namespace
+
 UserAgentInfo UserAgentParser::ParseUncached(std::string_view ua) const {
   UserAgentInfo out;
-  Groups g;
-  if (int i = rules_->browsers.Match(ua, &g); i >= 0) {
-    const Rule& r = rules_->browsers.rules[i];
-    out.browser = Field(r, 0, 1, g);
-    out.browser_major = Field(r, 1, 2, g);
-    out.browser_minor = Field(r, 2, 3, g);
-    out.browser_patch = Field(r, 3, 4, g);
-  }
-  if (int i = rules_->oses.Match(ua, &g); i >= 0) {
-    const Rule& r = rules_->oses.rules[i];
-    out.os = Field(r, 0, 1, g);
-    out.os_major = Field(r, 1, 2, g);
-    out.os_minor = Field(r, 2, 3, g);
-    out.os_patch = Field(r, 3, 4, g);
-    out.os_patch_minor = Field(r, 4, 5, g);
-  }
-  if (int i = rules_->devices.Match(ua, &g); i >= 0) {
-    const Rule& r = rules_->devices.rules[i];
-    out.device = Field(r, 0, 1, g);
-    out.device_brand = Field(r, 1, 0, g);
-    out.device_model = Field(r, 2, 1, g);
-  }
-  if (out.browser.empty()) out.browser = "Other";
-  if (out.os.empty()) out.os = "Other";
-  if (out.device.empty()) out.device = "Other";
+  Fill(rules_->browsers, ua,
+       {{&UserAgentInfo::browser, 1},
+        {&UserAgentInfo::browser_major, 2},
+        {&UserAgentInfo::browser_minor, 3},
+        {&UserAgentInfo::browser_patch, 4}},
+       &out);
+  Fill(rules_->oses, ua,
+       {{&UserAgentInfo::os, 1},
+        {&UserAgentInfo::os_major, 2},
+        {&UserAgentInfo::os_minor, 3},
+        {&UserAgentInfo::os_patch, 4},
+        {&UserAgentInfo::os_patch_minor, 5}},
+       &out);
+  Fill(rules_->devices, ua,
+       {{&UserAgentInfo::device, 1},
+        {&UserAgentInfo::device_brand, 0},
+        {&UserAgentInfo::device_model, 1}},
+       &out);
   out.device_type = DeviceType(ua, out);
   return out;
 }
