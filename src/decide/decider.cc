@@ -121,6 +121,13 @@ absl::StatusOr<std::shared_ptr<const Decider::Compiled>> Decider::Compile(
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
+  for (size_t i = 0; i < def.variations.size(); ++i) {
+    const std::string& name = def.variations[i].name;
+    out->reasons.push_back(out->plans[i] == nullptr
+                               ? fmt::format("variation \"{}\" is for everyone", name)
+                               : fmt::format("the condition of variation \"{}\" holds: {}", name,
+                                             out->plans[i]->text()));
+  }
   out->def = std::move(def);
   return std::shared_ptr<const Compiled>(std::move(out));
 }
@@ -246,7 +253,7 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
     if (const ContactState* s = profiles.contact(contact); s != nullptr && !s->events.empty()) {
       is_new = profiles.event_time(s->events.front()) > now - kVisitLength;
     }
-    request.visit.fields["new"] = Value::Bool(is_new);
+    request.visit.Set("new", Value::Bool(is_new));
     auto visit = [&](const Node& n) -> Scalar {
       const Value* v = request.visit.Find(n.name);
       return v != nullptr ? ScalarOf(*v) : Scalar();
@@ -304,9 +311,7 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
         }
         d.variation = def.variations[i].name;
         d.payload = def.variations[i].payload;
-        d.reason = plan == nullptr ? fmt::format("variation \"{}\" is for everyone", d.variation)
-                                   : fmt::format("the condition of variation \"{}\" holds: {}",
-                                                 d.variation, plan->text());
+        d.reason = c->reasons[i];
         break;
       }
       expose("Experience Viewed", visitor + "|" + def.slot + "|" + d.variation, [&] {

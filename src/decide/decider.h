@@ -106,6 +106,9 @@ class Decider {
     std::shared_ptr<const Plan> audience;            // experiments; null: everyone
     std::vector<std::vector<Value>> overall;         // per variation
     std::vector<Value> audience_overall;
+    // Per variation: the reason a decision gives when it applies (written once, not per
+    // request).
+    std::vector<std::string> reasons;
   };
 
   Decider(Store* store, Worker* worker, GroupEngine* engine, Clock* clock)

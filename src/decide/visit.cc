@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 
 #include "GeoIP.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/time.h"
 #include "fmt/format.h"
+#include "lang/compiler.h"
 
 namespace segmenta {
 namespace {
@@ -105,10 +107,38 @@ absl::Status Text(simdjson::dom::element obj, const char* key, const std::string
 
 }  // namespace
 
+namespace {
+
+// Each field of VisitFields() numbered, once.
+const absl::flat_hash_map<std::string, size_t>& FieldIndex() {
+  static const auto* index = [] {
+    auto* out = new absl::flat_hash_map<std::string, size_t>;
+    for (const auto& [name, type] : VisitFields()) out->emplace(name, out->size());
+    return out;
+  }();
+  return *index;
+}
+
+}  // namespace
+
+const Value* Visit::Find(std::string_view name) const {
+  auto it = FieldIndex().find(absl::string_view(name.data(), name.size()));
+  if (it == FieldIndex().end() || it->second >= values_.size()) return nullptr;
+  const Value& v = values_[it->second];
+  return v.is_null() ? nullptr : &v;
+}
+
+void Visit::Set(std::string_view name, Value value) {
+  auto it = FieldIndex().find(absl::string_view(name.data(), name.size()));
+  if (it == FieldIndex().end()) return;  // not a visit field: a bug, caught by the tests
+  if (values_.empty()) values_.resize(FieldIndex().size());
+  values_[it->second] = std::move(value);
+}
+
 absl::StatusOr<Visit> ReadVisit(const simdjson::dom::element* context, Millis now,
                                 bool new_visitor) {
   Visit v;
-  v.fields["new"] = Value::Bool(new_visitor);
+  v.Set("new", Value::Bool(new_visitor));
   std::string url, path, title, referrer, ua, country, timezone, ip;
   std::string utm[5];
   constexpr const char* kUtm[] = {"source", "medium", "campaign", "term", "content"};
@@ -145,7 +175,7 @@ absl::StatusOr<Visit> ReadVisit(const simdjson::dom::element* context, Millis no
     }
   }
   auto set = [&](const char* name, const std::string& value) {
-    if (!value.empty()) v.fields[name] = Value::String(value);
+    if (!value.empty()) v.Set(name, Value::String(value));
   };
   if (path.empty() && !url.empty()) path = PathOf(url);
   set("page.url", url);
@@ -155,13 +185,15 @@ absl::StatusOr<Visit> ReadVisit(const simdjson::dom::element* context, Millis no
   set("referrer.url", referrer);
   const std::string referrer_host = HostOf(referrer);
   set("referrer.host", referrer_host);
-  v.fields["referrer.search_engine"] =
-      Value::Bool(!referrer_host.empty() && HostIn(referrer_host, kSearchEngines));
-  v.fields["referrer.social"] =
-      Value::Bool(!referrer_host.empty() && HostIn(referrer_host, kSocial));
+  v.Set("referrer.search_engine",
+        Value::Bool(!referrer_host.empty() && HostIn(referrer_host, kSearchEngines)));
+  v.Set("referrer.social", Value::Bool(!referrer_host.empty() && HostIn(referrer_host, kSocial)));
+  constexpr const char* kUtmParameters[] = {"utm_source", "utm_medium", "utm_campaign", "utm_term",
+                                            "utm_content"};
+  constexpr const char* kUtmFields[] = {"utm.source", "utm.medium", "utm.campaign", "utm.term",
+                                        "utm.content"};
   for (int i = 0; i < 5; ++i) {
-    std::string value = !utm[i].empty() ? utm[i] : QueryParam(url, fmt::format("utm_{}", kUtm[i]));
-    set(fmt::format("utm.{}", kUtm[i]).c_str(), value);
+    set(kUtmFields[i], !utm[i].empty() ? utm[i] : QueryParam(url, kUtmParameters[i]));
   }
   if (!ua.empty()) {
     absl::StatusOr<const UserAgentParser*> parser = UserAgentParser::Shared();
@@ -174,10 +206,10 @@ absl::StatusOr<Visit> ReadVisit(const simdjson::dom::element* context, Millis no
     set("os.name", agent.os);
     set("browser.name", agent.browser);
     // Major versions as numbers, so that conditions can compare them (visit.os.version < 16).
-    double major = 0;
-    if (absl::SimpleAtod(agent.os_major, &major)) v.fields["os.version"] = Value::Number(major);
-    if (absl::SimpleAtod(agent.browser_major, &major)) {
-      v.fields["browser.version"] = Value::Number(major);
+    int major = 0;
+    if (absl::SimpleAtoi(agent.os_major, &major)) v.Set("os.version", Value::Number(major));
+    if (absl::SimpleAtoi(agent.browser_major, &major)) {
+      v.Set("browser.version", Value::Number(major));
     }
   }
   if (country.empty() && !ip.empty()) {
@@ -200,9 +232,8 @@ absl::StatusOr<Visit> ReadVisit(const simdjson::dom::element* context, Millis no
   const absl::CivilSecond local = absl::ToCivilSecond(absl::FromUnixMillis(now), zone);
   constexpr const char* kDays[] = {"monday", "tuesday",  "wednesday", "thursday",
                                    "friday", "saturday", "sunday"};
-  v.fields["hour"] = Value::Number(local.hour());
-  v.fields["weekday"] =
-      Value::String(kDays[static_cast<int>(absl::GetWeekday(absl::CivilDay(local)))]);
+  v.Set("hour", Value::Number(local.hour()));
+  v.Set("weekday", Value::String(kDays[static_cast<int>(absl::GetWeekday(absl::CivilDay(local)))]));
   return v;
 }
 
