@@ -128,7 +128,8 @@ class Worker::Applier {
         std::sort(
             changes.begin(), changes.end(),
             [](const ContactChange& a, const ContactChange& b) { return a.contact < b.contact; });
-        SEGMENTA_RETURN_IF_ERROR(observer->OnApplied(*profiles_, now, changes, &batch_));
+        SEGMENTA_RETURN_IF_ERROR(
+            observer->OnApplied(*profiles_, now, changes, &batch_, between_messages));
       }
       if (run_timers) SEGMENTA_RETURN_IF_ERROR(observer->OnTimer(*profiles_, now, &batch_));
     }

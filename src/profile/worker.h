@@ -49,9 +49,12 @@ class WorkerObserver {
   // After a group of messages was applied to `profiles` and before its batch is written.
   // `changes` has one entry per contact that changed. An error fails the group like a store
   // error (nothing of it is acknowledged; the worker refuses writes until restarted).
+  // `let_readers_in` lets readers of the profile table waiting meanwhile read it: call it
+  // between changes, holding none of the observer's own locks (readers may take them).
   virtual absl::Status OnApplied(const ProfileTable& profiles, Millis now,
                                  const std::vector<ContactChange>& changes,
-                                 rocksdb::WriteBatch* batch) = 0;
+                                 rocksdb::WriteBatch* batch,
+                                 const std::function<void()>& let_readers_in) = 0;
   // The earliest instant at which the observer wants OnTimer(), or nullopt.
   virtual std::optional<Millis> NextTimer() const = 0;
   // Once the clock reached NextTimer(): may add writes to `batch`.

@@ -1887,12 +1887,21 @@ size_t GroupEngine::MembershipBytes() const {
 
 absl::Status GroupEngine::OnApplied(const ProfileTable& profiles, Millis now,
                                     const std::vector<ContactChange>& changes,
-                                    rocksdb::WriteBatch* batch) {
+                                    rocksdb::WriteBatch* batch,
+                                    const std::function<void()>& let_readers_in) {
   absl::MutexLock lock(&mu_);
   if (groups_.empty()) return absl::OkStatus();
   cache_.Invalidate();
   std::vector<bool> affected(groups_.size());
-  for (const ContactChange& change : changes) {
+  for (size_t n = 0; n < changes.size(); ++n) {
+    const ContactChange& change = changes[n];
+    if (n % 16 == 15) {
+      // Readers (a decide, an API read) wait on the profile table, then on this engine:
+      // between contacts, each one's memberships are whole, so they may read.
+      mu_.Unlock();
+      let_readers_in();
+      mu_.Lock();
+    }
     const absl::Time started = absl::Now();
     std::fill(affected.begin(), affected.end(), false);
     std::string cause;

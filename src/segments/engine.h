@@ -291,8 +291,8 @@ class GroupEngine : public WorkerObserver {
 
   // --- WorkerObserver (the writer thread) ----------------------------------------------
   absl::Status OnApplied(const ProfileTable& profiles, Millis now,
-                         const std::vector<ContactChange>& changes,
-                         rocksdb::WriteBatch* batch) override;
+                         const std::vector<ContactChange>& changes, rocksdb::WriteBatch* batch,
+                         const std::function<void()>& let_readers_in) override;
   std::optional<Millis> NextTimer() const override;
   absl::Status OnTimer(const ProfileTable& profiles, Millis now,
                        rocksdb::WriteBatch* batch) override;

@@ -1,6 +1,10 @@
 #include "segments/engine.h"
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "core/time_format.h"
 #include "gmock/gmock.h"
@@ -48,6 +52,45 @@ TEST_F(EngineTest, CartAbandonmentFiresOneHourAfterTheAddWithNoNewEvent) {
   EXPECT_TRUE((*history)[1].entered);
   EXPECT_EQ((*history)[1].cause, "time");
   EXPECT_EQ((*history)[1].time_ms, ToMillis(kStart + absl::Seconds(1) + absl::Minutes(61)));
+}
+
+TEST_F(EngineTest, ReadersGetInWhileTheEngineKeepsALargeGroupCurrent) {
+  // 20,000 new visitors in one write group: a reader that takes the profile table and then
+  // the engine (as a decide does) is let in between contacts while the engine re-evaluates
+  // them, and sees part of the group's changes done, without deadlock.
+  Track("seed", "Product Viewed");
+  Create("Viewers", "did \"Product Viewed\"");
+  engine_->ResetKeepCurrentStats();
+  constexpr int kVisitors = 20000;
+  std::vector<Message> group;
+  for (int i = 0; i < kVisitors; ++i) {
+    Message m;
+    m.type = MessageType::kTrack;
+    m.message_id = "v" + std::to_string(i);
+    m.anonymous_id = "visitor-" + std::to_string(i);
+    m.event = "Product Viewed";
+    m.properties = "{}";
+    m.timestamp = m.received_at = clock_.Now();
+    group.push_back(std::move(m));
+  }
+  std::atomic<bool> done{false};
+  std::vector<uint64_t> seen;
+  std::thread reader([&] {
+    while (!done.load()) {
+      seen.push_back(worker_->ReadProfiles(
+          [&](const ProfileTable&) { return engine_->keep_current_stats().changes; }));
+    }
+  });
+  auto result = worker_->SubmitAndWait(std::move(group));
+  done = true;
+  reader.join();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(engine_->keep_current_stats().changes, static_cast<uint64_t>(kVisitors));
+  const size_t partway = std::count_if(seen.begin(), seen.end(), [&](uint64_t changes) {
+    return changes > 0 && changes < static_cast<uint64_t>(kVisitors);
+  });
+  EXPECT_GT(partway, 0u) << seen.size() << " reads, none while the engine worked";
+  EXPECT_TRUE(In("Viewers", "anonymous:visitor-19999"));
 }
 
 TEST_F(EngineTest, MembershipsAndTimersSurviveARestart) {
