@@ -110,16 +110,7 @@ std::optional<HttpResponse> AdminApi::Route(const HttpRequest& request, const Re
   }
 
   // Path segments, still percent-encoded (an id may hold an encoded '/').
-  std::vector<std::string_view> parts;
-  std::string_view path = request.path;
-  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
-  while (true) {
-    size_t slash = path.find('/');
-    parts.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  if (parts.size() > 1 && parts.back().empty()) parts.pop_back();  // a trailing slash
+  const std::vector<std::string_view> parts = PathSegments(request.path);
   AdminRoute route;
   std::vector<std::string_view> allow = {"GET"};
   size_t n = parts.size();
