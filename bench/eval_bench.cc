@@ -1,6 +1,8 @@
 // Micro-benchmarks of the evaluators on generated traffic loaded straight into a profile
 // table (each message's contact by its first id; no store). Run:
 //   build/release/bench/eval_bench [--benchmark_filter=Batch]
+// SEGMENTA_BENCH_CONTACTS sets how many contacts are generated (default 20,000).
+#include <cstdlib>
 #include <memory>
 
 #include "absl/container/flat_hash_map.h"
@@ -23,12 +25,13 @@ struct Loaded {
   Millis now = 0;
 };
 
-// 20,000 generated contacts (about 420,000 events).
+// 20,000 generated contacts (about 420,000 events), or SEGMENTA_BENCH_CONTACTS.
 const Loaded& Data() {
   static Loaded* loaded = [] {
     auto* out = new Loaded();
     TrafficOptions traffic;
     traffic.contacts = 20000;
+    if (const char* n = std::getenv("SEGMENTA_BENCH_CONTACTS")) traffic.contacts = std::atoi(n);
     out->now = ToMillis(traffic.end);
     MessageParser parser;
     absl::flat_hash_map<std::string, ContactId> ids;

@@ -1,8 +1,15 @@
 #include "eval/batch.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <optional>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace segmenta {
 namespace {
@@ -24,12 +31,21 @@ class Bits {
   size_t size() const { return n_; }
   bool get(size_t i) const { return (words_[i >> 6] >> (i & 63)) & 1; }
   void set(size_t i) { words_[i >> 6] |= uint64_t{1} << (i & 63); }
-  void set_word(size_t w, uint64_t bits) { words_[w] = bits; }
+  // Sets word `w` (rows 64w .. 64w+63); bits past the last row are dropped.
+  void set_word(size_t w, uint64_t bits) {
+    words_[w] = bits;
+    if (w + 1 == words_.size()) Trim();
+  }
+  uint64_t word(size_t w) const { return words_[w]; }
+  size_t words() const { return words_.size(); }
   void And(const Bits& o) {
     for (size_t i = 0; i < words_.size(); ++i) words_[i] &= o.words_[i];
   }
   void Or(const Bits& o) {
     for (size_t i = 0; i < words_.size(); ++i) words_[i] |= o.words_[i];
+  }
+  void AndNot(const Bits& o) {
+    for (size_t i = 0; i < words_.size(); ++i) words_[i] &= ~o.words_[i];
   }
   void Not() {
     for (uint64_t& w : words_) w = ~w;
@@ -41,6 +57,62 @@ class Bits {
     }
     return false;
   }
+  // The rows set, as a bitmap: built as Roaring's portable serialization (a dense chunk
+  // is copied whole as a bitset container, a sparse one listed) and read back, which is
+  // several times faster than adding the rows one by one.
+  Roaring ToRoaring() const {
+    static_assert(std::endian::native == std::endian::little, "the format is little-endian");
+    constexpr size_t kChunkWords = 1024;  // 65,536 rows: one container
+    constexpr uint32_t kArrayMax = 4096;  // above this, a container is a bitset
+    struct Chunk {
+      uint16_t key;
+      uint32_t cardinality;
+    };
+    std::vector<Chunk> chunks;
+    for (size_t first = 0; first < words_.size(); first += kChunkWords) {
+      uint32_t cardinality = 0;
+      const size_t end = std::min(words_.size(), first + kChunkWords);
+      for (size_t w = first; w < end; ++w) cardinality += std::popcount(words_[w]);
+      if (cardinality > 0)
+        chunks.push_back({static_cast<uint16_t>(first / kChunkWords), cardinality});
+    }
+    // Cookie and count, then each container's key and cardinality - 1, then its offset.
+    size_t size = 8 + chunks.size() * 8;
+    for (const Chunk& c : chunks) size += c.cardinality > kArrayMax ? 8192 : 2 * c.cardinality;
+    std::string buffer(size, '\0');
+    char* out = buffer.data();
+    auto put = [&](auto v) {
+      std::memcpy(out, &v, sizeof(v));
+      out += sizeof(v);
+    };
+    put(uint32_t{12346});  // SERIAL_COOKIE_NO_RUNCONTAINER
+    put(static_cast<uint32_t>(chunks.size()));
+    for (const Chunk& c : chunks) {
+      put(c.key);
+      put(static_cast<uint16_t>(c.cardinality - 1));
+    }
+    uint32_t offset = static_cast<uint32_t>(8 + chunks.size() * 8);
+    for (const Chunk& c : chunks) {
+      put(offset);
+      offset += c.cardinality > kArrayMax ? 8192 : 2 * c.cardinality;
+    }
+    for (const Chunk& c : chunks) {
+      const size_t first = size_t{c.key} * kChunkWords;
+      const size_t end = std::min(words_.size(), first + kChunkWords);
+      if (c.cardinality > kArrayMax) {
+        std::memcpy(out, words_.data() + first, (end - first) * 8);
+        out += 8192;
+        continue;
+      }
+      for (size_t w = first; w < end; ++w) {
+        for (uint64_t m = words_[w]; m != 0; m &= m - 1) {
+          put(static_cast<uint16_t>((w - first) * 64 + std::countr_zero(m)));
+        }
+      }
+    }
+    return Roaring::readSafe(buffer.data(), buffer.size());
+  }
+
   template <typename F>
   void ForEach(F&& f) const {
     for (size_t i = 0; i < words_.size(); ++i) {
@@ -57,12 +129,14 @@ class Bits {
 };
 
 // Where a node is evaluated: over contacts, over accounts, or over the rows of one event
-// table.
+// table; and, when `rows` is set, only on those rows (the rest read false): how `and`
+// evaluates each operand only where the ones before it hold.
 struct Domain {
   enum class Kind { kContacts, kAccounts, kEvents };
   Kind kind = Kind::kContacts;
   size_t size = 0;
   const EventTable* table = nullptr;
+  const Bits* rows = nullptr;
 };
 
 // Values over the rows of a domain.
@@ -100,6 +174,157 @@ struct Vec {
   }
 };
 
+// The numbers (or times) of one range, possibly negated: how comparisons with a constant,
+// `between` two constants and time tests read numbers, so that the loops compare doubles
+// instead of building scalars. Null (NaN) is the caller's to handle.
+struct Range {
+  ValueType type = ValueType::kNumber;  // kNumber or kTime: the rows it reads
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+  bool lo_open = false;
+  bool hi_open = false;
+  bool negated = false;  // !=
+
+  // Branch-free on x (the loops run it over unordered data); the flags are the same for
+  // every row.
+  bool Holds(double x) const {
+    const bool above = lo_open ? x > lo : x >= lo;
+    const bool below = hi_open ? x < hi : x <= hi;
+    return (above & below) != negated;
+  }
+};
+
+// The range of `x op c`, for the ordering operators and a number or time constant.
+std::optional<Range> RangeOfComparison(Op op, const Scalar& c) {
+  Range r;
+  double v;
+  if (c.type == ValueType::kNumber) {
+    v = c.num;
+  } else if (c.type == ValueType::kTime) {
+    r.type = ValueType::kTime;
+    v = static_cast<double>(c.ms);
+  } else {
+    return std::nullopt;
+  }
+  switch (op) {
+    case Op::kEq:
+      r.lo = r.hi = v;
+      break;
+    case Op::kNe:
+      r.lo = r.hi = v;
+      r.negated = true;
+      break;
+    case Op::kLt:
+      r.hi = v;
+      r.hi_open = true;
+      break;
+    case Op::kLe:
+      r.hi = v;
+      break;
+    case Op::kGt:
+      r.lo = v;
+      r.lo_open = true;
+      break;
+    case Op::kGe:
+      r.lo = v;
+      break;
+    default:
+      return std::nullopt;
+  }
+  return r;
+}
+
+// The range of `x between lo and hi` for constants of one type, number or time.
+std::optional<Range> RangeOfBetween(const Scalar& lo, const Scalar& hi) {
+  std::optional<Range> from = RangeOfComparison(Op::kGe, lo);
+  std::optional<Range> to = RangeOfComparison(Op::kLe, hi);
+  if (!from || !to || from->type != to->type) return std::nullopt;
+  from->hi = to->hi;
+  return from;
+}
+
+// The range of times passing a time test at `now` (as PassesTimeTest).
+Range RangeOfTimeTest(TimeTest test, Millis duration, Millis now) {
+  Range r;
+  r.type = ValueType::kTime;
+  switch (test) {
+    case TimeTest::kWithinLast:
+      r.lo = static_cast<double>(now - duration);
+      r.hi = static_cast<double>(now);
+      break;
+    case TimeTest::kWithinNext:
+      r.lo = static_cast<double>(now);
+      r.hi = static_cast<double>(now + duration);
+      break;
+    case TimeTest::kOlderThan:
+      r.hi = static_cast<double>(now - duration);
+      r.hi_open = true;
+      break;
+  }
+  return r;
+}
+
+// Bit k set for x[k] (k < 64) inside r's bounds, negation not applied (NaN is outside);
+// `nan` gets the NaN rows. With SSE2, two rows per instruction: with aggregates cached,
+// a recompute is mostly this loop, and compilers do not vectorize the packing into bits.
+uint64_t InRangeWord(const double* x, const Range& r, uint64_t* nan) {
+  uint64_t in = 0, nans = 0;
+#if defined(__SSE2__)
+  const __m128d lo = _mm_set1_pd(r.lo);
+  const __m128d hi = _mm_set1_pd(r.hi);
+  for (int k = 0; k < 64; k += 2) {
+    const __m128d v = _mm_loadu_pd(x + k);
+    const __m128d above = r.lo_open ? _mm_cmpgt_pd(v, lo) : _mm_cmpge_pd(v, lo);
+    const __m128d below = r.hi_open ? _mm_cmplt_pd(v, hi) : _mm_cmple_pd(v, hi);
+    in |= static_cast<uint64_t>(_mm_movemask_pd(_mm_and_pd(above, below))) << k;
+    nans |= static_cast<uint64_t>(_mm_movemask_pd(_mm_cmpunord_pd(v, v))) << k;
+  }
+#else
+  for (int k = 0; k < 64; ++k) {
+    const bool above = r.lo_open ? x[k] > r.lo : x[k] >= r.lo;
+    const bool below = r.hi_open ? x[k] < r.hi : x[k] <= r.hi;
+    in |= static_cast<uint64_t>(above & below) << k;
+    nans |= static_cast<uint64_t>(std::isnan(x[k])) << k;
+  }
+#endif
+  *nan = nans;
+  return in;
+}
+
+// Bit k set for types[k] == t (k < 64).
+uint64_t TypeWord(const ValueType* types, ValueType t) {
+  uint64_t out = 0;
+#if defined(__SSE2__)
+  const __m128i want = _mm_set1_epi8(static_cast<char>(t));
+  for (int k = 0; k < 64; k += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(types + k));
+    out |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, want))) &
+                                 0xFFFF)
+           << k;
+  }
+#else
+  for (int k = 0; k < 64; ++k) out |= static_cast<uint64_t>(types[k] == t) << k;
+#endif
+  return out;
+}
+
+// Bit k set for words[k] != 0 (k < 64).
+uint64_t NonZeroWord(const uint64_t* words) {
+  uint64_t zero = 0;
+#if defined(__SSE2__)
+  for (int k = 0; k < 64; k += 2) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(words + k));
+    const __m128i halves = _mm_cmpeq_epi32(v, _mm_setzero_si128());
+    // A word is zero when both its halves are.
+    const __m128i both = _mm_and_si128(halves, _mm_shuffle_epi32(halves, _MM_SHUFFLE(2, 3, 0, 1)));
+    zero |= static_cast<uint64_t>(_mm_movemask_pd(_mm_castsi128_pd(both))) << k;
+  }
+#else
+  for (int k = 0; k < 64; ++k) zero |= static_cast<uint64_t>(words[k] == 0) << k;
+#endif
+  return ~zero;
+}
+
 }  // namespace
 
 struct AggregateCache::Entry {
@@ -130,27 +355,42 @@ class BatchEvaluator {
   const Domain& contacts() const { return contacts_; }
   const Bits& alive() const { return *alive_; }
 
+  // The rows of `d` where `n` holds (only among d.rows when set).
   Bits Bool(const Node& n, const Domain& d) {
     switch (n.kind) {
       case NodeKind::kAnd: {
+        // Each operand only where the ones before it hold.
         Bits out = Bool(*n.children[0], d);
-        for (size_t i = 1; i < n.children.size(); ++i) out.And(Bool(*n.children[i], d));
+        for (size_t i = 1; i < n.children.size() && out.any(); ++i) {
+          Domain rest = d;
+          rest.rows = &out;
+          out = Bool(*n.children[i], rest);
+        }
         return out;
       }
       case NodeKind::kOr: {
+        // Each operand only where none before it holds.
         Bits out = Bool(*n.children[0], d);
-        for (size_t i = 1; i < n.children.size(); ++i) out.Or(Bool(*n.children[i], d));
+        for (size_t i = 1; i < n.children.size(); ++i) {
+          Bits open = d.rows != nullptr ? *d.rows : Bits(d.size, true);
+          if (d.kind == Domain::Kind::kContacts) open.And(*alive_);
+          open.AndNot(out);
+          if (!open.any()) break;
+          Domain rest = d;
+          rest.rows = &open;
+          out.Or(Bool(*n.children[i], rest));
+        }
         return out;
       }
       case NodeKind::kNot: {
         Bits out = Bool(*n.children[0], d);
         out.Not();
+        Within(d, out);
         return out;
       }
       case NodeKind::kCompare: {
         Vec l = Value(*n.children[0], d);
         Vec r = Value(*n.children[1], d);
-        if (auto fast = NumbersAgainstConstant(n.op, l, r, d)) return *std::move(fast);
         auto holds = [&](const Scalar& a, const Scalar& b) {
           if (n.op == Op::kMatches) {
             return a.type == ValueType::kString && RE2::PartialMatch(a.str, plan_.regex(n.slot));
@@ -159,7 +399,10 @@ class BatchEvaluator {
         };
         if (r.kind == Vec::Kind::kConst) {
           const Scalar c = r.constant;
-          auto fast = ByValue(l, d, [&](const Scalar& a) { return holds(a, c); });
+          std::optional<Range> range;
+          if (n.op != Op::kMatches) range = RangeOfComparison(n.op, c);
+          auto fast = ByValue(
+              l, d, [&](const Scalar& a) { return holds(a, c); }, range ? &*range : nullptr);
           if (fast) return *std::move(fast);
         }
         return Rows(d, [&](size_t i) { return holds(l.at(i), r.at(i)); });
@@ -187,9 +430,13 @@ class BatchEvaluator {
         Vec lo = Value(*n.children[1], d);
         Vec hi = Value(*n.children[2], d);
         if (lo.kind == Vec::Kind::kConst && hi.kind == Vec::Kind::kConst) {
-          auto fast = ByValue(x, d, [&](const Scalar& a) {
-            return Compare(Op::kGe, a, lo.constant) && Compare(Op::kLe, a, hi.constant);
-          });
+          std::optional<Range> range = RangeOfBetween(lo.constant, hi.constant);
+          auto fast = ByValue(
+              x, d,
+              [&](const Scalar& a) {
+                return Compare(Op::kGe, a, lo.constant) && Compare(Op::kLe, a, hi.constant);
+              },
+              range ? &*range : nullptr);
           if (fast) return *std::move(fast);
         }
         return Rows(d, [&](size_t i) {
@@ -210,7 +457,8 @@ class BatchEvaluator {
           Millis t;
           return AsTime(a, &t) && PassesTimeTest(n.time_test, n.duration, t, now);
         };
-        if (auto fast = ByValue(x, d, test)) return *std::move(fast);
+        const Range range = RangeOfTimeTest(n.time_test, n.duration, now);
+        if (auto fast = ByValue(x, d, test, &range)) return *std::move(fast);
         return Rows(d, [&](size_t i) { return test(x.at(i)); });
       }
       case NodeKind::kDid: {
@@ -219,15 +467,12 @@ class BatchEvaluator {
           return OnContacts(d, [&](ContactId c) { return MatchesNode(plan_, n, p_, c, env_); });
         }
         Vec count = ToDomain(Aggregate(n, Aggregate::kCount), d);
-        Vec zero;
-        zero.constant = Scalar::Number(0);
-        if (auto fast = NumbersAgainstConstant(n.negated ? Op::kEq : Op::kGt, count, zero, d)) {
-          return *std::move(fast);
-        }
-        return Rows(d, [&](size_t i) {
-          Scalar v = count.at(i);
-          return (v.type == ValueType::kNumber && v.num > 0) != n.negated;
-        });
+        const Op op = n.negated ? Op::kEq : Op::kGt;
+        const Scalar zero = Scalar::Number(0);
+        const std::optional<Range> range = RangeOfComparison(op, zero);
+        auto test = [&](const Scalar& v) { return Compare(op, v, zero); };
+        if (auto fast = ByValue(count, d, test, &*range)) return *std::move(fast);
+        return Rows(d, [&](size_t i) { return test(count.at(i)); });
       }
       case NodeKind::kAnyAccount: {
         Bits accounts = Bool(*n.children[0], accounts_);
@@ -240,7 +485,7 @@ class BatchEvaluator {
             }
           });
           if (n.negated) any.Not();
-          any.And(*alive_);
+          Within(d, any);
           return any;
         }
         return OnContacts(d, [&](ContactId c) {
@@ -265,7 +510,10 @@ class BatchEvaluator {
         }
         if (n.negated) in.Not();
         in.And(*alive_);
-        if (d.kind == Domain::Kind::kContacts) return in;
+        if (d.kind == Domain::Kind::kContacts) {
+          Within(d, in);
+          return in;
+        }
         return OnContacts(d, [&](ContactId c) { return in.get(c); });
       }
       default: {
@@ -359,10 +607,12 @@ class BatchEvaluator {
 
  private:
   // A test of each row's value `v` (the value alone decides), run fast: for a column, once
-  // per distinct string and directly on numbers; for aggregate results, on the numbers.
+  // per distinct string, once per boolean, and on numbers and times through `range` when
+  // given (the same test as a range); for aggregate results, on the numbers.
   // Nullopt when `v` is not a column or numbers read row by row (the general path).
   template <typename F>
-  std::optional<Bits> ByValue(const Vec& v, const Domain& d, const F& test) {
+  std::optional<Bits> ByValue(const Vec& v, const Domain& d, const F& test,
+                              const Range* range = nullptr) {
     if (v.remap != nullptr) return std::nullopt;
     const bool null_passes = test(Scalar());
     if (v.kind == Vec::Kind::kColumn) {
@@ -372,86 +622,148 @@ class BatchEvaluator {
       for (uint32_t id = 0; id < by_string.size(); ++id) {
         by_string[id] = test(DictionaryScalar(c, id));
       }
-      return Rows(d, [&](size_t i) {
-        switch (c->type(i)) {
-          case ValueType::kString:
-            return by_string[c->string_id(i)] != 0;
+      const bool by_bool[2] = {test(Scalar::Bool(false)), test(Scalar::Bool(true))};
+      const bool numbers = range != nullptr && range->type == ValueType::kNumber;
+      const bool times = range != nullptr && range->type == ValueType::kTime;
+      const ValueType* types = c->type_data();
+      const uint64_t* bits = c->bits_data();
+      const size_t n = c->size();
+      auto row = [&](size_t i) -> bool {
+        if (i >= n) return null_passes;
+        const uint64_t b = bits[i];
+        switch (types[i]) {
           case ValueType::kNull:
             return null_passes;
+          case ValueType::kString:
+            return by_string[b] != 0;
+          case ValueType::kBool:
+            return by_bool[b != 0];
+          case ValueType::kNumber:
+            if (numbers) return range->Holds(std::bit_cast<double>(b));
+            break;
+          case ValueType::kTime:
+            if (times) return range->Holds(static_cast<double>(static_cast<Millis>(b)));
+            break;
           default:
-            return test(ScalarOf(c, i));
+            break;
         }
+        return test(ScalarOf(c, i));
+      };
+      // 64 rows at a time: the rows of each type found at once, nulls and numbers answered
+      // as a whole word, strings by their dictionary entry, the rest row by row.
+      return Words(d, [&](size_t base, uint64_t wanted) {
+        if (base + 64 > n) return RowsOfWord(base, wanted, d.size, row);
+        const ValueType* t = types + base;
+        const uint64_t nulls = TypeWord(t, ValueType::kNull);
+        const uint64_t strings = TypeWord(t, ValueType::kString);
+        uint64_t out = null_passes ? nulls : 0;
+        uint64_t rest = wanted & ~(nulls | strings);
+        for (uint64_t m = strings & wanted; m != 0; m &= m - 1) {
+          const int k = std::countr_zero(m);
+          out |= static_cast<uint64_t>(by_string[bits[base + k]]) << k;
+        }
+        const uint64_t bools = rest != 0 ? TypeWord(t, ValueType::kBool) & rest : 0;
+        if (bools != 0) {
+          const uint64_t truth = NonZeroWord(bits + base);
+          out |= bools & ((by_bool[1] ? truth : 0) | (by_bool[0] ? ~truth : 0));
+          rest &= ~bools;
+        }
+        if (numbers && rest != 0) {
+          const uint64_t number_rows = TypeWord(t, ValueType::kNumber);
+          if ((number_rows & rest) != 0) {
+            uint64_t nan;
+            const uint64_t in = InRangeWord(reinterpret_cast<const double*>(bits + base), *range,
+                                            &nan);  // a number's bits are its double
+            out |= number_rows & (range->negated ? ~in : in);
+            rest &= ~number_rows;
+          }
+        }
+        return out | RowsOfWord(base, rest, d.size, row);
       });
     }
     if (v.kind == Vec::Kind::kNumbers) {
       const std::vector<double>& numbers = *v.numbers;
       const bool time = v.number_type == ValueType::kTime;
-      return Rows(d, [&](size_t i) {
-        double x = i < numbers.size() ? numbers[i] : std::nan("");
+      const size_t n = numbers.size();
+      auto row = [&](size_t i) -> bool {
+        const double x = i < n ? numbers[i] : std::numeric_limits<double>::quiet_NaN();
         if (std::isnan(x)) return null_passes;
+        if (range != nullptr && range->type == v.number_type) return range->Holds(x);
         return test(time ? Scalar::Time(static_cast<Millis>(x)) : Scalar::Number(x));
+      };
+      if (range == nullptr || range->type != v.number_type) return Rows(d, row);
+      return Words(d, [&](size_t base, uint64_t wanted) {
+        if (base + 64 > n) return RowsOfWord(base, wanted, d.size, row);
+        uint64_t nan;
+        uint64_t in = InRangeWord(numbers.data() + base, *range, &nan);
+        if (range->negated) in = ~in;
+        return (in & ~nan) | (null_passes ? nan : 0);
       });
     }
     return std::nullopt;
   }
 
-  // `l op c` for numbers against a number constant, in a tight loop.
-  std::optional<Bits> NumbersAgainstConstant(Op op, const Vec& l, const Vec& r, const Domain& d) {
-    if (l.kind != Vec::Kind::kNumbers || l.remap != nullptr || r.kind != Vec::Kind::kConst) {
-      return std::nullopt;
-    }
-    double c;
-    if (l.number_type == ValueType::kNumber && r.constant.type == ValueType::kNumber) {
-      c = r.constant.num;
-    } else if (l.number_type == ValueType::kTime && r.constant.type == ValueType::kTime) {
-      c = static_cast<double>(r.constant.ms);
-    } else {
-      return std::nullopt;
-    }
-    switch (op) {
-      case Op::kEq:
-      case Op::kNe:
-      case Op::kLt:
-      case Op::kLe:
-      case Op::kGt:
-      case Op::kGe:
-        break;
-      default:
-        return std::nullopt;
-    }
-    const std::vector<double>& x = *l.numbers;
+  // Keeps only the rows of `bits` the domain evaluates: its `rows`, and over contacts the
+  // live ones.
+  void Within(const Domain& d, Bits& bits) const {
+    if (d.rows != nullptr) bits.And(*d.rows);
+    if (d.kind == Domain::Kind::kContacts) bits.And(*alive_);
+  }
+
+  // The rows of the domain (of d.rows when set) by word: `word(base, wanted)` gives the
+  // bits of rows base .. base+63 (only those in `wanted` matter). Over contacts, dead rows
+  // are masked off.
+  template <typename F>
+  Bits Words(const Domain& d, F&& word) {
     Bits out(d.size);
-    const size_t n = std::min(x.size(), d.size);
-    for (size_t i = 0; i < n; ++i) {
-      // NaN (null) fails every comparison, != included, as Compare does.
-      if (!std::isnan(x[i]) && Ordered(op, x[i], c)) out.set(i);
+    for (size_t w = 0; w < out.words(); ++w) {
+      const uint64_t wanted = d.rows != nullptr ? d.rows->word(w) : ~uint64_t{0};
+      if (wanted == 0) continue;
+      out.set_word(w, word(w * 64, wanted) & wanted);
     }
     if (d.kind == Domain::Kind::kContacts) out.And(*alive_);
     return out;
   }
 
-  // `test` on every row of the domain, 64 rows to a word with no branch on the result;
-  // over contacts, dead rows are tested too (their values read as missing) and masked off.
+  // `test` on rows base .. base+63 of a domain of `size` rows, those in `wanted`: all 64
+  // with no branch on the result when many are wanted, else only the wanted ones.
+  template <typename F>
+  static uint64_t RowsOfWord(size_t base, uint64_t wanted, size_t size, F&& test) {
+    uint64_t word = 0;
+    if (std::popcount(wanted) >= 16) {
+      const size_t end = std::min<size_t>(64, size - base);
+      for (size_t k = 0; k < end; ++k) word |= uint64_t{test(base + k) ? 1u : 0u} << k;
+      return word & wanted;
+    }
+    for (uint64_t m = wanted; m != 0; m &= m - 1) {
+      const int k = std::countr_zero(m);
+      if (base + k < size) word |= uint64_t{test(base + k) ? 1u : 0u} << k;
+    }
+    return word;
+  }
+
+  // `test` on every row of the domain (of d.rows when set); over contacts, dead rows are
+  // tested too (their values read as missing) and masked off.
   template <typename F>
   Bits Rows(const Domain& d, F&& test) {
-    Bits out(d.size);
-    for (size_t base = 0; base < d.size; base += 64) {
-      const size_t end = std::min<size_t>(64, d.size - base);
-      uint64_t word = 0;
-      for (size_t k = 0; k < end; ++k) word |= uint64_t{test(base + k) ? 1u : 0u} << k;
-      out.set_word(base / 64, word);
-    }
-    if (d.kind == Domain::Kind::kContacts) out.And(*alive_);
-    return out;
+    return Words(
+        d, [&](size_t base, uint64_t wanted) { return RowsOfWord(base, wanted, d.size, test); });
   }
 
   // A per-contact test, mapped onto the domain (events read their contact's result).
   template <typename F>
   Bits OnContacts(const Domain& d, F&& test) {
     Bits per_contact(contacts_.size);
-    alive_->ForEach([&](size_t c) {
+    auto one = [&](size_t c) {
       if (test(static_cast<ContactId>(c))) per_contact.set(c);
-    });
+    };
+    if (d.kind == Domain::Kind::kContacts && d.rows != nullptr) {
+      Bits candidates = *d.rows;
+      candidates.And(*alive_);
+      candidates.ForEach(one);
+      return per_contact;
+    }
+    alive_->ForEach(one);
     if (d.kind == Domain::Kind::kContacts) return per_contact;
     Bits out(d.size);
     if (d.kind == Domain::Kind::kEvents) {
@@ -460,6 +772,7 @@ class BatchEvaluator {
         if (c != 0 && per_contact.get(c)) out.set(i);
       }
     }
+    Within(d, out);
     return out;
   }
 
@@ -708,10 +1021,7 @@ Roaring EvaluateAll(const Plan& plan, const ProfileTable& profiles, const EvalEn
   Bits members = eval.Bool(plan.root(), eval.contacts());
   members.And(eval.alive());
   if (progress) progress(0.9);
-  Roaring out;
-  std::vector<uint32_t> ids;
-  members.ForEach([&](size_t c) { ids.push_back(static_cast<uint32_t>(c)); });
-  out.addMany(ids.size(), ids.data());
+  Roaring out = members.ToRoaring();
   out.runOptimize();
   if (progress) progress(1.0);
   return out;

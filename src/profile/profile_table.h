@@ -48,6 +48,10 @@ class Column {
   // string). False when it is neither.
   bool time(size_t row, Millis* out) const;
   Value Get(size_t row) const;
+  // Rows 0 .. size()-1 as arrays, for loops over every row: each row's type, and its
+  // payload (a double's bits, a bool, a dictionary id, or milliseconds, by type).
+  const ValueType* type_data() const { return types_.data(); }
+  const uint64_t* bits_data() const { return bits_.data(); }
 
   void Set(size_t row, const Value& value);
   void SetNull(size_t row);
