@@ -31,12 +31,25 @@ class Bits {
   size_t size() const { return n_; }
   bool get(size_t i) const { return (words_[i >> 6] >> (i & 63)) & 1; }
   void set(size_t i) { words_[i >> 6] |= uint64_t{1} << (i & 63); }
+  void clear(size_t i) { words_[i >> 6] &= ~(uint64_t{1} << (i & 63)); }
   // Sets word `w` (rows 64w .. 64w+63); bits past the last row are dropped.
   void set_word(size_t w, uint64_t bits) {
     words_[w] = bits;
     if (w + 1 == words_.size()) Trim();
   }
   uint64_t word(size_t w) const { return words_[w]; }
+  // Sets the rows of `bitmap` (those below size()).
+  void SetAll(const Roaring& bitmap) {
+    roaring_iterate(
+        &bitmap.roaring,
+        [](uint32_t row, void* self) {
+          Bits& bits = *static_cast<Bits*>(self);
+          if (row >= bits.n_) return false;  // in order: the rest are larger
+          bits.set(row);
+          return true;
+        },
+        this);
+  }
   size_t words() const { return words_.size(); }
   void And(const Bits& o) {
     for (size_t i = 0; i < words_.size(); ++i) words_[i] &= o.words_[i];
@@ -139,6 +152,14 @@ struct Domain {
   const Bits* rows = nullptr;
 };
 
+// Numbers that are mostly one value (most contacts never did the event an aggregate
+// reads): that value, and the rows that differ with their numbers, in row order.
+struct SparseNumbers {
+  double fill = 0;  // NaN for null
+  std::vector<uint32_t> rows;
+  std::vector<double> values;
+};
+
 // Values over the rows of a domain.
 struct Vec {
   enum class Kind { kConst, kColumn, kScalars, kNumbers };
@@ -152,6 +173,8 @@ struct Vec {
   // Numbers or times (as milliseconds), NaN for null: what aggregates produce.
   std::shared_ptr<const std::vector<double>> numbers;
   ValueType number_type = ValueType::kNumber;
+  // The same numbers when most rows hold one value (tests then visit only the others).
+  std::shared_ptr<const SparseNumbers> sparse;
 
   Scalar at(size_t i) const {
     size_t row = remap != nullptr ? (*remap)[i] : i;
@@ -337,6 +360,7 @@ size_t AggregateCache::MemoryBytes() const {
     bytes += key.size();
     if (entry->values.numbers) bytes += entry->values.numbers->size() * sizeof(double);
     if (entry->values.scalars) bytes += entry->values.scalars->size() * sizeof(Scalar);
+    if (entry->values.sparse) bytes += entry->values.sparse->rows.size() * 12;
   }
   return bytes;
 }
@@ -503,11 +527,7 @@ class BatchEvaluator {
       case NodeKind::kInGroup: {
         const Roaring* members = env_.group_members ? env_.group_members(n.name) : nullptr;
         Bits in(contacts_.size);
-        if (members != nullptr) {
-          for (uint32_t c : *members) {
-            if (c < contacts_.size) in.set(c);
-          }
-        }
+        if (members != nullptr) in.SetAll(*members);
         if (n.negated) in.Not();
         in.And(*alive_);
         if (d.kind == Domain::Kind::kContacts) {
@@ -619,9 +639,14 @@ class BatchEvaluator {
       const Column* c = v.column;
       if (c == nullptr) return Rows(d, [&](size_t) { return null_passes; });
       std::vector<uint8_t> by_string(c->dictionary_size());
+      size_t strings_passing = 0;
       for (uint32_t id = 0; id < by_string.size(); ++id) {
         by_string[id] = test(DictionaryScalar(c, id));
+        strings_passing += by_string[id];
       }
+      // When every string gets the same answer, string rows need not be read one by one.
+      const bool every_string = strings_passing == by_string.size();
+      const bool no_string = strings_passing == 0;
       const bool by_bool[2] = {test(Scalar::Bool(false)), test(Scalar::Bool(true))};
       const bool numbers = range != nullptr && range->type == ValueType::kNumber;
       const bool times = range != nullptr && range->type == ValueType::kTime;
@@ -652,15 +677,21 @@ class BatchEvaluator {
       // 64 rows at a time: the rows of each type found at once, nulls and numbers answered
       // as a whole word, strings by their dictionary entry, the rest row by row.
       return Words(d, [&](size_t base, uint64_t wanted) {
-        if (base + 64 > n) return RowsOfWord(base, wanted, d.size, row);
+        if (base + 64 > n || std::popcount(wanted) < kFewRows) {
+          return RowsOfWord(base, wanted, d.size, row);
+        }
         const ValueType* t = types + base;
         const uint64_t nulls = TypeWord(t, ValueType::kNull);
         const uint64_t strings = TypeWord(t, ValueType::kString);
         uint64_t out = null_passes ? nulls : 0;
         uint64_t rest = wanted & ~(nulls | strings);
-        for (uint64_t m = strings & wanted; m != 0; m &= m - 1) {
-          const int k = std::countr_zero(m);
-          out |= static_cast<uint64_t>(by_string[bits[base + k]]) << k;
+        if (every_string) {
+          out |= strings;
+        } else if (!no_string) {
+          for (uint64_t m = strings & wanted; m != 0; m &= m - 1) {
+            const int k = std::countr_zero(m);
+            out |= static_cast<uint64_t>(by_string[bits[base + k]]) << k;
+          }
         }
         const uint64_t bools = rest != 0 ? TypeWord(t, ValueType::kBool) & rest : 0;
         if (bools != 0) {
@@ -692,8 +723,28 @@ class BatchEvaluator {
         return test(time ? Scalar::Time(static_cast<Millis>(x)) : Scalar::Number(x));
       };
       if (range == nullptr || range->type != v.number_type) return Rows(d, row);
+      if (v.sparse != nullptr && n == d.size) {
+        // The fill's answer for every row, then the rows that differ.
+        auto verdict = [&](double x) { return std::isnan(x) ? null_passes : range->Holds(x); };
+        const bool fill = verdict(v.sparse->fill);
+        Bits out(d.size, fill);
+        const std::vector<uint32_t>& rows = v.sparse->rows;
+        const std::vector<double>& values = v.sparse->values;
+        for (size_t k = 0; k < rows.size(); ++k) {
+          if (verdict(values[k]) == fill) continue;
+          if (fill) {
+            out.clear(rows[k]);
+          } else {
+            out.set(rows[k]);
+          }
+        }
+        Within(d, out);
+        return out;
+      }
       return Words(d, [&](size_t base, uint64_t wanted) {
-        if (base + 64 > n) return RowsOfWord(base, wanted, d.size, row);
+        if (base + 64 > n || std::popcount(wanted) < kFewRows) {
+          return RowsOfWord(base, wanted, d.size, row);
+        }
         uint64_t nan;
         uint64_t in = InRangeWord(numbers.data() + base, *range, &nan);
         if (range->negated) in = ~in;
@@ -724,6 +775,10 @@ class BatchEvaluator {
     if (d.kind == Domain::Kind::kContacts) out.And(*alive_);
     return out;
   }
+
+  // Below this many rows wanted in a word, the rows are tested one by one (a word at a time
+  // reads all 64).
+  static constexpr int kFewRows = 8;
 
   // `test` on rows base .. base+63 of a domain of `size` rows, those in `wanted`: all 64
   // with no branch on the result when many are wanted, else only the wanted ones.
@@ -990,8 +1045,28 @@ class BatchEvaluator {
       }
     }
     out.kind = Vec::Kind::kNumbers;
+    if (per_contact) out.sparse = Sparse(*values, agg == Aggregate::kCount ? 0.0 : std::nan(""));
     out.numbers = std::move(values);
     out.number_type = ordered ? ValueType::kTime : ValueType::kNumber;
+    return out;
+  }
+
+  // `values` (per contact) as `fill` and the live rows that differ, when at most a quarter
+  // of the rows do; else null.
+  std::shared_ptr<const SparseNumbers> Sparse(const std::vector<double>& values, double fill) {
+    auto differs = [fill](double v) { return std::isnan(fill) ? !std::isnan(v) : v != fill; };
+    size_t count = 0;
+    alive_->ForEach([&](size_t c) { count += differs(values[c]); });
+    if (count * 4 > values.size()) return nullptr;
+    auto out = std::make_shared<SparseNumbers>();
+    out->fill = fill;
+    out->rows.reserve(count);
+    out->values.reserve(count);
+    alive_->ForEach([&](size_t c) {
+      if (!differs(values[c])) return;
+      out->rows.push_back(static_cast<uint32_t>(c));
+      out->values.push_back(values[c]);
+    });
     return out;
   }
 
