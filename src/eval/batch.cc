@@ -652,6 +652,7 @@ class BatchEvaluator {
       const bool times = range != nullptr && range->type == ValueType::kTime;
       const ValueType* types = c->type_data();
       const uint64_t* bits = c->bits_data();
+      const uint16_t* narrow = c->narrow_id_data();
       const size_t n = c->size();
       auto row = [&](size_t i) -> bool {
         if (i >= n) return null_passes;
@@ -687,6 +688,11 @@ class BatchEvaluator {
         uint64_t rest = wanted & ~(nulls | strings);
         if (every_string) {
           out |= strings;
+        } else if (!no_string && narrow != nullptr) {
+          for (uint64_t m = strings & wanted; m != 0; m &= m - 1) {
+            const int k = std::countr_zero(m);
+            out |= static_cast<uint64_t>(by_string[narrow[base + k]]) << k;
+          }
         } else if (!no_string) {
           for (uint64_t m = strings & wanted; m != 0; m &= m - 1) {
             const int k = std::countr_zero(m);
@@ -1045,28 +1051,33 @@ class BatchEvaluator {
       }
     }
     out.kind = Vec::Kind::kNumbers;
-    if (per_contact) out.sparse = Sparse(*values, agg == Aggregate::kCount ? 0.0 : std::nan(""));
+    if (per_contact) out.sparse = Sparse(*values, counts);
     out.numbers = std::move(values);
     out.number_type = ordered ? ValueType::kTime : ValueType::kNumber;
     return out;
   }
 
-  // `values` (per contact) as `fill` and the live rows that differ, when at most a quarter
-  // of the rows do; else null.
-  std::shared_ptr<const SparseNumbers> Sparse(const std::vector<double>& values, double fill) {
-    auto differs = [fill](double v) { return std::isnan(fill) ? !std::isnan(v) : v != fill; };
-    size_t count = 0;
-    alive_->ForEach([&](size_t c) { count += differs(values[c]); });
-    if (count * 4 > values.size()) return nullptr;
+  // `values` (per contact) as one fill (0 for a count, else null: what a contact with no
+  // selected event gets) and the live rows with events, when at most a quarter of the rows
+  // have some; else null.
+  std::shared_ptr<const SparseNumbers> Sparse(const std::vector<double>& values,
+                                              const std::vector<uint32_t>& counts) {
+    size_t with_events = 0;
+    for (uint32_t c : counts) with_events += c != 0;
+    if (with_events * 4 > counts.size()) return nullptr;
     auto out = std::make_shared<SparseNumbers>();
-    out->fill = fill;
-    out->rows.reserve(count);
-    out->values.reserve(count);
-    alive_->ForEach([&](size_t c) {
-      if (!differs(values[c])) return;
+    out->fill = std::nan("");
+    out->rows.reserve(with_events);
+    out->values.reserve(with_events);
+    for (size_t c = 0; c < counts.size(); ++c) {
+      if (counts[c] == 0) {
+        if (alive_->get(c) && !std::isnan(values[c])) out->fill = values[c];  // a count: 0
+        continue;
+      }
+      if (!alive_->get(c)) continue;
       out->rows.push_back(static_cast<uint32_t>(c));
       out->values.push_back(values[c]);
-    });
+    }
     return out;
   }
 

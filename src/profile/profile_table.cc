@@ -93,6 +93,16 @@ void Column::Resize(size_t rows) {
   if (rows <= types_.size()) return;
   types_.resize(rows, ValueType::kNull);
   bits_.resize(rows, 0);
+  if (narrow_) narrow_ids_.resize(rows, 0);
+}
+
+void Column::KeepNarrowIds() {
+  if (narrow_ || strings_.size() > 65536) return;
+  narrow_ = true;
+  narrow_ids_.assign(types_.size(), 0);
+  for (size_t row = 0; row < types_.size(); ++row) {
+    if (types_[row] == ValueType::kString) narrow_ids_[row] = static_cast<uint16_t>(bits_[row]);
+  }
 }
 
 void Column::SetNull(size_t row) {
@@ -115,6 +125,14 @@ void Column::Set(size_t row, const Value& value) {
       break;
     case ValueType::kString:
       bits_[row] = Intern(value.as_string());
+      if (narrow_) {
+        if (bits_[row] > 0xFFFF) {
+          narrow_ = false;  // too many distinct strings: ids need more than 16 bits
+          std::vector<uint16_t>().swap(narrow_ids_);
+        } else {
+          narrow_ids_[row] = static_cast<uint16_t>(bits_[row]);
+        }
+      }
       break;
     case ValueType::kTime:
     case ValueType::kDuration:
@@ -132,7 +150,8 @@ uint8_t Column::types_seen() const {
 }
 
 size_t Column::MemoryBytes() const {
-  size_t bytes = types_.capacity() + bits_.capacity() * 8 + string_times_.capacity() * 8;
+  size_t bytes = types_.capacity() + bits_.capacity() * 8 + narrow_ids_.capacity() * 2 +
+                 string_times_.capacity() * 8;
   for (const std::string& s : strings_)
     bytes += sizeof(std::string) + (s.size() > 15 ? s.capacity() : 0);
   bytes += string_ids_.capacity() * (sizeof(std::string_view) + sizeof(uint32_t) + 1);
@@ -206,14 +225,17 @@ const Column* ProfileTable::account_trait(std::string_view name) const {
 }
 
 void ProfileTable::SetFlattened(absl::node_hash_map<std::string, Column>& columns, size_t row,
-                                const std::string& path, simdjson::dom::element value) {
+                                const std::string& path, simdjson::dom::element value,
+                                bool narrow_ids) {
   if (value.is_object()) {
     for (simdjson::dom::key_value_pair field : simdjson::dom::object(value)) {
-      SetFlattened(columns, row, path + "." + std::string(field.key), field.value);
+      SetFlattened(columns, row, path + "." + std::string(field.key), field.value, narrow_ids);
     }
     return;
   }
-  columns[path].Set(row, Value::FromJson(value));
+  auto [it, created] = columns.try_emplace(path);
+  if (created && narrow_ids) it->second.KeepNarrowIds();
+  it->second.Set(row, Value::FromJson(value));
 }
 
 bool ProfileTable::EventBefore(const EventRef& a, const EventRef& b) const {
@@ -281,7 +303,7 @@ void ProfileTable::SetTraits(ContactId contact, const Traits& traits,
     if (parser_.parse(value.json.data(), value.json.size()).get(element) != simdjson::SUCCESS) {
       return;
     }
-    SetFlattened(traits_, contact, name, element);
+    SetFlattened(traits_, contact, name, element, /*narrow_ids=*/true);
   };
   if (names.empty()) {
     for (const auto& [name, value] : traits) set(name, value);
@@ -340,7 +362,7 @@ void ProfileTable::SetAccountTraits(std::string_view group_id, const Traits& tra
     if (parser_.parse(value.json.data(), value.json.size()).get(element) != simdjson::SUCCESS) {
       continue;
     }
-    SetFlattened(account_traits_, row, name, element);
+    SetFlattened(account_traits_, row, name, element, /*narrow_ids=*/true);
   }
 }
 

@@ -52,6 +52,13 @@ class Column {
   // payload (a double's bits, a bool, a dictionary id, or milliseconds, by type).
   const ValueType* type_data() const { return types_.data(); }
   const uint64_t* bits_data() const { return bits_.data(); }
+  // Also keeps each string row's dictionary id in 16 bits, while the dictionary holds at
+  // most 65,536 strings: a quarter of the memory to read when every row is tested (trait
+  // columns, tested over every contact).
+  void KeepNarrowIds();
+  // Rows 0 .. size()-1 as 16-bit dictionary ids (valid for string rows), or null when they
+  // are not kept.
+  const uint16_t* narrow_id_data() const { return narrow_ ? narrow_ids_.data() : nullptr; }
 
   void Set(size_t row, const Value& value);
   void SetNull(size_t row);
@@ -65,7 +72,9 @@ class Column {
   uint32_t Intern(std::string_view s);
   std::vector<ValueType> types_;
   std::vector<uint64_t> bits_;
-  std::deque<std::string> strings_;  // stable addresses: the map's keys point into it
+  bool narrow_ = false;
+  std::vector<uint16_t> narrow_ids_;  // when narrow_
+  std::deque<std::string> strings_;   // stable addresses: the map's keys point into it
   absl::flat_hash_map<std::string_view, uint32_t> string_ids_;
   mutable std::vector<int64_t> string_times_;  // per string id; kUnparsed / kNotATime
   uint8_t types_seen_ = 0;
@@ -182,8 +191,9 @@ class ProfileTable {
   ContactState& Row(ContactId id);
   uint16_t TableFor(MessageType type, std::string_view event);
   uint32_t AccountRow(std::string_view group_id);
+  // `narrow_ids`: new columns keep 16-bit ids (Column::KeepNarrowIds).
   void SetFlattened(absl::node_hash_map<std::string, Column>& columns, size_t row,
-                    const std::string& path, simdjson::dom::element value);
+                    const std::string& path, simdjson::dom::element value, bool narrow_ids = false);
   // Appends `row` of table `t` to the contact's list, keeping it in time order.
   void Link(ContactState& state, EventRef ref);
 

@@ -263,6 +263,8 @@ TEST(AgreementTest, LargePopulationAgrees) {
       traits["n"] = {std::to_string(c % 7), 1};
     }
     traits["tier"] = {c < 70000 ? "\"gold\"" : "\"silver\"", 1};
+    // More distinct strings than 16-bit ids hold.
+    traits["email"] = {"\"c" + std::to_string(c) + "@example.com\"", 1};
     profiles.SetTraits(c, traits, {});
     if (c % 13 == 0) {
       Message m;
@@ -284,7 +286,8 @@ TEST(AgreementTest, LargePopulationAgrees) {
         "not (tier = \"silver\" or n < 2)", "did \"Order Completed\"",
         "count(\"Order Completed\" within last 10 days) = 0 and n >= 1",
         "sum(\"Order Completed\".revenue) > 150", "last(\"Order Completed\") older than 20 days",
-        "n > 100", "n is not null or tier = \"silver\""}) {
+        "n > 100", "n is not null or tier = \"silver\"", "email starts_with \"c12\"",
+        "tier = \"gold\" and email ends_with \"7@example.com\""}) {
     auto plan = Plan::CompileText(text, schema);
     ASSERT_TRUE(plan.ok()) << text << ": " << plan.status();
     for (AggregateCache* c : {static_cast<AggregateCache*>(nullptr), &cache}) {
