@@ -228,6 +228,13 @@ class Session : public std::enable_shared_from_this<Session> {
                         beast::bind_front_handler(&Session::OnContinue, shared_from_this()));
       return;
     }
+    // The body usually came with the header: parse what the buffer holds before asking the
+    // socket for more (an asynchronous read would complete through the io_context's queue).
+    beast::error_code body_ec;
+    buffer_.consume(parser_->put(buffer_.data(), body_ec));
+    if (body_ec == http::error::need_more) body_ec = {};
+    if (body_ec) return OnReadError(body_ec);
+    if (parser_->is_done()) return OnRequest();
     ReadBody();
   }
 
@@ -321,8 +328,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     auto state = std::make_shared<Responder::State>();
+    // A handler that answers at once, on the strand, writes the response without a trip
+    // through the io_context's queue; one that answers later, from another thread, posts it.
     state->send = [self = shared_from_this()](HttpResponse response) {
-      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+      net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->Reply(std::move(response));
       });
     };
@@ -344,20 +353,44 @@ class Session : public std::enable_shared_from_this<Session> {
     if (phase_ == Phase::kClosed || phase_ == Phase::kWriting) return;
     phase_ = Phase::kWriting;
     bool keep = !close && keep_alive_ && !stop_requested_ && !shared_->stopping.load();
-    response_.emplace(static_cast<http::status>(response.status), version_);
-    response_->set(http::field::server, "segmenta");
-    response_->set(http::field::content_type, response.content_type);
-    for (auto& [name, value] : response.headers) response_->set(name, value);
-    response_->body() = std::move(response.body);
-    response_->keep_alive(keep);
-    response_->prepare_payload();
     shared_->served.fetch_add(1, std::memory_order_relaxed);
     Log(response);
+    reply_ = Serialize(response, version_, keep);
     stream_.expires_after(ToChrono(options().idle_timeout));
-    http::async_write(stream_, *response_,
-                      [self = shared_from_this(), keep, linger](beast::error_code ec, size_t) {
-                        self->OnWrite(ec, keep, linger);
-                      });
+    net::async_write(stream_, net::buffer(reply_),
+                     [self = shared_from_this(), keep, linger](beast::error_code ec, size_t) {
+                       self->OnWrite(ec, keep, linger);
+                     });
+  }
+
+  // The response as HTTP/1.x bytes. Written here rather than with Beast's serializer, whose
+  // buffer sequences and header tree cost more than the rest of a decision's response path.
+  static std::string Serialize(const HttpResponse& response, unsigned version, bool keep) {
+    const auto status = static_cast<http::status>(response.status);
+    const bool has_body =
+        response.status >= 200 && response.status != 204 && response.status != 304;
+    std::string out;
+    out.reserve(160 + response.body.size());
+    fmt::format_to(std::back_inserter(out), "HTTP/1.{} {} {}\r\nServer: segmenta\r\n",
+                   version == 10 ? 0 : 1, response.status, ToString(http::obsolete_reason(status)));
+    // Header fields never carry a line break (no response splitting from a handler's value).
+    auto field = [&out](std::string_view name, std::string_view value) {
+      if (name.find_first_of("\r\n") != std::string_view::npos ||
+          value.find_first_of("\r\n") != std::string_view::npos) {
+        spdlog::warn("response header {} dropped: it holds a line break", name);
+        return;
+      }
+      out.append(name).append(": ").append(value).append("\r\n");
+    };
+    field("Content-Type", response.content_type);
+    for (const auto& [name, value] : response.headers) field(name, value);
+    if (has_body)
+      fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", response.body.size());
+    if (version == 10 && keep) out += "Connection: keep-alive\r\n";
+    if (version != 10 && !keep) out += "Connection: close\r\n";
+    out += "\r\n";
+    if (has_body) out += response.body;
+    return out;
   }
 
   void Log(const HttpResponse& response) {
@@ -378,7 +411,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnWrite(beast::error_code ec, bool keep, bool linger) {
-    response_.reset();
+    reply_.clear();
     method_.clear();
     path_.clear();
     if (ec) return Close();
@@ -422,7 +455,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
-  std::optional<http::response<http::string_body>> response_;
+  std::string reply_;  // the response being written
   std::array<char, 8192> drain_;
   size_t drained_ = 0;
   Phase phase_ = Phase::kIdle;

@@ -4,9 +4,11 @@
 
 #include <zlib.h>
 
+#include <boost/asio.hpp>
 #include <filesystem>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "fmt/format.h"
@@ -500,6 +502,63 @@ TEST_F(ApiTest, DecideOverHttp) {
   EXPECT_EQ(context.status, 400);
   EXPECT_THAT(context.body, HasSubstr(R"("field":"context.page")"));
   EXPECT_EQ(Post("/v1/decide", kBody, {{"Authorization", "Bearer nope"}}).status, 401);
+}
+
+// The response bytes as a client reads them: a body that arrives after its header (read
+// from the socket, not the header's buffer), HTTP/1.0 (closed after the response unless
+// asked to keep alive), a 204 with no body and no Content-Length.
+TEST_F(ApiTest, RawHttpExchangesAreFramedExactly) {
+  namespace net = boost::asio;
+  net::io_context io;
+  auto exchange = [&](const std::string& head, const std::string& body, bool pause) {
+    net::ip::tcp::socket socket(io);
+    socket.connect({net::ip::make_address("127.0.0.1"), server_->port()});
+    net::write(socket, net::buffer(head));
+    if (pause) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    net::write(socket, net::buffer(body));
+    std::string response;
+    boost::system::error_code ec;
+    std::array<char, 4096> chunk;
+    // Read until the server closes, or until one whole response when it keeps the
+    // connection (Content-Length says how much).
+    while (true) {
+      size_t n = socket.read_some(net::buffer(chunk), ec);
+      response.append(chunk.data(), n);
+      if (ec) break;
+      size_t end = response.find("\r\n\r\n");
+      size_t length = response.find("Content-Length: ");
+      if (end != std::string::npos && length != std::string::npos &&
+          response.size() >= end + 4 + std::stoul(response.substr(length + 16))) {
+        break;
+      }
+      if (end != std::string::npos && response.starts_with("HTTP/1.1 204")) break;
+    }
+    return response;
+  };
+  const std::string body = R"({"anonymousId":"raw-1","type":"page"})";
+  const std::string head = fmt::format(
+      "POST /v1/page HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n"
+      "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+      BasicAuth(write_key_), body.size());
+  for (bool pause : {false, true}) {
+    std::string r = exchange(head, body, pause);
+    EXPECT_TRUE(r.starts_with("HTTP/1.1 200 OK\r\n")) << r;
+    EXPECT_THAT(r, HasSubstr("\r\nContent-Length: 16\r\n\r\n{\"success\":true}"));
+    EXPECT_THAT(r, Not(HasSubstr("Connection:")));
+  }
+  // Half the body with the header, the rest later.
+  std::string r = exchange(head + body.substr(0, 10), body.substr(10), true);
+  EXPECT_THAT(r, HasSubstr("{\"success\":true}"));
+  std::string old = "POST /v1/page HTTP/1.0" + head.substr(head.find("\r\n"));
+  r = exchange(old, body, false);  // read to the end: the server closes
+  EXPECT_TRUE(r.starts_with("HTTP/1.0 200 OK\r\n")) << r;
+  EXPECT_THAT(r, Not(HasSubstr("Connection:")));
+  r = exchange("OPTIONS /v1/decide HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "", false);
+  EXPECT_TRUE(r.starts_with("HTTP/1.1 204 No Content\r\n")) << r;
+  EXPECT_THAT(r, HasSubstr("Connection: close\r\n"));
+  EXPECT_THAT(r, Not(HasSubstr("Content-Length")));
+  EXPECT_TRUE(r.ends_with("\r\n\r\n")) << r;
+  EXPECT_EQ(Stat("activities"), 4u);
 }
 
 TEST_F(ApiTest, EmailsAreRenderedForAContactAndForAGroup) {
