@@ -93,13 +93,15 @@ bool HostIn(const std::string& host, std::span<const std::string_view> list) {
   return false;
 }
 
-absl::Status Text(simdjson::dom::element obj, const char* key, const std::string& field,
+// Reads string `key` of `obj` into `out` (left as is when absent or null); the error names
+// the field as `prefix` + `key`.
+absl::Status Text(simdjson::dom::element obj, const char* key, std::string_view prefix,
                   std::string* out) {
   simdjson::dom::element e;
   if (obj[key].get(e) != simdjson::SUCCESS || e.is_null()) return absl::OkStatus();
   std::string_view v;
   if (e.get(v) != simdjson::SUCCESS) {
-    return absl::InvalidArgumentError(fmt::format("{}: must be a string", field));
+    return absl::InvalidArgumentError(fmt::format("{}{}: must be a string", prefix, key));
   }
   *out = std::string(v);
   return absl::OkStatus();
@@ -151,25 +153,25 @@ absl::StatusOr<Visit> ReadVisit(const simdjson::dom::element* context, Millis no
       }
       for (auto [key, out] : {std::pair{"url", &url}, std::pair{"path", &path},
                               std::pair{"title", &title}, std::pair{"referrer", &referrer}}) {
-        absl::Status s = Text(page, key, fmt::format("context.page.{}", key), out);
+        absl::Status s = Text(page, key, "context.page.", out);
         if (!s.ok()) return s;
       }
     }
-    absl::Status s = Text(*context, "userAgent", "context.userAgent", &ua);
+    absl::Status s = Text(*context, "userAgent", "context.", &ua);
     if (!s.ok()) return s;
-    s = Text(*context, "timezone", "context.timezone", &timezone);
+    s = Text(*context, "timezone", "context.", &timezone);
     if (!s.ok()) return s;
-    s = Text(*context, "ip", "context.ip", &ip);
+    s = Text(*context, "ip", "context.", &ip);
     if (!s.ok()) return s;
     simdjson::dom::element e;
     if ((*context)["location"].get(e) == simdjson::SUCCESS && e.is_object()) {
-      s = Text(e, "country", "context.location.country", &country);
+      s = Text(e, "country", "context.location.", &country);
       if (!s.ok()) return s;
     }
     if ((*context)["campaign"].get(e) == simdjson::SUCCESS && e.is_object()) {
       for (int i = 0; i < 5; ++i) {
         const char* key = std::string_view(kUtm[i]) == "campaign" ? "name" : kUtm[i];
-        s = Text(e, key, fmt::format("context.campaign.{}", key), &utm[i]);
+        s = Text(e, key, "context.campaign.", &utm[i]);
         if (!s.ok()) return s;
       }
     }
@@ -224,10 +226,20 @@ absl::StatusOr<Visit> ReadVisit(const simdjson::dom::element* context, Millis no
     country = CountryOfIp(ip, is_v6);
   }
   set("country", absl::AsciiStrToUpper(country));
+  // The last zone this thread loaded: absl::LoadTimeZone takes a process-wide lock and a
+  // map lookup, and a site's visitors mostly share a few zones.
+  thread_local std::string last_zone_name;
+  thread_local absl::TimeZone last_zone = absl::UTCTimeZone();
   absl::TimeZone zone = absl::UTCTimeZone();
-  if (!timezone.empty() && !absl::LoadTimeZone(timezone, &zone)) {
-    return absl::InvalidArgumentError(
-        fmt::format("context.timezone: unknown time zone \"{}\"", timezone));
+  if (!timezone.empty() && timezone == last_zone_name) {
+    zone = last_zone;
+  } else if (!timezone.empty()) {
+    if (!absl::LoadTimeZone(timezone, &zone)) {
+      return absl::InvalidArgumentError(
+          fmt::format("context.timezone: unknown time zone \"{}\"", timezone));
+    }
+    last_zone_name = timezone;
+    last_zone = zone;
   }
   const absl::CivilSecond local = absl::ToCivilSecond(absl::FromUnixMillis(now), zone);
   constexpr const char* kDays[] = {"monday", "tuesday",  "wednesday", "thursday",
