@@ -2,7 +2,10 @@
 # The latency and throughput of POST /v1/decide on loopback, measured with wrk: a server
 # with a generated sample (CONTACTS, default 20,000), 100 dynamic groups, 20 personas and 50
 # experiences; each request decides 3 slots for a known visitor with a browser context.
-# Usage: [PACE_MS=N] [INGEST_CONTACTS=N] [IO_THREADS=N] bench/decide-wrk.sh [CONTACTS] [DURATION_S] [CONNECTIONS]
+# RATE=N: requests are sent at a constant N per second by bench/http_rate (latency counted
+# from when each request was due, as wrk2 does) instead of by wrk's closed loop; the first
+# WARMUP seconds (default 2) are not measured.
+# Usage: [RATE=N [WARMUP=S]] [PACE_MS=N] [INGEST_CONTACTS=N] [IO_THREADS=N] bench/decide-wrk.sh [CONTACTS] [DURATION_S] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONTACTS="${1:-20000}" DURATION="${2:-20}" CONNECTIONS="${3:-32}"
@@ -95,5 +98,19 @@ if [ "${INGEST_CONTACTS:-0}" -gt 0 ]; then
       2>&1 | tail -1 | sed 's/^/during wrk: /' ) &
   INGEST=$!
 fi
-wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/decide.lua" "$URL" | sed -n '/Latency/,$p'
+if [ -n "${RATE:-}" ]; then
+  # The same 30,000 bodies as the wrk script's init().
+  tr -d ',"' <"$WORK/users.txt" | awk '{ u[NR] = $0 } END {
+    for (n = 1; n <= 30000; n++) {
+      s = n % 48 + 1
+      printf "{\"userId\":\"%s\",\"slots\":[\"slot-%d\",\"slot-%d\",\"slot-%d\"],", u[n % NR + 1], s, s + 1, s + 2
+      printf "\"context\":{\"page\":{\"url\":\"https://shop.example.com/products/p%d\",\"referrer\":\"https://www.google.com/search?q=x\"},", n % 100
+      printf "\"userAgent\":\"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1\",\"timezone\":\"Europe/Madrid\"}}\n"
+    } }' >"$WORK/bodies.jsonl"
+  build/release/bench/http_rate --url "$URL/v1/decide" --bodies "$WORK/bodies.jsonl" \
+    --rate "$RATE" --seconds "$DURATION" --warmup "${WARMUP:-2}" --connections "$CONNECTIONS" \
+    --header "Authorization: Basic $(printf '%s:' "$WRITE_KEY" | base64 -w0)"
+else
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/decide.lua" "$URL" | sed -n '/Latency/,$p'
+fi
 if [ -n "${INGEST:-}" ]; then wait "$INGEST"; fi
