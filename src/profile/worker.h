@@ -137,9 +137,10 @@ class Worker {
   // or the group engine's step of a group, not for a whole group and its store write.
   template <typename F>
   auto ReadProfiles(F&& read) const {
-    readers_waiting_.fetch_add(1, std::memory_order_relaxed);
+    readers_waiting_.fetch_add(1, std::memory_order_acq_rel);
     absl::ReaderMutexLock lock(&profiles_mu_);
-    readers_waiting_.fetch_sub(1, std::memory_order_relaxed);
+    readers_waiting_.fetch_sub(1, std::memory_order_acq_rel);
+    readers_waiting_.notify_one();  // the writer may sleep in LetReadersIn until we are in
     return read(static_cast<const ProfileTable&>(*profiles_));
   }
 
