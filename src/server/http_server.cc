@@ -384,8 +384,9 @@ class Session : public std::enable_shared_from_this<Session> {
     };
     field("Content-Type", response.content_type);
     for (const auto& [name, value] : response.headers) field(name, value);
-    if (has_body)
+    if (has_body) {
       fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", response.body.size());
+    }
     if (version == 10 && keep) out += "Connection: keep-alive\r\n";
     if (version != 10 && !keep) out += "Connection: close\r\n";
     out += "\r\n";
