@@ -55,24 +55,27 @@ for i in $(seq 1 50); do
     {\"name\": \"persona\", \"condition\": \"persona = \\\"P$((i % 20 + 1))\\\"\", \"payload\": {\"v\": \"persona-$i\"}}],
     \"default\": {\"v\": \"default-$i\"}}"
 done
-grep -o '"userId":"[^"]*"' "$WORK/sample.jsonl" | sort -u | awk 'NR <= 5000' | sed 's/"userId":"\(.*\)"/"\1",/' >"$WORK/users.txt"
+grep -o '"userId":"[^"]*"' "$WORK/sample.jsonl" | sort -u | awk 'NR <= 5000' | sed 's/"userId":"\(.*\)"/\1/' >"$WORK/users.txt"
+# The request bodies, one a line, for wrk and bench/http_rate alike: 30,000, every
+# (visitor, slots) pair the 5,000 visitors and 48 slot triples give.
+awk '{ u[NR] = $0 } END {
+  for (n = 1; n <= 30000; n++) {
+    s = n % 48 + 1
+    printf "{\"userId\":\"%s\",\"slots\":[\"slot-%d\",\"slot-%d\",\"slot-%d\"],", u[n % NR + 1], s, s + 1, s + 2
+    printf "\"context\":{\"page\":{\"url\":\"https://shop.example.com/products/p%d\",\"referrer\":\"https://www.google.com/search?q=x\"},", n % 100
+    printf "\"userAgent\":\"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1\",\"timezone\":\"Europe/Madrid\"}}\n"
+  } }' "$WORK/users.txt" >"$WORK/bodies.jsonl"
+AUTH="Basic $(printf '%s:' "$WRITE_KEY" | base64 -w0)"
 cat >"$WORK/decide.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Basic " .. "$(printf '%s:' "$WRITE_KEY" | base64 -w0)"
-local users = { $(tr -d '\n' <"$WORK/users.txt") }
+wrk.headers["Authorization"] = "$AUTH"
 -- The requests are built once, before the run, so that wrk spends its CPU on sending them:
 -- it shares the two cores with the server.
 local requests = {}
 init = function(args)
-  -- 30,000: every (visitor, slots) pair the 5,000 visitors and 48 slot triples give.
-  for n = 1, 30000 do
-    local u = users[(n % #users) + 1]
-    local s = (n % 48) + 1
-    local body = '{"userId":' .. '"' .. u .. '"' .. ',"slots":["slot-' .. s .. '","slot-' .. (s + 1) .. '","slot-' .. (s + 2) .. '"],' ..
-      '"context":{"page":{"url":"https://shop.example.com/products/p' .. n % 100 .. '","referrer":"https://www.google.com/search?q=x"},' ..
-      '"userAgent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1","timezone":"Europe/Madrid"}}'
-    requests[n] = wrk.format(nil, "/v1/decide", nil, body)
+  for body in io.lines("$WORK/bodies.jsonl") do
+    requests[#requests + 1] = wrk.format(nil, "/v1/decide", nil, body)
   end
 end
 local i = 0
@@ -87,8 +90,8 @@ if [ "${PACE_MS:-0}" -gt 0 ]; then
   printf 'delay = function() return %d end\n' "$PACE_MS" >>"$WORK/decide.lua"
 fi
 echo "decide: $CONTACTS generated contacts, 100 groups, 20 personas, 50 experiences; 3 slots per request"
-curl -sf -H "Authorization: Basic $(printf '%s:' "$WRITE_KEY" | base64 -w0)" "$URL/v1/decide" \
-  -d "{\"userId\": $(head -1 "$WORK/users.txt" | tr -d ','), \"slots\": [\"slot-1\"]}" | jq -c '.decisions[0] | {slot, variation, reason}'
+curl -sf -H "Authorization: $AUTH" "$URL/v1/decide" \
+  -d "{\"userId\": \"$(head -1 "$WORK/users.txt")\", \"slots\": [\"slot-1\"]}" | jq -c '.decisions[0] | {slot, variation, reason}'
 # INGEST_CONTACTS > 0: the traffic of that many more generated visitors is posted through
 # /v1/batch while wrk runs (decisions while the writer applies a sustained ingest).
 if [ "${INGEST_CONTACTS:-0}" -gt 0 ]; then
@@ -99,17 +102,9 @@ if [ "${INGEST_CONTACTS:-0}" -gt 0 ]; then
   INGEST=$!
 fi
 if [ -n "${RATE:-}" ]; then
-  # The same 30,000 bodies as the wrk script's init().
-  tr -d ',"' <"$WORK/users.txt" | awk '{ u[NR] = $0 } END {
-    for (n = 1; n <= 30000; n++) {
-      s = n % 48 + 1
-      printf "{\"userId\":\"%s\",\"slots\":[\"slot-%d\",\"slot-%d\",\"slot-%d\"],", u[n % NR + 1], s, s + 1, s + 2
-      printf "\"context\":{\"page\":{\"url\":\"https://shop.example.com/products/p%d\",\"referrer\":\"https://www.google.com/search?q=x\"},", n % 100
-      printf "\"userAgent\":\"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1\",\"timezone\":\"Europe/Madrid\"}}\n"
-    } }' >"$WORK/bodies.jsonl"
   build/release/bench/http_rate --url "$URL/v1/decide" --bodies "$WORK/bodies.jsonl" \
     --rate "$RATE" --seconds "$DURATION" --warmup "${WARMUP:-2}" --connections "$CONNECTIONS" \
-    --header "Authorization: Basic $(printf '%s:' "$WRITE_KEY" | base64 -w0)"
+    --header "Authorization: $AUTH"
 else
   wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/decide.lua" "$URL" | sed -n '/Latency/,$p'
 fi

@@ -107,7 +107,7 @@ Options ParseArgs(int argc, char** argv) {
 struct Connection {
   int fd = -1;
   bool busy = false;
-  std::string out;  // the request being sent
+  const std::string* out = nullptr;  // the request being sent (one of the prepared ones)
   size_t sent = 0;
   std::string in;  // the answer read so far
   int64_t due_ns = 0;
@@ -209,8 +209,8 @@ int main(int argc, char** argv) {
 
   auto send_some = [&](size_t c) {
     Connection& k = connections[c];
-    while (k.sent < k.out.size()) {
-      ssize_t n = send(k.fd, k.out.data() + k.sent, k.out.size() - k.sent, MSG_NOSIGNAL);
+    while (k.sent < k.out->size()) {
+      ssize_t n = send(k.fd, k.out->data() + k.sent, k.out->size() - k.sent, MSG_NOSIGNAL);
       if (n > 0) {
         k.sent += static_cast<size_t>(n);
         continue;
@@ -248,7 +248,7 @@ int main(int argc, char** argv) {
       idle.pop_back();
       Connection& k = connections[c];
       k.busy = true;
-      k.out = requests[next % requests.size()];
+      k.out = &requests[next % requests.size()];
       k.sent = 0;
       k.in.clear();
       k.due_ns = due(next);
@@ -274,7 +274,7 @@ int main(int argc, char** argv) {
       Connection& k = connections[c];
       if (events[e].events & EPOLLOUT) {
         send_some(c);
-        if (k.sent == k.out.size()) {
+        if (k.sent == k.out->size()) {
           epoll_event mod{};
           mod.events = EPOLLIN;
           mod.data.u64 = c;

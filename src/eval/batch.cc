@@ -686,18 +686,19 @@ class BatchEvaluator {
         const uint64_t strings = TypeWord(t, ValueType::kString);
         uint64_t out = null_passes ? nulls : 0;
         uint64_t rest = wanted & ~(nulls | strings);
+        // The wanted string rows by their dictionary ids (16 or 64 bits a row).
+        auto by_ids = [&](const auto* ids) {
+          for (uint64_t m = strings & wanted; m != 0; m &= m - 1) {
+            const int k = std::countr_zero(m);
+            out |= static_cast<uint64_t>(by_string[ids[base + k]]) << k;
+          }
+        };
         if (every_string) {
           out |= strings;
         } else if (!no_string && narrow != nullptr) {
-          for (uint64_t m = strings & wanted; m != 0; m &= m - 1) {
-            const int k = std::countr_zero(m);
-            out |= static_cast<uint64_t>(by_string[narrow[base + k]]) << k;
-          }
+          by_ids(narrow);
         } else if (!no_string) {
-          for (uint64_t m = strings & wanted; m != 0; m &= m - 1) {
-            const int k = std::countr_zero(m);
-            out |= static_cast<uint64_t>(by_string[bits[base + k]]) << k;
-          }
+          by_ids(bits);
         }
         const uint64_t bools = rest != 0 ? TypeWord(t, ValueType::kBool) & rest : 0;
         if (bools != 0) {
