@@ -124,11 +124,13 @@ void Serve(const CommonOptions& common, const ServeFlags& flags) {
   signals_io.run();  // until SIGTERM or SIGINT
   spdlog::info("received signal {}: stopping", received);
   (*server)->Shutdown();
+  (*decider)->FlushExposures();
   (*worker)->Drain();
   WorkerStats final_stats = (*worker)->stats();
   uint64_t served = (*server)->requests_served();
   server->reset();
   api.reset();  // finishes the group job in progress
+  decider->reset();
   webhooks.reset();
   groups->reset();
   worker->reset();

@@ -1,5 +1,7 @@
 #include "decide/decider.h"
 
+#include <pthread.h>
+
 #include "core/json_writer.h"
 #include "core/status.h"
 #include "core/time_format.h"
@@ -52,6 +54,7 @@ absl::StatusOr<std::unique_ptr<Decider>> Decider::Start(Store* store, Worker* wo
   // The User-Agent rules load now (half a second) rather than in the first request.
   SEGMENTA_RETURN_IF_ERROR(UserAgentParser::Shared().status());
   std::unique_ptr<Decider> d(new Decider(store, worker, engine, clock));
+  d->exposure_submitter_ = std::thread([decider = d.get()] { decider->SubmitExposuresLoop(); });
   auto it = store->NewIterator(Family::kMeta);
   const rocksdb::Slice prefix(kExperienceKeyPrefix.data(), kExperienceKeyPrefix.size());
   absl::MutexLock lock(&d->mu_);
@@ -198,6 +201,40 @@ absl::StatusOr<ExperienceInfo> Decider::Get(std::string_view slot) const {
   return ExperienceInfo{it->second->def, {}};
 }
 
+Decider::~Decider() {
+  {
+    absl::MutexLock lock(&exposures_mu_);
+    stopping_ = true;
+  }
+  if (exposure_submitter_.joinable()) exposure_submitter_.join();
+  FlushExposures();
+}
+
+void Decider::SubmitExposuresLoop() {
+  pthread_setname_np(pthread_self(), "exposures");
+  while (true) {
+    {
+      absl::MutexLock lock(&exposures_mu_);
+      exposures_mu_.AwaitWithTimeout(absl::Condition(&stopping_), kExposureDelay);
+      if (stopping_) return;
+    }
+    FlushExposures();
+  }
+}
+
+void Decider::FlushExposures() {
+  absl::MutexLock submitting(&submit_mu_);
+  std::vector<Message> exposures;
+  {
+    absl::MutexLock lock(&exposures_mu_);
+    exposures.swap(held_exposures_);
+  }
+  if (exposures.empty()) return;
+  worker_->Submit(std::move(exposures), [](absl::StatusOr<IngestResult> result) {
+    if (!result.ok()) spdlog::warn("exposures not recorded: {}", result.status().ToString());
+  });
+}
+
 absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
   if (request.user_id.empty() && request.anonymous_id.empty()) {
     return absl::InvalidArgumentError("userId or anonymousId: one is required");
@@ -324,9 +361,8 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
     }
   });
   if (!exposures.empty()) {
-    worker_->Submit(std::move(exposures), [](absl::StatusOr<IngestResult> result) {
-      if (!result.ok()) spdlog::warn("exposures not recorded: {}", result.status().ToString());
-    });
+    absl::MutexLock lock(&exposures_mu_);
+    for (Message& m : exposures) held_exposures_.push_back(std::move(m));
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -56,6 +57,8 @@ class Decider {
   static absl::StatusOr<std::unique_ptr<Decider>> Start(Store* store, Worker* worker,
                                                         GroupEngine* engine,
                                                         Clock* clock = Clock::Real());
+  // Hands the exposures still held to the worker (FlushExposures).
+  ~Decider();
 
   // Creates or replaces the experience of `def.slot`. Errors: InvalidArgument as
   // CheckExperience, or naming the condition that does not compile
@@ -68,9 +71,16 @@ class Decider {
 
   // One decision per slot asked, in order. The visitor is found by userId, then
   // anonymousId; one not seen yet is new and gets its exposures recorded as a new
-  // anonymous contact. Exposures are queued (not awaited).
+  // anonymous contact. Exposures are not awaited: they are held for at most
+  // kExposureDelay, then submitted to the worker with those of other decisions.
   // Errors: InvalidArgument for no ids, no slots, or an unknown slot (naming it).
   absl::StatusOr<std::vector<Decision>> Decide(DecideRequest request);
+
+  // Submits every exposure decided so far to the worker now: what is submitted to the
+  // worker afterwards is applied after them. Thread-safe.
+  void FlushExposures();
+  // How long an exposure is held before it is submitted.
+  static constexpr absl::Duration kExposureDelay = absl::Milliseconds(5);
 
   // --- E-mail templates ------------------------------------------------------------------
   // Creates or replaces a template. Errors: InvalidArgument as CheckEmailTemplate.
@@ -113,6 +123,8 @@ class Decider {
 
   Decider(Store* store, Worker* worker, GroupEngine* engine, Clock* clock)
       : store_(store), worker_(worker), engine_(engine), clock_(clock), reader_(store) {}
+  // Submits the exposures held every kExposureDelay until the decider stops.
+  void SubmitExposuresLoop();
   absl::StatusOr<std::shared_ptr<const Compiled>> Compile(ExperienceDefinition def) const;
 
   Store* store_;
@@ -131,6 +143,14 @@ class Decider {
   static constexpr size_t kRecentExposures = 1 << 20;
   absl::Mutex exposures_mu_;
   absl::flat_hash_set<uint64_t> recent_exposures_ ABSL_GUARDED_BY(exposures_mu_);
+  // Exposures decided, not yet submitted. A burst of new visitors becomes one submission
+  // every few milliseconds instead of one per decision: the writer, which every decision
+  // waits for while it applies, takes them as one batch.
+  std::vector<Message> held_exposures_ ABSL_GUARDED_BY(exposures_mu_);
+  bool stopping_ ABSL_GUARDED_BY(exposures_mu_) = false;
+  // Held while exposures are taken and submitted, so that submissions keep decision order.
+  absl::Mutex submit_mu_;
+  std::thread exposure_submitter_;
 };
 
 // The bucket of `visitor` in `experiment`: 0 <= b < 100, uniform, the same on every node

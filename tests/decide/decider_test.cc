@@ -38,7 +38,8 @@ class DeciderTest : public EngineFixture {
     DecideRequest request{std::move(user), std::move(anon), {std::move(slot)}, *visit};
     auto decisions = decider_->Decide(std::move(request));
     EXPECT_TRUE(decisions.ok()) << decisions.status();
-    // Exposures are queued: wait for them (the worker keeps order).
+    // Exposures are held, then queued: hand them over and wait (the worker keeps order).
+    decider_->FlushExposures();
     EXPECT_TRUE(worker_->SubmitAndWait({}).ok());
     return decisions.ok() ? (*decisions)[0] : Decision{};
   }
