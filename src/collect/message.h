@@ -41,6 +41,10 @@ struct Message {
   std::string properties;
   std::string context;
   std::string integrations;
+  // False when the sender guarantees that `message_id` was never stored: the worker then
+  // neither looks it up nor records it (exposures, which the decider deduplicates against
+  // the profile). Never stored. Default: true.
+  bool check_message_id = true;
 };
 
 // The message as one compact JSON object in the Segment spec's field names ("type",

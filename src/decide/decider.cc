@@ -20,25 +20,43 @@ constexpr Millis kVisitLength = 30 * 60 * 1000;
 
 std::string Hex64(uint64_t v) { return fmt::format("{:016x}", v); }
 
+// The first `event` of `contact` whose string properties are those of `match` (name, value
+// pairs): the string value of its property `wanted`, or nullopt when there is none.
+std::optional<std::string_view> FindEvent(
+    const ProfileTable& profiles, ContactId contact, std::string_view event,
+    std::initializer_list<std::pair<std::string_view, std::string_view>> match,
+    std::string_view wanted) {
+  const ContactState* state = profiles.contact(contact);
+  if (state == nullptr) return std::nullopt;
+  const int t = profiles.table_index(MessageType::kTrack, event);
+  if (t < 0) return std::nullopt;
+  const EventTable& table = profiles.table(static_cast<uint16_t>(t));
+  std::vector<std::pair<const Column*, std::string_view>> columns;
+  for (const auto& [name, value] : match) {
+    const Column* column = table.column(name);
+    if (column == nullptr) return std::nullopt;
+    columns.emplace_back(column, value);
+  }
+  const Column* result = table.column(wanted);
+  if (result == nullptr) return std::nullopt;
+  for (const EventRef& ref : state->events) {
+    if (ref.table != t || result->type(ref.row) != ValueType::kString) continue;
+    bool matches = true;
+    for (const auto& [column, value] : columns) {
+      matches = matches && column->type(ref.row) == ValueType::kString &&
+                column->string(ref.row) == value;
+    }
+    if (matches) return result->string(ref.row);
+  }
+  return std::nullopt;
+}
+
 // The variation of `contact`'s first exposure to `experiment`, or "".
 std::string ExistingArm(const ProfileTable& profiles, ContactId contact,
                         std::string_view experiment) {
-  const ContactState* state = profiles.contact(contact);
-  if (state == nullptr) return "";
-  const int t = profiles.table_index(MessageType::kTrack, "Experiment Viewed");
-  if (t < 0) return "";
-  const EventTable& table = profiles.table(static_cast<uint16_t>(t));
-  const Column* id = table.column("experiment_id");
-  const Column* variation = table.column("variation_id");
-  if (id == nullptr || variation == nullptr) return "";
-  for (const EventRef& ref : state->events) {
-    if (ref.table != t) continue;
-    if (id->type(ref.row) == ValueType::kString && id->string(ref.row) == experiment &&
-        variation->type(ref.row) == ValueType::kString) {
-      return std::string(variation->string(ref.row));
-    }
-  }
-  return "";
+  return std::string(FindEvent(profiles, contact, "Experiment Viewed",
+                               {{"experiment_id", experiment}}, "variation_id")
+                         .value_or(""));
 }
 
 }  // namespace
@@ -208,6 +226,8 @@ Decider::~Decider() {
   }
   if (exposure_submitter_.joinable()) exposure_submitter_.join();
   FlushExposures();
+  // The submissions' callbacks use this decider: wait for them (the worker keeps order).
+  worker_->SubmitAndWait({}).IgnoreError();
 }
 
 void Decider::SubmitExposuresLoop() {
@@ -225,14 +245,22 @@ void Decider::SubmitExposuresLoop() {
 void Decider::FlushExposures() {
   absl::MutexLock submitting(&submit_mu_);
   std::vector<Message> exposures;
+  std::vector<uint64_t> hashes;
   {
     absl::MutexLock lock(&exposures_mu_);
     exposures.swap(held_exposures_);
+    hashes.swap(held_hashes_);
   }
   if (exposures.empty()) return;
-  worker_->Submit(std::move(exposures), [](absl::StatusOr<IngestResult> result) {
-    if (!result.ok()) spdlog::warn("exposures not recorded: {}", result.status().ToString());
-  });
+  worker_->Submit(std::move(exposures),
+                  [this, hashes = std::move(hashes)](absl::StatusOr<IngestResult> result) {
+                    if (!result.ok())
+                      spdlog::warn("exposures not recorded: {}", result.status().ToString());
+                    // Applied to the profile now (or failed, and a later decision may record them
+                    // again).
+                    absl::MutexLock lock(&exposures_mu_);
+                    for (uint64_t h : hashes) exposures_in_flight_.erase(h);
+                  });
 }
 
 absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
@@ -258,15 +286,17 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
   const Millis now = ToMillis(at);
   std::vector<Decision> out;
   std::vector<Message> exposures;
-  // Records an exposure unless this decider sent the same one lately (`dedup` names it:
-  // visitor, slot or experiment, variation); `properties` builds its JSON.
+  std::vector<uint64_t> exposure_hashes;
+  // Records an exposure, called only for one the profile does not have, unless the same one
+  // is on its way to the worker (`dedup` names it: visitor, slot or experiment, variation);
+  // `properties` builds its JSON.
   auto expose = [&](std::string event, const std::string& dedup, auto properties) {
     const uint64_t h = XXH64(dedup.data(), dedup.size(), 0);
     {
       absl::MutexLock lock(&exposures_mu_);
-      if (recent_exposures_.size() >= kRecentExposures) recent_exposures_.clear();
-      if (!recent_exposures_.insert(h).second) return;
+      if (!exposures_in_flight_.insert(h).second) return;
     }
+    exposure_hashes.push_back(h);
     Message m;
     m.type = MessageType::kTrack;
     m.user_id = request.user_id;
@@ -274,6 +304,9 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
     m.event = std::move(event);
     m.properties = properties();
     m.message_id = "exposure-" + Hex64(h);
+    // Deduplicated here, against the profile and what is in flight: the worker need not
+    // look the id up in the store.
+    m.check_message_id = false;
     m.timestamp = m.received_at = at;
     exposures.push_back(std::move(m));
   };
@@ -310,7 +343,8 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
           continue;
         }
         std::string arm = ExistingArm(profiles, contact, def.experiment);
-        if (!arm.empty()) {
+        const bool exposed_before = !arm.empty();
+        if (exposed_before) {
           d.reason = fmt::format("assigned to \"{}\" at its first exposure", arm);
         } else {
           const double bucket = ExperimentBucket(visitor, def.experiment);
@@ -330,11 +364,13 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
           if (v.name == arm) d.payload = v.payload;
         }
         if (arm == "control") d.payload = def.default_payload;
-        expose("Experiment Viewed", visitor + "|" + def.experiment + "|" + arm, [&] {
-          JsonWriter w;
-          w.BeginObject().Field("experiment_id", def.experiment).Field("variation_id", arm);
-          return w.Field("slot", def.slot).EndObject().Take();
-        });
+        if (!exposed_before) {
+          expose("Experiment Viewed", visitor + "|" + def.experiment + "|" + arm, [&] {
+            JsonWriter w;
+            w.BeginObject().Field("experiment_id", def.experiment).Field("variation_id", arm);
+            return w.Field("slot", def.slot).EndObject().Take();
+          });
+        }
         d.exposed = true;
         out.push_back(std::move(d));
         continue;
@@ -351,11 +387,14 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
         d.reason = c->reasons[i];
         break;
       }
-      expose("Experience Viewed", visitor + "|" + def.slot + "|" + d.variation, [&] {
-        JsonWriter w;
-        w.BeginObject().Field("slot", def.slot).Field("variation", d.variation).EndObject();
-        return w.Take();
-      });
+      if (!FindEvent(profiles, contact, "Experience Viewed",
+                     {{"slot", def.slot}, {"variation", d.variation}}, "slot")) {
+        expose("Experience Viewed", visitor + "|" + def.slot + "|" + d.variation, [&] {
+          JsonWriter w;
+          w.BeginObject().Field("slot", def.slot).Field("variation", d.variation).EndObject();
+          return w.Take();
+        });
+      }
       d.exposed = true;
       out.push_back(std::move(d));
     }
@@ -363,6 +402,7 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
   if (!exposures.empty()) {
     absl::MutexLock lock(&exposures_mu_);
     for (Message& m : exposures) held_exposures_.push_back(std::move(m));
+    held_hashes_.insert(held_hashes_.end(), exposure_hashes.begin(), exposure_hashes.end());
   }
   return out;
 }

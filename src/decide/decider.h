@@ -136,17 +136,16 @@ class Decider {
   absl::flat_hash_map<std::string, std::shared_ptr<const Compiled>> by_slot_ ABSL_GUARDED_BY(mu_);
   uint32_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<std::string, EmailTemplate> templates_ ABSL_GUARDED_BY(mu_);
-  // Exposures sent to the worker lately, by the hash their messageId is made of. A visitor shown
-  // the same variation again is not sent again (the worker's messageId check would drop it, at the
-  // cost of a store read on the writer thread, which every decide waits for). Bounded: emptied when
-  // full, after which the worker's check keeps exposures deduplicated.
-  static constexpr size_t kRecentExposures = 1 << 20;
+  // Exposures decided and not yet applied to the profile, by the hash their messageId is
+  // made of: with the profile, what keeps each exposure recorded once. Bounded by the
+  // worker's queue.
   absl::Mutex exposures_mu_;
-  absl::flat_hash_set<uint64_t> recent_exposures_ ABSL_GUARDED_BY(exposures_mu_);
-  // Exposures decided, not yet submitted. A burst of new visitors becomes one submission
-  // every few milliseconds instead of one per decision: the writer, which every decision
-  // waits for while it applies, takes them as one batch.
+  absl::flat_hash_set<uint64_t> exposures_in_flight_ ABSL_GUARDED_BY(exposures_mu_);
+  // Exposures decided, not yet submitted, and their hashes. A burst of new visitors becomes
+  // one submission every few milliseconds instead of one per decision: the writer, which
+  // every decision waits for while it applies, takes them as one batch.
   std::vector<Message> held_exposures_ ABSL_GUARDED_BY(exposures_mu_);
+  std::vector<uint64_t> held_hashes_ ABSL_GUARDED_BY(exposures_mu_);
   bool stopping_ ABSL_GUARDED_BY(exposures_mu_) = false;
   // Held while exposures are taken and submitted, so that submissions keep decision order.
   absl::Mutex submit_mu_;

@@ -237,7 +237,10 @@ class Worker::Applier {
   }
 
   absl::Status ApplyMessage(const Message& m, IngestResult* result) {
-    SEGMENTA_ASSIGN_OR_RETURN(bool duplicate, IsDuplicate(m.message_id));
+    bool duplicate = false;
+    if (m.check_message_id) {
+      SEGMENTA_ASSIGN_OR_RETURN(duplicate, IsDuplicate(m.message_id));
+    }
     if (duplicate) {
       ++result->duplicates;
       ++stats_.duplicates;
@@ -248,7 +251,7 @@ class Worker::Applier {
       ++stats_.suppressed;
       return absl::OkStatus();
     }
-    message_ids_.insert(m.message_id);
+    if (m.check_message_id) message_ids_.insert(m.message_id);
     const int64_t time_ms = ToMillis(m.timestamp);
 
     if (m.type == MessageType::kGroup && m.user_id.empty() && m.anonymous_id.empty()) {
@@ -329,7 +332,9 @@ class Worker::Applier {
         change.event_tables.end()) {
       change.event_tables.push_back(table);
     }
-    batch_.Put(store_->handle(Family::kMessages), m.message_id, ContactKey(contact->id));
+    if (m.check_message_id) {
+      batch_.Put(store_->handle(Family::kMessages), m.message_id, ContactKey(contact->id));
+    }
     ++stats_.activities;
     ++result->stored;
     return absl::OkStatus();

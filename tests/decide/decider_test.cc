@@ -176,6 +176,13 @@ TEST_F(DeciderTest, ExperimentsAssignByHashStickToTheFirstExposureAndFeedTheRepo
   EXPECT_EQ(report->control, "control");
   EXPECT_GT(report->srm_p, 0.001);
   EXPECT_NEAR(arms["control"], 400, 80);
+  // One exposure each, however often decided, across the restart (the profile keeps them)
+  // and the merge.
+  size_t exposures = worker_->ReadProfiles([&](const ProfileTable& p) {
+    return p.table(static_cast<uint16_t>(p.table_index(MessageType::kTrack, "Experiment Viewed")))
+        .rows();
+  });
+  EXPECT_EQ(exposures, 2000u);
 }
 
 TEST_F(DeciderTest, TargetingReadsColdDataAndBadDefinitionsAreRefused) {

@@ -118,6 +118,17 @@ TEST_F(WorkerTest, RepeatedMessageIdIsStoredOnceEvenAcrossRestarts) {
   EXPECT_EQ(Events(Find("a1").id).size(), 1u);
 }
 
+TEST_F(WorkerTest, MessageIdsTheSenderVouchesForAreNeitherCheckedNorRecorded) {
+  Message vouched = Track("exposure-1", "", "a1", "Experience Viewed", At(0));
+  vouched.check_message_id = false;
+  EXPECT_EQ(Ingest({vouched}).stored, 1u);
+  // Not recorded: the same id, checked this time, is not a duplicate.
+  IngestResult checked = Ingest({Track("exposure-1", "", "a1", "Experience Viewed", At(1))});
+  EXPECT_EQ(checked.stored, 1u);
+  EXPECT_EQ(checked.duplicates, 0u);
+  EXPECT_EQ(Events(Find("a1").id).size(), 2u);
+}
+
 TEST_F(WorkerTest, MergeMovesActivitiesTraitsAndAccountsAndSurvivesRestart) {
   Ingest({Track("m1", "", "anon", "Product Added", At(0)),
           Identify("m2", "", "anon", R"({"plan":"free","city":"Bilbao"})", At(1))});
