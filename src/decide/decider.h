@@ -57,7 +57,8 @@ class Decider {
   static absl::StatusOr<std::unique_ptr<Decider>> Start(Store* store, Worker* worker,
                                                         GroupEngine* engine,
                                                         Clock* clock = Clock::Real());
-  // Hands the exposures still held to the worker (FlushExposures).
+  // Hands the exposures still held to the worker (FlushExposures) and waits until the
+  // worker has applied them: the worker must still run.
   ~Decider();
 
   // Creates or replaces the experience of `def.slot`. Errors: InvalidArgument as
