@@ -4,8 +4,10 @@
 # experiences; each request decides 3 slots for a known visitor with a browser context.
 # RATE=N: requests are sent at a constant N per second by bench/http_rate (latency counted
 # from when each request was due, as wrk2 does) instead of by wrk's closed loop; the first
-# WARMUP seconds (default 2) are not measured.
-# Usage: [RATE=N [WARMUP=S]] [PACE_MS=N] [INGEST_CONTACTS=N] [IO_THREADS=N] bench/decide-wrk.sh [CONTACTS] [DURATION_S] [CONNECTIONS]
+# WARMUP seconds (default 2) are not measured. NEW_VISITORS=P (with RATE): P requests in 100
+# come from a first-time anonymous visitor (a new contact and 3 new exposures each), the
+# others from the 5,000 known visitors.
+# Usage: [RATE=N [WARMUP=S] [NEW_VISITORS=P]] [PACE_MS=N] [INGEST_CONTACTS=N] [IO_THREADS=N] bench/decide-wrk.sh [CONTACTS] [DURATION_S] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONTACTS="${1:-20000}" DURATION="${2:-20}" CONNECTIONS="${3:-32}"
@@ -57,11 +59,19 @@ for i in $(seq 1 50); do
 done
 grep -o '"userId":"[^"]*"' "$WORK/sample.jsonl" | sort -u | awk 'NR <= 5000' | sed 's/"userId":"\(.*\)"/\1/' >"$WORK/users.txt"
 # The request bodies, one a line, for wrk and bench/http_rate alike: 30,000, every
-# (visitor, slots) pair the 5,000 visitors and 48 slot triples give.
-awk '{ u[NR] = $0 } END {
-  for (n = 1; n <= 30000; n++) {
+# (visitor, slots) pair the 5,000 visitors and 48 slot triples give; with NEW_VISITORS, one a
+# request of the whole run, so that each first-time visitor is one.
+LINES=30000
+if [ "${NEW_VISITORS:-0}" -gt 0 ]; then
+  [ -n "${RATE:-}" ] || { echo "NEW_VISITORS needs RATE"; exit 1; }
+  LINES=$((RATE * (${WARMUP:-2} + DURATION)))
+fi
+awk -v lines="$LINES" -v pct="${NEW_VISITORS:-0}" '{ u[NR] = $0 } END {
+  for (n = 1; n <= lines; n++) {
     s = n % 48 + 1
-    printf "{\"userId\":\"%s\",\"slots\":[\"slot-%d\",\"slot-%d\",\"slot-%d\"],", u[n % NR + 1], s, s + 1, s + 2
+    if ((n * pct) % 100 < pct) id = sprintf("\"anonymousId\":\"first-visit-%d\"", n)
+    else id = sprintf("\"userId\":\"%s\"", u[n % NR + 1])
+    printf "{%s,\"slots\":[\"slot-%d\",\"slot-%d\",\"slot-%d\"],", id, s, s + 1, s + 2
     printf "\"context\":{\"page\":{\"url\":\"https://shop.example.com/products/p%d\",\"referrer\":\"https://www.google.com/search?q=x\"},", n % 100
     printf "\"userAgent\":\"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1\",\"timezone\":\"Europe/Madrid\"}}\n"
   } }' "$WORK/users.txt" >"$WORK/bodies.jsonl"
