@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include "absl/container/inlined_vector.h"
 #include "core/json_writer.h"
 #include "core/status.h"
 #include "core/time_format.h"
@@ -31,7 +32,7 @@ std::optional<std::string_view> FindEvent(
   const int t = profiles.table_index(MessageType::kTrack, event);
   if (t < 0) return std::nullopt;
   const EventTable& table = profiles.table(static_cast<uint16_t>(t));
-  std::vector<std::pair<const Column*, std::string_view>> columns;
+  absl::InlinedVector<std::pair<const Column*, std::string_view>, 2> columns;
   for (const auto& [name, value] : match) {
     const Column* column = table.column(name);
     if (column == nullptr) return std::nullopt;
@@ -232,9 +233,14 @@ Decider::~Decider() {
 
 void Decider::SubmitExposuresLoop() {
   pthread_setname_np(pthread_self(), "exposures");
+  auto held_or_stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(exposures_mu_) {
+    return stopping_ || !held_exposures_.empty();
+  };
   while (true) {
     {
       absl::MutexLock lock(&exposures_mu_);
+      // Asleep while there is nothing to submit; then gathers for kExposureDelay.
+      exposures_mu_.Await(absl::Condition(&held_or_stopping));
       exposures_mu_.AwaitWithTimeout(absl::Condition(&stopping_), kExposureDelay);
       if (stopping_) return;
     }
@@ -254,10 +260,11 @@ void Decider::FlushExposures() {
   if (exposures.empty()) return;
   worker_->Submit(std::move(exposures),
                   [this, hashes = std::move(hashes)](absl::StatusOr<IngestResult> result) {
-                    if (!result.ok())
+                    if (!result.ok()) {
                       spdlog::warn("exposures not recorded: {}", result.status().ToString());
-                    // Applied to the profile now (or failed, and a later decision may record them
-                    // again).
+                    }
+                    // Applied to the profile now, or failed: a later decision may record
+                    // them again.
                     absl::MutexLock lock(&exposures_mu_);
                     for (uint64_t h : hashes) exposures_in_flight_.erase(h);
                   });

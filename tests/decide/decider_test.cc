@@ -1,5 +1,8 @@
 #include "decide/decider.h"
 
+#include <chrono>
+#include <thread>
+
 #include "analytics/experiment.h"
 #include "core/time_format.h"
 #include "eval/schema.h"
@@ -97,6 +100,26 @@ TEST_F(DeciderTest, TheBriefsDiscountGoesToNewVisitorsLandingOnAProductPageFromA
   EXPECT_EQ(Decide("", "anon-returning", "product-page-banner", kFromGoogle).variation, "default");
   // Two hours later the first visitor is a returning one.
   EXPECT_EQ(Decide("", "anon-new", "product-page-banner", kFromGoogle).variation, "default");
+}
+
+TEST_F(DeciderTest, HeldExposuresReachTheStoreWithinTheDelayWithoutAFlush) {
+  ExperienceDefinition e;
+  e.slot = "hero";
+  e.default_payload = R"({"hero":"classic"})";
+  ASSERT_TRUE(decider_->Put(e).ok());
+  DecideRequest request{"", "held-visitor", {"hero"}, Visit()};
+  ASSERT_TRUE(decider_->Decide(std::move(request)).ok());
+  // No FlushExposures: the decider's own thread submits what it holds.
+  int exposures = 0;
+  for (int i = 0; i < 200 && exposures == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    exposures = worker_->ReadProfiles([&](const ProfileTable& p) {
+      auto id = worker_->FindIdentity(IdentityKind::kAnonymous, "held-visitor");
+      const ContactState* state = id ? p.contact(*id) : nullptr;
+      return state != nullptr ? static_cast<int>(state->events.size()) : 0;
+    });
+  }
+  EXPECT_EQ(exposures, 1);
 }
 
 TEST_F(DeciderTest, VisitFieldsAreReadFromTheContext) {
