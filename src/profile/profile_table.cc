@@ -124,20 +124,30 @@ void Column::Set(size_t row, const Value& value) {
       bits_[row] = std::bit_cast<uint64_t>(value.as_number());
       break;
     case ValueType::kString:
-      bits_[row] = Intern(value.as_string());
-      if (narrow_) {
-        if (bits_[row] > 0xFFFF) {
-          narrow_ = false;  // too many distinct strings: ids need more than 16 bits
-          std::vector<uint16_t>().swap(narrow_ids_);
-        } else {
-          narrow_ids_[row] = static_cast<uint16_t>(bits_[row]);
-        }
-      }
+      SetStringId(row, Intern(value.as_string()));
       break;
     case ValueType::kTime:
     case ValueType::kDuration:
       bits_[row] = static_cast<uint64_t>(value.as_millis());
       break;
+  }
+}
+
+void Column::SetString(size_t row, std::string_view s) {
+  Resize(row + 1);
+  types_[row] = ValueType::kString;
+  types_seen_ |= static_cast<uint8_t>(1u << static_cast<int>(ValueType::kString));
+  SetStringId(row, Intern(s));
+}
+
+void Column::SetStringId(size_t row, uint32_t id) {
+  bits_[row] = id;
+  if (!narrow_) return;
+  if (id > 0xFFFF) {
+    narrow_ = false;  // too many distinct strings: ids need more than 16 bits
+    std::vector<uint16_t>().swap(narrow_ids_);
+  } else {
+    narrow_ids_[row] = static_cast<uint16_t>(id);
   }
 }
 
@@ -225,17 +235,27 @@ const Column* ProfileTable::account_trait(std::string_view name) const {
 }
 
 void ProfileTable::SetFlattened(absl::node_hash_map<std::string, Column>& columns, size_t row,
-                                const std::string& path, simdjson::dom::element value,
-                                bool narrow_ids) {
+                                std::string& path, simdjson::dom::element value, bool narrow_ids) {
   if (value.is_object()) {
+    const size_t length = path.size();
     for (simdjson::dom::key_value_pair field : simdjson::dom::object(value)) {
-      SetFlattened(columns, row, path + "." + std::string(field.key), field.value, narrow_ids);
+      path.append(".").append(field.key);
+      SetFlattened(columns, row, path, field.value, narrow_ids);
+      path.resize(length);
     }
     return;
   }
-  auto [it, created] = columns.try_emplace(path);
-  if (created && narrow_ids) it->second.KeepNarrowIds();
-  it->second.Set(row, Value::FromJson(value));
+  auto it = columns.find(path);
+  if (it == columns.end()) {
+    it = columns.try_emplace(path).first;
+    if (narrow_ids) it->second.KeepNarrowIds();
+  }
+  std::string_view s;
+  if (value.get_string().get(s) == simdjson::SUCCESS) {
+    it->second.SetString(row, s);
+  } else {
+    it->second.Set(row, Value::FromJson(value));
+  }
 }
 
 bool ProfileTable::EventBefore(const EventRef& a, const EventRef& b) const {
@@ -280,7 +300,8 @@ void ProfileTable::AddActivity(ContactId contact, MessageType type, std::string_
   if (properties != nullptr && properties->is_object() && type != MessageType::kIdentify &&
       type != MessageType::kGroup) {
     for (simdjson::dom::key_value_pair field : simdjson::dom::object(*properties)) {
-      SetFlattened(table.columns, row, std::string(field.key), field.value);
+      path_.assign(field.key);
+      SetFlattened(table.columns, row, path_, field.value);
     }
   }
   if (context != nullptr && context->is_object()) {
@@ -289,7 +310,8 @@ void ProfileTable::AddActivity(ContactId contact, MessageType type, std::string_
           std::end(kContextKept)) {
         continue;
       }
-      SetFlattened(table.columns, row, "context." + std::string(field.key), field.value);
+      path_.assign("context.").append(field.key);
+      SetFlattened(table.columns, row, path_, field.value);
     }
   }
   Link(Row(contact), EventRef{row, t});
@@ -303,7 +325,8 @@ void ProfileTable::SetTraits(ContactId contact, const Traits& traits,
     if (parser_.parse(value.json.data(), value.json.size()).get(element) != simdjson::SUCCESS) {
       return;
     }
-    SetFlattened(traits_, contact, name, element, /*narrow_ids=*/true);
+    path_.assign(name);
+    SetFlattened(traits_, contact, path_, element, /*narrow_ids=*/true);
   };
   if (names.empty()) {
     for (const auto& [name, value] : traits) set(name, value);
@@ -362,7 +385,8 @@ void ProfileTable::SetAccountTraits(std::string_view group_id, const Traits& tra
     if (parser_.parse(value.json.data(), value.json.size()).get(element) != simdjson::SUCCESS) {
       continue;
     }
-    SetFlattened(account_traits_, row, name, element, /*narrow_ids=*/true);
+    path_.assign(name);
+    SetFlattened(account_traits_, row, path_, element, /*narrow_ids=*/true);
   }
 }
 

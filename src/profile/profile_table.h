@@ -61,6 +61,8 @@ class Column {
   const uint16_t* narrow_id_data() const { return narrow_ ? narrow_ids_.data() : nullptr; }
 
   void Set(size_t row, const Value& value);
+  // Set(row, Value::String(s)) without the copy.
+  void SetString(size_t row, std::string_view s);
   void SetNull(size_t row);
   void Resize(size_t rows);
   // The types of the values seen (a bit per ValueType, as lang's TypeSet), strings that all
@@ -70,6 +72,7 @@ class Column {
 
  private:
   uint32_t Intern(std::string_view s);
+  void SetStringId(size_t row, uint32_t id);
   std::vector<ValueType> types_;
   std::vector<uint64_t> bits_;
   bool narrow_ = false;
@@ -191,9 +194,11 @@ class ProfileTable {
   ContactState& Row(ContactId id);
   uint16_t TableFor(MessageType type, std::string_view event);
   uint32_t AccountRow(std::string_view group_id);
-  // `narrow_ids`: new columns keep 16-bit ids (Column::KeepNarrowIds).
+  // Sets `value` at `row` of the column named `path`, an object's fields at `path.field`
+  // (recursively). `path` is a scratch buffer, restored on return. `narrow_ids`: new
+  // columns keep 16-bit ids (Column::KeepNarrowIds).
   void SetFlattened(absl::node_hash_map<std::string, Column>& columns, size_t row,
-                    const std::string& path, simdjson::dom::element value, bool narrow_ids = false);
+                    std::string& path, simdjson::dom::element value, bool narrow_ids = false);
   // Appends `row` of table `t` to the contact's list, keeping it in time order.
   void Link(ContactState& state, EventRef ref);
 
@@ -210,6 +215,7 @@ class ProfileTable {
   absl::node_hash_map<std::string, Column> account_traits_;
   simdjson::dom::parser parser_;
   simdjson::dom::parser context_parser_;
+  std::string path_;  // SetFlattened's scratch buffer
 };
 
 }  // namespace segmenta
