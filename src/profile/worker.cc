@@ -82,21 +82,28 @@ class Worker::Applier {
                           std::vector<absl::StatusOr<IngestResult>>* results,
                           WorkerObserver* observer, Millis now, bool run_timers,
                           const std::function<void()>& between_messages) {
-    batch_.Clear();
+    batch_->Clear();
     // Contacts and accounts stay cached between groups (the writer is their only writer),
-    // up to a bound; past it the cache starts over.
-    if (contacts_.size() > options_.max_cached_contacts) contacts_.clear();
-    if (accounts_.size() > options_.max_cached_contacts) accounts_.clear();
+    // up to a bound; past it the cache starts over (the caller waited for the previous
+    // group's batch to reach the store: see NeedsStoreCurrent).
+    if (CacheFull()) {
+      contacts_.clear();
+      accounts_.clear();
+    }
     dirty_contacts_.clear();
     dirty_accounts_.clear();
+    // The previous group's batch may still be on its way to the store: its messageIds and
+    // activities are looked up here until the next group.
+    std::swap(previous_message_ids_, message_ids_);
     message_ids_.clear();
+    std::swap(previous_pending_activities_, pending_activities_);
     pending_activities_.clear();
     changes_.clear();
     results->clear();
     for (Pending* p : pending) {
       between_messages();
       if (p->task) {
-        absl::Status status = p->task(*profiles_, &batch_);
+        absl::Status status = p->task(*profiles_, batch_.get());
         results->push_back(status.ok() ? absl::StatusOr<IngestResult>(IngestResult{}) : status);
         continue;
       }
@@ -113,6 +120,7 @@ class Worker::Applier {
         results->push_back(valid);
         continue;
       }
+      SEGMENTA_RETURN_IF_ERROR(LookUpStoredIds(p->messages));
       IngestResult result;
       for (size_t i = 0; i < p->messages.size(); ++i) {
         if (i % 16 == 15) between_messages();
@@ -129,24 +137,37 @@ class Worker::Applier {
             changes.begin(), changes.end(),
             [](const ContactChange& a, const ContactChange& b) { return a.contact < b.contact; });
         SEGMENTA_RETURN_IF_ERROR(
-            observer->OnApplied(*profiles_, now, changes, &batch_, between_messages));
+            observer->OnApplied(*profiles_, now, changes, batch_.get(), between_messages));
       }
-      if (run_timers) SEGMENTA_RETURN_IF_ERROR(observer->OnTimer(*profiles_, now, &batch_));
+      if (run_timers) SEGMENTA_RETURN_IF_ERROR(observer->OnTimer(*profiles_, now, batch_.get()));
     }
     for (ContactId id : dirty_contacts_) {
       const Contact& c = contacts_.at(id);
-      batch_.Put(store_->handle(Family::kContacts), ContactKey(id), c.Encode());
+      batch_->Put(store_->handle(Family::kContacts), ContactKey(id), c.Encode());
     }
     for (const std::string& group_id : dirty_accounts_) {
-      batch_.Put(store_->handle(Family::kAccounts), group_id, accounts_.at(group_id).Encode());
+      batch_->Put(store_->handle(Family::kAccounts), group_id, accounts_.at(group_id).Encode());
     }
-    batch_.Put(store_->handle(Family::kMeta), std::string(kMetaCounters), CountersJson());
+    batch_->Put(store_->handle(Family::kMeta), std::string(kMetaCounters), CountersJson());
     return absl::OkStatus();
   }
 
-  // Writes the batch ApplyGroup built (not synced). Needs no hold of the profile table: a
-  // write that waits on RocksDB (a full memtable, a stall) must not stall readers.
-  absl::Status WriteGroup() { return store_->Write(&batch_, /*sync=*/false); }
+  // True when applying `pending` reads the store beyond what the previous group's batch
+  // (perhaps not written yet) could have changed unseen: a task or an erasure (they read
+  // the store freely), or contact caches about to start over (contacts are then read back
+  // from the store). The caller then waits for the previous batch to be written first.
+  bool NeedsStoreCurrent(const std::deque<Pending>& pending) const {
+    if (CacheFull()) return true;
+    return std::any_of(pending.begin(), pending.end(),
+                       [](const Pending& p) { return p.task || p.erase.has_value(); });
+  }
+
+  // The batch ApplyGroup built, for the store thread to write; `next` (empty) takes its
+  // place for the next group.
+  std::unique_ptr<rocksdb::WriteBatch> TakeBatch(std::unique_ptr<rocksdb::WriteBatch> next) {
+    std::swap(batch_, next);
+    return next;
+  }
 
   const WorkerStats& stats() const { return stats_; }
 
@@ -178,10 +199,32 @@ class Worker::Applier {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<bool> IsDuplicate(const std::string& message_id) {
-    if (message_ids_.contains(message_id)) return true;
-    SEGMENTA_ASSIGN_OR_RETURN(auto stored, store_->Get(Family::kMessages, message_id));
-    return stored.has_value();
+  bool CacheFull() const {
+    return contacts_.size() > options_.max_cached_contacts ||
+           accounts_.size() > options_.max_cached_contacts;
+  }
+
+  // Finds which messageIds of a submission the store holds, in one batched lookup before
+  // the submission is applied (what IsDuplicate then consults). The store then holds every
+  // group but the previous one, whose ids are still in memory.
+  absl::Status LookUpStoredIds(const std::vector<Message>& messages) {
+    stored_ids_.clear();
+    std::vector<std::string_view> keys;
+    keys.reserve(messages.size());
+    for (const Message& m : messages) {
+      if (m.check_message_id) keys.push_back(m.message_id);
+    }
+    if (keys.empty()) return absl::OkStatus();
+    SEGMENTA_ASSIGN_OR_RETURN(std::vector<bool> found, store_->Contains(Family::kMessages, keys));
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (found[i]) stored_ids_.insert(keys[i]);
+    }
+    return absl::OkStatus();
+  }
+
+  bool IsDuplicate(const std::string& message_id) const {
+    return message_ids_.contains(message_id) || previous_message_ids_.contains(message_id) ||
+           stored_ids_.contains(message_id);
   }
 
   absl::StatusOr<Contact*> LoadContact(ContactId id) {
@@ -237,11 +280,7 @@ class Worker::Applier {
   }
 
   absl::Status ApplyMessage(const Message& m, IngestResult* result) {
-    bool duplicate = false;
-    if (m.check_message_id) {
-      SEGMENTA_ASSIGN_OR_RETURN(duplicate, IsDuplicate(m.message_id));
-    }
-    if (duplicate) {
+    if (m.check_message_id && IsDuplicate(m.message_id)) {
       ++result->duplicates;
       ++stats_.duplicates;
       return absl::OkStatus();
@@ -256,7 +295,7 @@ class Worker::Applier {
 
     if (m.type == MessageType::kGroup && m.user_id.empty() && m.anonymous_id.empty()) {
       SEGMENTA_RETURN_IF_ERROR(UpsertAccount(m, time_ms));
-      batch_.Put(store_->handle(Family::kMessages), m.message_id, std::string_view());
+      batch_->Put(store_->handle(Family::kMessages), m.message_id, std::string_view());
       ++result->stored;
       return absl::OkStatus();
     }
@@ -290,9 +329,9 @@ class Worker::Applier {
       // `absorbed` is gone from contacts_ now; `contact` stays valid (node map).
     }
     for (const Identity& identity : r.attach) {
-      batch_.Put(store_->handle(Family::kIdentities),
-                 IdentityKey(static_cast<char>(identity.kind), identity.value),
-                 ContactKey(contact->id));
+      batch_->Put(store_->handle(Family::kIdentities),
+                  IdentityKey(static_cast<char>(identity.kind), identity.value),
+                  ContactKey(contact->id));
       contact->identities.push_back(identity);
       dirty_contacts_.insert(contact->id);
     }
@@ -309,8 +348,8 @@ class Worker::Applier {
     if (m.type == MessageType::kGroup) {
       SEGMENTA_RETURN_IF_ERROR(UpsertAccount(m, time_ms));
       if (contact->AddAccount(m.group_id)) {
-        batch_.Put(store_->handle(Family::kAccountMembers),
-                   AccountMemberKey(m.group_id, contact->id), std::string_view());
+        batch_->Put(store_->handle(Family::kAccountMembers),
+                    AccountMemberKey(m.group_id, contact->id), std::string_view());
         dirty_contacts_.insert(contact->id);
         profiles_->Join(contact->id, m.group_id);
         change.accounts = true;
@@ -321,9 +360,9 @@ class Worker::Applier {
     }
 
     const uint64_t seq = next_seq_++;
-    batch_.Put(store_->handle(Family::kActivities), ActivitySeqKey(seq), MessageJson(m));
-    batch_.Put(store_->handle(Family::kContactActivities), ActivityKey(contact->id, time_ms, seq),
-               std::string_view());
+    batch_->Put(store_->handle(Family::kActivities), ActivitySeqKey(seq), MessageJson(m));
+    batch_->Put(store_->handle(Family::kContactActivities), ActivityKey(contact->id, time_ms, seq),
+                std::string_view());
     pending_activities_[contact->id].push_back({time_ms, seq});
     profiles_->AddActivity(contact->id, m);
     ++change.activities;
@@ -333,7 +372,7 @@ class Worker::Applier {
       change.event_tables.push_back(table);
     }
     if (m.check_message_id) {
-      batch_.Put(store_->handle(Family::kMessages), m.message_id, ContactKey(contact->id));
+      batch_->Put(store_->handle(Family::kMessages), m.message_id, ContactKey(contact->id));
     }
     ++stats_.activities;
     ++result->stored;
@@ -352,40 +391,54 @@ class Worker::Applier {
     Change(from).erased = true;
     Change(from).merged_into = to;
     for (const Identity& identity : absorbed->identities) {
-      batch_.Put(store_->handle(Family::kIdentities),
-                 IdentityKey(static_cast<char>(identity.kind), identity.value), ContactKey(to));
+      batch_->Put(store_->handle(Family::kIdentities),
+                  IdentityKey(static_cast<char>(identity.kind), identity.value), ContactKey(to));
     }
     for (const std::string& group_id : absorbed->accounts) {
-      batch_.Delete(store_->handle(Family::kAccountMembers), AccountMemberKey(group_id, from));
-      batch_.Put(store_->handle(Family::kAccountMembers), AccountMemberKey(group_id, to),
-                 std::string_view());
+      batch_->Delete(store_->handle(Family::kAccountMembers), AccountMemberKey(group_id, from));
+      batch_->Put(store_->handle(Family::kAccountMembers), AccountMemberKey(group_id, to),
+                  std::string_view());
     }
-    // The index of its activities: entries already in the store, then those written
-    // earlier in this group. The activities themselves (keyed by seq) stay where they are.
+    // The index of its activities: entries already in the store, then those of the
+    // previous group's batch that the store did not show yet (it may be on its way), then
+    // those written earlier in this group. The activities themselves (keyed by seq) stay
+    // where they are.
     rocksdb::ColumnFamilyHandle* index = store_->handle(Family::kContactActivities);
+    auto previous = previous_pending_activities_.find(from);
+    absl::flat_hash_set<uint64_t> scanned;  // seqs the store showed, when `previous` has some
     auto it = store_->NewIterator(Family::kContactActivities);
     std::string prefix = ActivityPrefix(from);
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       ActivityKeyParts parts = DecodeActivityKey(std::string_view(it->key().data(), 24));
-      batch_.Put(index, ActivityKey(to, parts.time_ms, parts.seq), std::string_view());
-      batch_.Delete(index, it->key());
+      batch_->Put(index, ActivityKey(to, parts.time_ms, parts.seq), std::string_view());
+      batch_->Delete(index, it->key());
+      if (previous != previous_pending_activities_.end()) scanned.insert(parts.seq);
     }
     SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "moving activities"));
+    std::vector<PendingActivity> moved;
+    if (previous != previous_pending_activities_.end()) {
+      for (const PendingActivity& a : previous->second) {
+        if (!scanned.contains(a.seq)) moved.push_back(a);
+      }
+      previous_pending_activities_.erase(previous);
+    }
     if (auto pending = pending_activities_.find(from); pending != pending_activities_.end()) {
-      std::vector<PendingActivity> moved = std::move(pending->second);
+      moved.insert(moved.end(), pending->second.begin(), pending->second.end());
       pending_activities_.erase(pending);
+    }
+    if (!moved.empty()) {
       std::vector<PendingActivity>& target = pending_activities_[to];
       for (const PendingActivity& a : moved) {
-        batch_.Delete(index, ActivityKey(from, a.time_ms, a.seq));
-        batch_.Put(index, ActivityKey(to, a.time_ms, a.seq), std::string_view());
+        batch_->Delete(index, ActivityKey(from, a.time_ms, a.seq));
+        batch_->Put(index, ActivityKey(to, a.time_ms, a.seq), std::string_view());
         target.push_back(a);
       }
     }
-    batch_.Delete(store_->handle(Family::kContacts), ContactKey(from));
-    batch_.Put(store_->handle(Family::kRedirects), ContactKey(from), ContactKey(to));
+    batch_->Delete(store_->handle(Family::kContacts), ContactKey(from));
+    batch_->Put(store_->handle(Family::kRedirects), ContactKey(from), ContactKey(to));
     // Contacts absorbed earlier by `from` now redirect straight to `to`.
     for (ContactId earlier : absorbed->absorbed) {
-      batch_.Put(store_->handle(Family::kRedirects), ContactKey(earlier), ContactKey(to));
+      batch_->Put(store_->handle(Family::kRedirects), ContactKey(earlier), ContactKey(to));
     }
     dirty_contacts_.erase(from);
     contacts_.erase(from);
@@ -420,9 +473,9 @@ class Worker::Applier {
     result.contact = id;
     for (const Identity& identity : contact->identities) {
       std::string key = IdentityKey(static_cast<char>(identity.kind), identity.value);
-      batch_.Delete(store_->handle(Family::kIdentities), key);
+      batch_->Delete(store_->handle(Family::kIdentities), key);
       if (suppress) {
-        batch_.Put(store_->handle(Family::kSuppressed), key, std::string_view());
+        batch_->Put(store_->handle(Family::kSuppressed), key, std::string_view());
         suppressed_.insert(std::move(key));
       }
       ++result.identities;
@@ -435,27 +488,27 @@ class Worker::Applier {
     std::string prefix = ActivityPrefix(id);
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       ActivityKeyParts parts = DecodeActivityKey(std::string_view(it->key().data(), 24));
-      batch_.Delete(index, it->key());
-      batch_.Delete(store_->handle(Family::kActivities), ActivitySeqKey(parts.seq));
+      batch_->Delete(index, it->key());
+      batch_->Delete(store_->handle(Family::kActivities), ActivitySeqKey(parts.seq));
       ++result.activities;
     }
     SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "erasing activities"));
     if (auto pending = pending_activities_.find(id); pending != pending_activities_.end()) {
       for (const PendingActivity& a : pending->second) {
-        batch_.Delete(index, ActivityKey(id, a.time_ms, a.seq));
-        batch_.Delete(store_->handle(Family::kActivities), ActivitySeqKey(a.seq));
+        batch_->Delete(index, ActivityKey(id, a.time_ms, a.seq));
+        batch_->Delete(store_->handle(Family::kActivities), ActivitySeqKey(a.seq));
         ++result.activities;
       }
       pending_activities_.erase(pending);
     }
     for (const std::string& group_id : contact->accounts) {
-      batch_.Delete(store_->handle(Family::kAccountMembers), AccountMemberKey(group_id, id));
+      batch_->Delete(store_->handle(Family::kAccountMembers), AccountMemberKey(group_id, id));
       ++result.accounts;
     }
     for (ContactId absorbed : contact->absorbed) {
-      batch_.Delete(store_->handle(Family::kRedirects), ContactKey(absorbed));
+      batch_->Delete(store_->handle(Family::kRedirects), ContactKey(absorbed));
     }
-    batch_.Delete(store_->handle(Family::kContacts), ContactKey(id));
+    batch_->Delete(store_->handle(Family::kContacts), ContactKey(id));
     dirty_contacts_.erase(id);
     contacts_.erase(id);
     --stats_.contacts;
@@ -486,12 +539,16 @@ class Worker::Applier {
   WorkerStats stats_;
 
   // State of the group being applied.
-  rocksdb::WriteBatch batch_;
+  std::unique_ptr<rocksdb::WriteBatch> batch_ = std::make_unique<rocksdb::WriteBatch>();
   std::unordered_map<ContactId, Contact> contacts_;  // node-based: pointers stay valid
   absl::flat_hash_set<ContactId> dirty_contacts_;
   std::unordered_map<std::string, Account> accounts_;
   absl::flat_hash_set<std::string> dirty_accounts_;
   absl::flat_hash_set<std::string> message_ids_;
+  absl::flat_hash_set<std::string> previous_message_ids_;  // of the previous group
+  // The messageIds of the submission being applied that the store holds (LookUpStoredIds);
+  // views into its messages.
+  absl::flat_hash_set<std::string_view> stored_ids_;
   // Identity keys (as IdentityKey) erased with suppression.
   absl::flat_hash_set<std::string> suppressed_;
   // Activities written in this group, per contact: a merge later in the group moves them.
@@ -500,6 +557,8 @@ class Worker::Applier {
     uint64_t seq;
   };
   absl::flat_hash_map<ContactId, std::vector<PendingActivity>> pending_activities_;
+  // The previous group's, still moved by merges here: its batch may not be written yet.
+  absl::flat_hash_map<ContactId, std::vector<PendingActivity>> previous_pending_activities_;
   ProfileTable* profiles_;
   // Contacts changed by the group being applied (node-based: a reference to one entry
   // stays valid while others are added).
@@ -509,7 +568,10 @@ class Worker::Applier {
 struct Worker::Group {
   std::vector<Done> dones;
   std::vector<absl::StatusOr<IngestResult>> results;
-  size_t submissions = 0;
+  // What the store thread writes, unless `status` (the applier's) is an error.
+  std::unique_ptr<rocksdb::WriteBatch> batch;
+  absl::Status status;
+  WorkerStats stats;  // the totals once this group is written
 };
 
 Worker::Worker(Store* store, WorkerOptions options, Clock* clock)
@@ -528,6 +590,10 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Start(Store* store, WorkerOption
     pthread_setname_np(pthread_self(), "writer");
     w->WriteLoop();
   });
+  worker->storer_ = std::thread([w = worker.get()] {
+    pthread_setname_np(pthread_self(), "store-write");
+    w->StoreLoop();
+  });
   worker->syncer_ = std::thread([w = worker.get()] {
     pthread_setname_np(pthread_self(), "fsync");
     w->SyncLoop();
@@ -542,8 +608,10 @@ Worker::~Worker() {
     stopping_ = true;
   }
   queue_cv_.notify_all();
+  store_cv_.notify_all();
   sync_cv_.notify_all();
   writer_.join();
+  storer_.join();
   syncer_.join();
 }
 
@@ -660,51 +728,90 @@ void Worker::WriteLoop() {
       }
       queued_messages_ -= messages;
     }
+    if (applier_->NeedsStoreCurrent(taken)) AwaitStoreCurrent();
     auto group = std::make_unique<Group>();
     std::vector<Pending*> pending;
     for (Pending& p : taken) {
       pending.push_back(&p);
       group->dones.push_back(std::move(p.done));
     }
-    absl::Status status;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      status = broken_;
+      group->status = broken_;
     }
-    if (status.ok()) {
+    if (group->status.ok()) {
       absl::MutexLock profiles(&profiles_mu_);
       WorkerObserver* observer = observer_.load();
       if (observer != nullptr && !timers_due) {
         std::optional<Millis> next = observer->NextTimer();
         timers_due = next.has_value() && *next <= now;
       }
-      status = applier_->ApplyGroup(pending, &group->results, observer, now, timers_due,
-                                    [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { LetReadersIn(); });
+      group->status =
+          applier_->ApplyGroup(pending, &group->results, observer, now, timers_due,
+                               [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { LetReadersIn(); });
     }
-    if (status.ok()) status = applier_->WriteGroup();
     taken.clear();
-    if (!status.ok()) {
-      spdlog::error("worker: {}; refusing further writes until restart", status.ToString());
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        broken_ = status;
+    group->stats = applier_->stats();
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!group->status.ok() && broken_.ok()) {
+      spdlog::error("worker: {}; refusing further writes until restart", group->status.ToString());
+      broken_ = group->status;
+    }
+    // One group in the store thread's hands at a time: this one goes once the previous one
+    // is written, and its batch (cleared) serves the next group.
+    store_cv_.wait(lock, [&] { return !store_busy_; });
+    group->batch =
+        applier_->TakeBatch(spare_batch_ != nullptr ? std::move(spare_batch_)
+                                                    : std::make_unique<rocksdb::WriteBatch>());
+    to_store_ = std::move(group);
+    store_busy_ = true;
+    lock.unlock();
+    store_cv_.notify_all();
+  }
+}
+
+void Worker::AwaitStoreCurrent() {
+  std::unique_lock<std::mutex> lock(mu_);
+  store_cv_.wait(lock, [&] { return !store_busy_; });
+}
+
+void Worker::StoreLoop() {
+  while (true) {
+    std::unique_ptr<Group> group;
+    absl::Status status;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      store_cv_.wait(lock, [&] { return to_store_ != nullptr || stopping_; });
+      if (to_store_ == nullptr) return;  // stopping
+      group = std::move(to_store_);
+      // A group applied after an earlier one failed to be written is not written either.
+      status = group->status.ok() ? broken_ : group->status;
+    }
+    // Writing needs no hold of the profile table: a write that waits on RocksDB (a full
+    // memtable, a stall) must not stall readers, and the writer applies the next group
+    // meanwhile.
+    if (status.ok()) {
+      status = store_->Write(group->batch.get(), /*sync=*/false);
+      if (!status.ok()) {
+        spdlog::error("worker: {}; refusing further writes until restart", status.ToString());
       }
+    }
+    group->batch->Clear();
+    bool to_sync = status.ok() && options_.durable;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!status.ok() && broken_.ok()) broken_ = status;
+      if (status.ok()) stats_ = group->stats;
+      spare_batch_ = std::move(group->batch);
+      store_busy_ = false;
+      if (to_sync) to_sync_.push_back(std::move(group));
+    }
+    store_cv_.notify_all();
+    if (to_sync) {
+      sync_cv_.notify_one();
+    } else {
       Complete(group.get(), status);
-      continue;
     }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stats_ = applier_->stats();
-    }
-    if (!options_.durable) {
-      Complete(group.get(), absl::OkStatus());
-      continue;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      to_sync_.push_back(std::move(group));
-    }
-    sync_cv_.notify_one();
   }
 }
 

@@ -1,10 +1,11 @@
 // The worker: applies messages to contacts and makes them durable, with group commit.
 //
 // Requests from any thread queue their messages; one writer thread takes everything
-// queued, resolves identities, merges contacts, appends activities and writes the whole
-// group as one atomic RocksDB batch; a sync thread then fsyncs the WAL once for the group
-// and completes each request. While one group is fsynced the next is being applied, so one
-// fsync serves many requests (LevelDB's write path, pipelined).
+// queued, resolves identities, merges contacts, appends activities and builds the whole
+// group as one atomic RocksDB batch; a store thread writes that batch (memtables, WAL)
+// while the writer applies the next group; a sync thread then fsyncs the WAL once for the
+// group and completes each request. While one group is written and fsynced the next is
+// being applied, so one fsync serves many requests (LevelDB's write path, pipelined).
 #pragma once
 
 #include <atomic>
@@ -185,7 +186,11 @@ class Worker {
   Worker(Store* store, WorkerOptions options, Clock* clock);
   absl::Status Load();
   void WriteLoop();
+  // Writes each applied group's batch to RocksDB while the writer applies the next one.
+  void StoreLoop();
   void SyncLoop();
+  // Waits until the last group handed to the store thread is written.
+  void AwaitStoreCurrent();
   // Runs the callbacks of `group` with its results, or with `status` when not OK.
   void Complete(Group* group, const absl::Status& status);
 
@@ -206,6 +211,13 @@ class Worker {
   std::condition_variable queue_cv_;
   std::condition_variable drained_cv_;
   std::deque<Pending> queue_;
+  // The group applied and waiting for the store thread, and whether that thread has one
+  // (waiting or being written): at most one group is between the writer and the store.
+  std::unique_ptr<Group> to_store_;
+  bool store_busy_ = false;
+  std::condition_variable store_cv_;
+  // The batch of the last group written, cleared, for the writer's next group.
+  std::unique_ptr<rocksdb::WriteBatch> spare_batch_;
   std::deque<std::unique_ptr<Group>> to_sync_;
   std::condition_variable sync_cv_;
   size_t queued_messages_ = 0;
@@ -217,6 +229,7 @@ class Worker {
   WorkerStats stats_;  // guarded by mu_
 
   std::thread writer_;
+  std::thread storer_;
   std::thread syncer_;
 };
 

@@ -146,6 +146,24 @@ absl::StatusOr<std::optional<std::string>> Store::Get(Family family, std::string
   return value;
 }
 
+absl::StatusOr<std::vector<bool>> Store::Contains(Family family,
+                                                  const std::vector<std::string_view>& keys) const {
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (std::string_view key : keys) slices.emplace_back(key.data(), key.size());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->MultiGet(rocksdb::ReadOptions(), handle(family), slices.size(), slices.data(), values.data(),
+                statuses.data());
+  std::vector<bool> found(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return FromRocks(statuses[i], "reading the store");
+    found[i] = true;
+  }
+  return found;
+}
+
 std::unique_ptr<rocksdb::Iterator> Store::NewIterator(Family family) const {
   return std::unique_ptr<rocksdb::Iterator>(
       db_->NewIterator(rocksdb::ReadOptions(), handle(family)));

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -70,6 +71,11 @@ class Store {
 
   // The value at `key`, or nullopt when absent.
   absl::StatusOr<std::optional<std::string>> Get(Family family, std::string_view key) const;
+  // Whether each of `keys` is present, in order: one batched lookup, cheaper per key than
+  // Get() (filters and index blocks are probed once per table file for all keys).
+  // Errors: Internal (or DataLoss) when a lookup fails.
+  absl::StatusOr<std::vector<bool>> Contains(Family family,
+                                             const std::vector<std::string_view>& keys) const;
 
   // An iterator over one family; the caller seeks it. Sees a consistent snapshot.
   std::unique_ptr<rocksdb::Iterator> NewIterator(Family family) const;

@@ -330,5 +330,52 @@ TEST_F(WorkerTest, ManyMergesInOneGroupKeepEveryActivityWithASmallCache) {
   }
 }
 
+// The writer applies a group while the store thread still writes the previous one: a merge
+// must move the activities of that unwritten batch too, and a messageId it holds is still a
+// duplicate. One message per group and no waiting between submissions make every group
+// follow one that may be on its way.
+TEST_F(WorkerTest, MergesAndRetriesRightAfterAGroupStillBeingWrittenLoseNothing) {
+  Close();
+  WorkerOptions options;
+  options.max_group_messages = 1;
+  Open(options);
+  constexpr int kVisitors = 2000;
+  std::atomic<int> failed{0};
+  auto submit = [&](Message m) {
+    worker_->Submit({std::move(m)}, [&](absl::StatusOr<IngestResult> r) {
+      if (!r.ok()) ++failed;
+    });
+  };
+  for (int i = 0; i < kVisitors; ++i) {
+    std::string anon = "anon-" + std::to_string(i);
+    std::string user = "user-" + std::to_string(i);
+    submit(Track("o" + std::to_string(i), user, "", "Order Completed", At(i)));
+    submit(Track("v" + std::to_string(i), "", anon, "Product Viewed", At(i)));
+    submit(Identify("i" + std::to_string(i), user, anon, "{}", At(i + 1)));  // merges the two
+    submit(Identify("i" + std::to_string(i), user, anon, "{}", At(i + 1)));  // a retry
+  }
+  worker_->Drain();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(worker_->stats().contacts, static_cast<uint64_t>(kVisitors));
+  EXPECT_EQ(worker_->stats().merges, static_cast<uint64_t>(kVisitors));
+  EXPECT_EQ(worker_->stats().duplicates, static_cast<uint64_t>(kVisitors));
+  EXPECT_EQ(worker_->stats().activities, static_cast<uint64_t>(3 * kVisitors));
+  // The survivor's index holds the three activities and the absorbed contact's none.
+  ContactReader reader(store_.get());
+  uint64_t indexed = 0;
+  for (int i = 0; i < kVisitors; ++i) {
+    Contact c = Find("user-" + std::to_string(i));
+    ASSERT_EQ(Find("anonymous:anon-" + std::to_string(i)).id, c.id);
+    uint64_t count = reader.ActivityCount(c.id).value();
+    EXPECT_EQ(count, 3u) << i;
+    indexed += count;
+  }
+  EXPECT_EQ(indexed, static_cast<uint64_t>(3 * kVisitors));
+  uint64_t entries = 0;
+  auto it = store_->NewIterator(Family::kContactActivities);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++entries;
+  EXPECT_EQ(entries, static_cast<uint64_t>(3 * kVisitors));
+}
+
 }  // namespace
 }  // namespace segmenta
