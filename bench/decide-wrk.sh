@@ -7,13 +7,14 @@
 # WARMUP seconds (default 2) are not measured. NEW_VISITORS=P (with RATE): P requests in 100
 # come from a first-time anonymous visitor (a new contact and 3 new exposures each), the
 # others from the 5,000 known visitors.
-# Usage: [RATE=N [WARMUP=S] [NEW_VISITORS=P]] [PACE_MS=N] [INGEST_CONTACTS=N] [IO_THREADS=N] bench/decide-wrk.sh [CONTACTS] [DURATION_S] [CONNECTIONS]
+# Usage: [RATE=N [WARMUP=S] [NEW_VISITORS=P]] [SEGMENTA_BIN=PATH] [PACE_MS=N] [INGEST_CONTACTS=N] [IO_THREADS=N] bench/decide-wrk.sh [CONTACTS] [DURATION_S] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONTACTS="${1:-20000}" DURATION="${2:-20}" CONNECTIONS="${3:-32}"
 command -v wrk >/dev/null || { echo "wrk is missing: scripts/setup installs it"; exit 1; }
-scripts/build >/dev/null
-BIN="$PWD/build/release/src/cli/segmenta"
+# SEGMENTA_BIN=PATH benchmarks that binary instead of building this tree's (A/B runs).
+[ -n "${SEGMENTA_BIN:-}" ] || scripts/build >/dev/null
+BIN="${SEGMENTA_BIN:-$PWD/build/release/src/cli/segmenta}"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/segmenta-decide-XXXXXX")
 export SEGMENTA_DATA_DIR="$WORK/store"
 WRITE_KEY=$("$BIN" keys create --kind write --name bench 2>/dev/null)

@@ -700,6 +700,7 @@ void Worker::WriteLoop() {
   std::deque<Pending> taken;
   while (true) {
     bool timers_due = false;
+    size_t messages = 0;
     Millis now = 0;
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -719,7 +720,7 @@ void Worker::WriteLoop() {
         queue_cv_.wait_for(lock, std::chrono::milliseconds(wait));
       }
       if (queue_.empty() && !timers_due) return;  // stopping
-      size_t messages = 0;
+      messages = 0;
       while (!queue_.empty() && (taken.empty() || messages + queue_.front().messages.size() <=
                                                       options_.max_group_messages)) {
         messages += queue_.front().messages.size();
@@ -763,8 +764,13 @@ void Worker::WriteLoop() {
     group->batch =
         applier_->TakeBatch(spare_batch_ != nullptr ? std::move(spare_batch_)
                                                     : std::make_unique<rocksdb::WriteBatch>());
-    to_store_ = std::move(group);
     store_busy_ = true;
+    if (messages < options_.min_pipelined_group_messages) {
+      lock.unlock();
+      WriteToStore(std::move(group));
+      continue;
+    }
+    to_store_ = std::move(group);
     lock.unlock();
     store_cv_.notify_all();
   }
@@ -778,40 +784,46 @@ void Worker::AwaitStoreCurrent() {
 void Worker::StoreLoop() {
   while (true) {
     std::unique_ptr<Group> group;
-    absl::Status status;
     {
       std::unique_lock<std::mutex> lock(mu_);
       store_cv_.wait(lock, [&] { return to_store_ != nullptr || stopping_; });
       if (to_store_ == nullptr) return;  // stopping
       group = std::move(to_store_);
-      // A group applied after an earlier one failed to be written is not written either.
-      status = group->status.ok() ? broken_ : group->status;
     }
-    // Writing needs no hold of the profile table: a write that waits on RocksDB (a full
-    // memtable, a stall) must not stall readers, and the writer applies the next group
-    // meanwhile.
-    if (status.ok()) {
-      status = store_->Write(group->batch.get(), /*sync=*/false);
-      if (!status.ok()) {
-        spdlog::error("worker: {}; refusing further writes until restart", status.ToString());
-      }
+    WriteToStore(std::move(group));
+  }
+}
+
+void Worker::WriteToStore(std::unique_ptr<Group> group) {
+  absl::Status status;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // A group applied after an earlier one failed to be written is not written either.
+    status = group->status.ok() ? broken_ : group->status;
+  }
+  // Writing needs no hold of the profile table: a write that waits on RocksDB (a full
+  // memtable, a stall) must not stall readers.
+  if (status.ok()) {
+    status = store_->Write(group->batch.get(), /*sync=*/false);
+    if (!status.ok()) {
+      spdlog::error("worker: {}; refusing further writes until restart", status.ToString());
     }
-    group->batch->Clear();
-    bool to_sync = status.ok() && options_.durable;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!status.ok() && broken_.ok()) broken_ = status;
-      if (status.ok()) stats_ = group->stats;
-      spare_batch_ = std::move(group->batch);
-      store_busy_ = false;
-      if (to_sync) to_sync_.push_back(std::move(group));
-    }
-    store_cv_.notify_all();
-    if (to_sync) {
-      sync_cv_.notify_one();
-    } else {
-      Complete(group.get(), status);
-    }
+  }
+  group->batch->Clear();
+  bool to_sync = status.ok() && options_.durable;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!status.ok() && broken_.ok()) broken_ = status;
+    if (status.ok()) stats_ = group->stats;
+    spare_batch_ = std::move(group->batch);
+    store_busy_ = false;
+    if (to_sync) to_sync_.push_back(std::move(group));
+  }
+  store_cv_.notify_all();
+  if (to_sync) {
+    sync_cv_.notify_one();
+  } else {
+    Complete(group.get(), status);
   }
 }
 

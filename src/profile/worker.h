@@ -3,9 +3,10 @@
 // Requests from any thread queue their messages; one writer thread takes everything
 // queued, resolves identities, merges contacts, appends activities and builds the whole
 // group as one atomic RocksDB batch; a store thread writes that batch (memtables, WAL)
-// while the writer applies the next group; a sync thread then fsyncs the WAL once for the
-// group and completes each request. While one group is written and fsynced the next is
-// being applied, so one fsync serves many requests (LevelDB's write path, pipelined).
+// while the writer applies the next group (small groups the writer writes itself); a sync thread
+// then fsyncs the WAL once for the group and completes each request. While one group is written and
+// fsynced the next is being applied, so one fsync serves many requests (LevelDB's write path,
+// pipelined).
 #pragma once
 
 #include <atomic>
@@ -36,6 +37,12 @@ struct WorkerOptions {
   bool durable = true;
   // Most messages applied in one group (one RocksDB batch). Default: 20,000.
   size_t max_group_messages = 20000;
+  // Groups of at least this many messages are written to RocksDB by a store thread while
+  // the writer applies the next group; smaller ones (a few exposures, a trickle of events)
+  // the writer writes itself: handing them over costs more than it saves, and a second busy
+  // thread on a small machine delays the network threads that answer decisions.
+  // Default: 256.
+  size_t min_pipelined_group_messages = 256;
   // Contacts (and accounts) the writer keeps decoded in memory between groups, so that a
   // visitor's next event needs no read of the store. Default: 200,000.
   size_t max_cached_contacts = 200000;
@@ -186,8 +193,11 @@ class Worker {
   Worker(Store* store, WorkerOptions options, Clock* clock);
   absl::Status Load();
   void WriteLoop();
-  // Writes each applied group's batch to RocksDB while the writer applies the next one.
+  // Writes each large applied group's batch to RocksDB while the writer applies the next.
   void StoreLoop();
+  // Writes `group`'s batch, then hands the group to the sync thread (or completes it).
+  // Called by the store thread, or by the writer for a small group.
+  void WriteToStore(std::unique_ptr<Group> group);
   void SyncLoop();
   // Waits until the last group handed to the store thread is written.
   void AwaitStoreCurrent();

@@ -338,6 +338,7 @@ TEST_F(WorkerTest, MergesAndRetriesRightAfterAGroupStillBeingWrittenLoseNothing)
   Close();
   WorkerOptions options;
   options.max_group_messages = 1;
+  options.min_pipelined_group_messages = 1;
   Open(options);
   constexpr int kVisitors = 2000;
   std::atomic<int> failed{0};
