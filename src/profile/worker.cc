@@ -698,6 +698,7 @@ void Worker::Complete(Group* group, const absl::Status& status) {
 
 void Worker::WriteLoop() {
   std::deque<Pending> taken;
+  absl::Status failed;  // the first group that failed to apply, if any
   while (true) {
     bool timers_due = false;
     size_t messages = 0;
@@ -736,7 +737,8 @@ void Worker::WriteLoop() {
       pending.push_back(&p);
       group->dones.push_back(std::move(p.done));
     }
-    {
+    group->status = failed;
+    if (group->status.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       group->status = broken_;
     }
@@ -753,11 +755,10 @@ void Worker::WriteLoop() {
     }
     taken.clear();
     group->stats = applier_->stats();
+    // A failed group goes the same way, so that the groups before it are still written and
+    // acknowledged; it then breaks the worker (WriteToStore). No later group is applied.
+    if (!group->status.ok()) failed = group->status;
     std::unique_lock<std::mutex> lock(mu_);
-    if (!group->status.ok() && broken_.ok()) {
-      spdlog::error("worker: {}; refusing further writes until restart", group->status.ToString());
-      broken_ = group->status;
-    }
     // One group in the store thread's hands at a time: this one goes once the previous one
     // is written, and its batch (cleared) serves the next group.
     store_cv_.wait(lock, [&] { return !store_busy_; });
@@ -795,25 +796,23 @@ void Worker::StoreLoop() {
 }
 
 void Worker::WriteToStore(std::unique_ptr<Group> group) {
-  absl::Status status;
-  {
+  absl::Status status = group->status;
+  if (status.ok()) {
+    // A group applied after an earlier one failed is not written either.
     std::lock_guard<std::mutex> lock(mu_);
-    // A group applied after an earlier one failed to be written is not written either.
-    status = group->status.ok() ? broken_ : group->status;
+    status = broken_;
   }
   // Writing needs no hold of the profile table: a write that waits on RocksDB (a full
   // memtable, a stall) must not stall readers.
-  if (status.ok()) {
-    status = store_->Write(group->batch.get(), /*sync=*/false);
-    if (!status.ok()) {
-      spdlog::error("worker: {}; refusing further writes until restart", status.ToString());
-    }
-  }
+  if (status.ok()) status = store_->Write(group->batch.get(), /*sync=*/false);
   group->batch->Clear();
   bool to_sync = status.ok() && options_.durable;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!status.ok() && broken_.ok()) broken_ = status;
+    if (!status.ok() && broken_.ok()) {
+      spdlog::error("worker: {}; refusing further writes until restart", status.ToString());
+      broken_ = status;
+    }
     if (status.ok()) stats_ = group->stats;
     spare_batch_ = std::move(group->batch);
     store_busy_ = false;

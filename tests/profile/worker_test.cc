@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include "core/time_format.h"
@@ -376,6 +377,56 @@ TEST_F(WorkerTest, MergesAndRetriesRightAfterAGroupStillBeingWrittenLoseNothing)
   auto it = store_->NewIterator(Family::kContactActivities);
   for (it->SeekToFirst(); it->Valid(); it->Next()) ++entries;
   EXPECT_EQ(entries, static_cast<uint64_t>(3 * kVisitors));
+}
+
+// Fails the group engine's step of the `fail_at`-th group, as a store error would.
+class FailingObserver : public WorkerObserver {
+ public:
+  explicit FailingObserver(int fail_at) : fail_at_(fail_at) {}
+  absl::Status OnApplied(const ProfileTable&, Millis, const std::vector<ContactChange>&,
+                         rocksdb::WriteBatch*, const std::function<void()>&) override {
+    return ++calls_ == fail_at_ ? absl::InternalError("injected failure") : absl::OkStatus();
+  }
+  std::optional<Millis> NextTimer() const override { return std::nullopt; }
+  absl::Status OnTimer(const ProfileTable&, Millis, rocksdb::WriteBatch*) override {
+    return absl::OkStatus();
+  }
+
+ private:
+  const int fail_at_;
+  int calls_ = 0;
+};
+
+// A group that fails leaves the groups before it stored and acknowledged, is itself not
+// stored, and every later submission is refused until a restart; whether the writer writes
+// the groups itself or hands them to the store thread.
+TEST_F(WorkerTest, AFailedGroupStoresNothingAndLaterSubmissionsAreRefused) {
+  for (size_t pipelined : {size_t{1}, size_t{1000}}) {
+    SCOPED_TRACE(pipelined);
+    Close();
+    std::filesystem::remove_all(dir_);
+    WorkerOptions options;
+    options.max_group_messages = 1;
+    options.min_pipelined_group_messages = pipelined;
+    Open(options);
+    FailingObserver observer(/*fail_at=*/3);
+    worker_->SetObserver(&observer);
+    std::vector<std::promise<absl::StatusOr<IngestResult>>> done(5);
+    for (int i = 0; i < 5; ++i) {
+      worker_->Submit({Track("m" + std::to_string(i), "", "a1", "Viewed", At(i))},
+                      [&done, i](absl::StatusOr<IngestResult> r) { done[i].set_value(r); });
+    }
+    std::vector<absl::Status> statuses;
+    for (auto& d : done) statuses.push_back(d.get_future().get().status());
+    EXPECT_TRUE(statuses[0].ok()) << statuses[0];
+    EXPECT_TRUE(statuses[1].ok()) << statuses[1];
+    for (int i = 2; i < 5; ++i) EXPECT_THAT(statuses[i].message(), HasSubstr("injected")) << i;
+    auto refused = worker_->SubmitAndWait({Track("later", "", "a1", "Viewed", At(9))});
+    EXPECT_THAT(refused.status().message(), HasSubstr("injected"));
+    Close();
+    Open();
+    EXPECT_EQ(Events(Find("a1").id).size(), 2u);
+  }
 }
 
 }  // namespace
