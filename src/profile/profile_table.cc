@@ -110,11 +110,13 @@ void Column::SetNull(size_t row) {
 }
 
 void Column::Set(size_t row, const Value& value) {
+  if (value.type() == ValueType::kString) return SetString(row, value.as_string());
   Resize(row + 1);
   types_[row] = value.type();
   types_seen_ |= static_cast<uint8_t>(1u << static_cast<int>(value.type()));
   switch (value.type()) {
     case ValueType::kNull:
+    case ValueType::kString:
       bits_[row] = 0;
       break;
     case ValueType::kBool:
@@ -122,9 +124,6 @@ void Column::Set(size_t row, const Value& value) {
       break;
     case ValueType::kNumber:
       bits_[row] = std::bit_cast<uint64_t>(value.as_number());
-      break;
-    case ValueType::kString:
-      SetStringId(row, Intern(value.as_string()));
       break;
     case ValueType::kTime:
     case ValueType::kDuration:
@@ -137,10 +136,7 @@ void Column::SetString(size_t row, std::string_view s) {
   Resize(row + 1);
   types_[row] = ValueType::kString;
   types_seen_ |= static_cast<uint8_t>(1u << static_cast<int>(ValueType::kString));
-  SetStringId(row, Intern(s));
-}
-
-void Column::SetStringId(size_t row, uint32_t id) {
+  const uint32_t id = Intern(s);
   bits_[row] = id;
   if (!narrow_) return;
   if (id > 0xFFFF) {

@@ -61,7 +61,7 @@ class Column {
   const uint16_t* narrow_id_data() const { return narrow_ ? narrow_ids_.data() : nullptr; }
 
   void Set(size_t row, const Value& value);
-  // Set(row, Value::String(s)) without the copy.
+  // Set(row, Value::String(s)), without copying `s`.
   void SetString(size_t row, std::string_view s);
   void SetNull(size_t row);
   void Resize(size_t rows);
@@ -72,7 +72,6 @@ class Column {
 
  private:
   uint32_t Intern(std::string_view s);
-  void SetStringId(size_t row, uint32_t id);
   std::vector<ValueType> types_;
   std::vector<uint64_t> bits_;
   bool narrow_ = false;

@@ -2,11 +2,11 @@
 //
 // Requests from any thread queue their messages; one writer thread takes everything
 // queued, resolves identities, merges contacts, appends activities and builds the whole
-// group as one atomic RocksDB batch; a store thread writes that batch (memtables, WAL)
-// while the writer applies the next group (small groups the writer writes itself); a sync thread
-// then fsyncs the WAL once for the group and completes each request. While one group is written and
-// fsynced the next is being applied, so one fsync serves many requests (LevelDB's write path,
-// pipelined).
+// group as one atomic RocksDB batch. A store thread writes that batch (memtables, WAL) while
+// the writer applies the next group; small groups the writer writes itself. A sync thread
+// then fsyncs the WAL once for the group and completes each request. While one group is
+// written and fsynced the next is being applied, so one fsync serves many requests
+// (LevelDB's write path, pipelined).
 #pragma once
 
 #include <atomic>
