@@ -6,8 +6,9 @@
 # from when each request was due, as wrk2 does) instead of by wrk's closed loop; the first
 # WARMUP seconds (default 2) are not measured. NEW_VISITORS=P (with RATE): P requests in 100
 # come from a first-time anonymous visitor (a new contact and 3 new exposures each), the
-# others from the 5,000 known visitors.
-# Usage: [RATE=N [WARMUP=S] [NEW_VISITORS=P]] [SEGMENTA_BIN=PATH] [PACE_MS=N] [INGEST_CONTACTS=N] [IO_THREADS=N] bench/decide-wrk.sh [CONTACTS] [DURATION_S] [CONNECTIONS]
+# others from the 5,000 known visitors. TRACE=FILE (with RATE): every measured request's
+# timings, one a line (see bench/http_rate.cc).
+# Usage: [RATE=N [WARMUP=S] [NEW_VISITORS=P] [TRACE=FILE]] [SEGMENTA_BIN=PATH] [PACE_MS=N] [INGEST_CONTACTS=N] [IO_THREADS=N] bench/decide-wrk.sh [CONTACTS] [DURATION_S] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONTACTS="${1:-20000}" DURATION="${2:-20}" CONNECTIONS="${3:-32}"
@@ -115,7 +116,7 @@ fi
 if [ -n "${RATE:-}" ]; then
   build/release/bench/http_rate --url "$URL/v1/decide" --bodies "$WORK/bodies.jsonl" \
     --rate "$RATE" --seconds "$DURATION" --warmup "${WARMUP:-2}" --connections "$CONNECTIONS" \
-    --header "Authorization: $AUTH"
+    --header "Authorization: $AUTH" ${TRACE:+--trace "$TRACE"}
 else
   wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/decide.lua" "$URL" | sed -n '/Latency/,$p'
 fi

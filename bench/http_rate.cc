@@ -12,7 +12,10 @@
 //             --seconds 20 --connections 32 --header "Authorization: Basic ..."
 //
 // Each line of --bodies is one request body (cycled). Prints the achieved rate, the errors
-// (non-2xx answers, broken connections) and the latency percentiles.
+// (non-2xx answers, broken connections) and the latency percentiles. --trace FILE also writes
+// one line per measured request, in the order answered: when it was due (ms from the end of
+// the warm-up), its latency from when due and from when sent (ms), and its body's line number
+// (1-based): to find when in a run the slow ones come, and which requests they are.
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -54,6 +57,7 @@ struct Options {
   std::string port;
   std::string path = "/";
   std::string bodies_file;
+  std::string trace_file;
   std::vector<std::string> headers;
   double rate = 1000;
   double seconds = 10;
@@ -82,6 +86,8 @@ Options ParseArgs(int argc, char** argv) {
       o.port = url.substr(colon + 1);
     } else if (arg == "--bodies") {
       o.bodies_file = value();
+    } else if (arg == "--trace") {
+      o.trace_file = value();
     } else if (arg == "--header") {
       o.headers.push_back(value());
     } else if (arg == "--rate") {
@@ -112,6 +118,7 @@ struct Connection {
   std::string in;  // the answer read so far
   int64_t due_ns = 0;
   int64_t sent_ns = 0;
+  size_t body = 0;  // index of the body sent
 };
 
 int Connect(const addrinfo* address) {
@@ -201,6 +208,11 @@ int main(int argc, char** argv) {
   auto due = [&](uint64_t i) { return start + static_cast<int64_t>(i * interval_ns); };
   uint64_t next = 0, done = 0, measured = 0, errors = 0;
   std::vector<int64_t> from_due, from_send;
+  std::FILE* trace = nullptr;
+  if (!o.trace_file.empty()) {
+    trace = std::fopen(o.trace_file.c_str(), "w");
+    if (trace == nullptr) Die(fmt::format("--trace {}: {}", o.trace_file, std::strerror(errno)));
+  }
   from_due.reserve(static_cast<size_t>(o.seconds * o.rate) + 16);
   from_send.reserve(from_due.capacity());
   int64_t measured_end = 0;
@@ -253,6 +265,7 @@ int main(int argc, char** argv) {
       k.in.clear();
       k.due_ns = due(next);
       k.sent_ns = NowNs();
+      k.body = next % requests.size();
       ++next;
       send_some(c);
     }
@@ -303,6 +316,10 @@ int main(int argc, char** argv) {
         ++measured;
         from_due.push_back(at - k.due_ns);
         from_send.push_back(at - k.sent_ns);
+        if (trace != nullptr) {
+          fmt::print(trace, "{:.3f} {:.3f} {:.3f} {}\n", (k.due_ns - measure_from) / 1e6,
+                     (at - k.due_ns) / 1e6, (at - k.sent_ns) / 1e6, k.body + 1);
+        }
         measured_end = at;
       }
       k.busy = false;
@@ -310,6 +327,7 @@ int main(int argc, char** argv) {
     }
   }
   freeaddrinfo(address);
+  if (trace != nullptr) std::fclose(trace);
 
   std::sort(from_due.begin(), from_due.end());
   std::sort(from_send.begin(), from_send.end());
