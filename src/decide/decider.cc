@@ -258,16 +258,19 @@ void Decider::FlushExposures() {
     hashes.swap(held_hashes_);
   }
   if (exposures.empty()) return;
-  worker_->Submit(std::move(exposures),
-                  [this, hashes = std::move(hashes)](absl::StatusOr<IngestResult> result) {
-                    if (!result.ok()) {
-                      spdlog::warn("exposures not recorded: {}", result.status().ToString());
-                    }
-                    // Applied to the profile now, or failed: a later decision may record
-                    // them again.
-                    absl::MutexLock lock(&exposures_mu_);
-                    for (uint64_t h : hashes) exposures_in_flight_.erase(h);
-                  });
+  worker_->Submit(
+      std::move(exposures),
+      [this, hashes = std::move(hashes)](absl::StatusOr<IngestResult> result) {
+        if (!result.ok()) {
+          spdlog::warn("exposures not recorded: {}", result.status().ToString());
+        }
+        // Applied to the profile now, or failed: a later decision may record
+        // them again.
+        absl::MutexLock lock(&exposures_mu_);
+        for (uint64_t h : hashes) exposures_in_flight_.erase(h);
+      },
+      // Nobody waits for them: an fsync each would cost more than the decisions.
+      Acknowledge::kWhenWritten);
 }
 
 absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {

@@ -73,7 +73,9 @@ class Decider {
   // One decision per slot asked, in order. The visitor is found by userId, then
   // anonymousId; one not seen yet is new and gets its exposures recorded as a new
   // anonymous contact. Exposures are not awaited: they are held for at most
-  // kExposureDelay, then submitted to the worker with those of other decisions.
+  // kExposureDelay, then submitted to the worker with those of other decisions, which
+  // writes them to the WAL and fsyncs it within WorkerOptions::written_sync_delay
+  // (Acknowledge::kWhenWritten): a killed server loses none it wrote.
   // Errors: InvalidArgument for no ids, no slots, or an unknown slot (naming it).
   absl::StatusOr<std::vector<Decision>> Decide(DecideRequest request);
 

@@ -572,6 +572,9 @@ struct Worker::Group {
   std::unique_ptr<rocksdb::WriteBatch> batch;
   absl::Status status;
   WorkerStats stats;  // the totals once this group is written
+  // Completed only once the WAL is fsynced: false when every submission in it asked for
+  // Acknowledge::kWhenWritten.
+  bool needs_sync = true;
 };
 
 Worker::Worker(Store* store, WorkerOptions options, Clock* clock)
@@ -615,8 +618,8 @@ Worker::~Worker() {
   syncer_.join();
 }
 
-void Worker::Submit(std::vector<Message> messages, Done done) {
-  Enqueue(Pending{std::move(messages), std::move(done), std::nullopt, nullptr});
+void Worker::Submit(std::vector<Message> messages, Done done, Acknowledge acknowledge) {
+  Enqueue(Pending{std::move(messages), std::move(done), std::nullopt, nullptr, acknowledge});
 }
 
 void Worker::Enqueue(Pending pending) {
@@ -683,6 +686,11 @@ WorkerStats Worker::stats() const {
   return stats_;
 }
 
+uint64_t Worker::wal_syncs() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return wal_syncs_;
+}
+
 void Worker::Complete(Group* group, const absl::Status& status) {
   for (size_t i = 0; i < group->dones.size(); ++i) {
     if (!status.ok()) {
@@ -733,9 +741,12 @@ void Worker::WriteLoop() {
     if (applier_->NeedsStoreCurrent(taken)) AwaitStoreCurrent();
     auto group = std::make_unique<Group>();
     std::vector<Pending*> pending;
+    // A group of timers alone is fsynced: nobody asked for less.
+    group->needs_sync = taken.empty();
     for (Pending& p : taken) {
       pending.push_back(&p);
       group->dones.push_back(std::move(p.done));
+      if (p.acknowledge == Acknowledge::kWhenSynced) group->needs_sync = true;
     }
     group->status = failed;
     if (group->status.ok()) {
@@ -806,7 +817,10 @@ void Worker::WriteToStore(std::unique_ptr<Group> group) {
   // memtable, a stall) must not stall readers.
   if (status.ok()) status = store_->Write(group->batch.get(), /*sync=*/false);
   group->batch->Clear();
-  bool to_sync = status.ok() && options_.durable;
+  const bool to_sync = status.ok() && options_.durable && group->needs_sync;
+  // Written, to be fsynced within written_sync_delay (Acknowledge::kWhenWritten).
+  const bool sync_later = status.ok() && options_.durable && !group->needs_sync;
+  bool first_unsynced = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!status.ok() && broken_.ok()) {
@@ -817,13 +831,14 @@ void Worker::WriteToStore(std::unique_ptr<Group> group) {
     spare_batch_ = std::move(group->batch);
     store_busy_ = false;
     if (to_sync) to_sync_.push_back(std::move(group));
+    if (sync_later && !unsynced_since_.has_value()) {
+      unsynced_since_ = std::chrono::steady_clock::now();
+      first_unsynced = true;
+    }
   }
   store_cv_.notify_all();
-  if (to_sync) {
-    sync_cv_.notify_one();
-  } else {
-    Complete(group.get(), status);
-  }
+  if (to_sync || first_unsynced) sync_cv_.notify_one();
+  if (!to_sync) Complete(group.get(), status);
 }
 
 void Worker::LetReadersIn() const {
@@ -874,16 +889,30 @@ void Worker::SyncLoop() {
   while (true) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      sync_cv_.wait(lock, [&] { return !to_sync_.empty() || stopping_; });
-      if (to_sync_.empty()) return;
+      // Wakes for a group to fsync now, or when the oldest write acknowledged without an
+      // fsync has waited written_sync_delay; at a stop, fsyncs what is left.
+      while (to_sync_.empty() && !stopping_) {
+        if (!unsynced_since_.has_value()) {
+          sync_cv_.wait(lock);
+          continue;
+        }
+        const auto due = *unsynced_since_ + options_.written_sync_delay;
+        if (sync_cv_.wait_until(lock, due) == std::cv_status::timeout) break;
+      }
+      if (to_sync_.empty() && !unsynced_since_.has_value()) return;  // stopping
       groups.swap(to_sync_);
+      // This fsync covers every write made so far; one made after it asks for another.
+      unsynced_since_.reset();
     }
     // One fsync makes every group written so far durable.
     absl::Status status = store_->SyncWal();
-    if (!status.ok()) {
-      spdlog::error("worker: {}; refusing further writes until restart", status.ToString());
+    {
       std::lock_guard<std::mutex> lock(mu_);
-      broken_ = status;
+      ++wal_syncs_;
+      if (!status.ok()) {
+        spdlog::error("worker: {}; refusing further writes until restart", status.ToString());
+        broken_ = status;
+      }
     }
     for (auto& group : groups) Complete(group.get(), status);
     groups.clear();

@@ -6,10 +6,13 @@
 // the writer applies the next group; small groups the writer writes itself. A sync thread
 // then fsyncs the WAL once for the group and completes each request. While one group is
 // written and fsynced the next is being applied, so one fsync serves many requests
-// (LevelDB's write path, pipelined).
+// (LevelDB's write path, pipelined). A group made only of submissions that asked for
+// Acknowledge::kWhenWritten is completed once written; the sync thread fsyncs it within
+// WorkerOptions::written_sync_delay.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -46,6 +49,21 @@ struct WorkerOptions {
   // Contacts (and accounts) the writer keeps decoded in memory between groups, so that a
   // visitor's next event needs no read of the store. Default: 200,000.
   size_t max_cached_contacts = 200000;
+  // How long writes acknowledged Acknowledge::kWhenWritten may wait for an fsync of the WAL
+  // (one that a submission acknowledged kWhenSynced asks for comes first). Default: 200 ms,
+  // PostgreSQL's wal_writer_delay for asynchronous commits.
+  std::chrono::milliseconds written_sync_delay{200};
+};
+
+// When a submission's `done` runs (see Worker::Submit).
+enum class Acknowledge {
+  // Once its messages are in the fsynced WAL: what a 2xx of the collection API promises.
+  kWhenSynced,
+  // Once they are written to the WAL, in the operating system's page cache: a process killed
+  // then loses none of them, a machine that loses power the last written_sync_delay of them.
+  // For what the caller was not handed by a client to keep, such as the exposures decisions
+  // record: an fsync per decision would cost more than the decision.
+  kWhenWritten,
 };
 
 // Told of every change the writer applies, on the writer thread, while it holds the profile
@@ -111,9 +129,11 @@ class Worker {
   using Done = std::function<void(absl::StatusOr<IngestResult>)>;
 
   // Queues `messages`, all stored or none. `done` runs on a worker thread once they are
-  // durable (OK) or failed (the error; nothing of them is stored). A message whose
-  // messageId was stored before is counted as a duplicate, not stored again. Thread-safe.
-  void Submit(std::vector<Message> messages, Done done);
+  // durable, or written with Acknowledge::kWhenWritten (OK), or failed (the error; nothing
+  // of them is stored). A message whose messageId was stored before is counted as a
+  // duplicate, not stored again. Thread-safe.
+  void Submit(std::vector<Message> messages, Done done,
+              Acknowledge acknowledge = Acknowledge::kWhenSynced);
 
   // Submit and wait. Thread-safe.
   absl::StatusOr<IngestResult> SubmitAndWait(std::vector<Message> messages);
@@ -172,6 +192,9 @@ class Worker {
   // A copy of the totals. Thread-safe.
   WorkerStats stats() const;
 
+  // fsyncs of the WAL since the worker started. Thread-safe.
+  uint64_t wal_syncs() const;
+
  private:
   struct EraseRequest {
     ContactId contact = 0;
@@ -184,6 +207,7 @@ class Worker {
     Done done;
     std::optional<EraseRequest> erase;
     Task task;
+    Acknowledge acknowledge = Acknowledge::kWhenSynced;
   };
   // Queues `pending` or completes it at once with the refusal.
   void Enqueue(Pending pending);
@@ -229,6 +253,10 @@ class Worker {
   // The batch of the last group written, cleared, for the writer's next group.
   std::unique_ptr<rocksdb::WriteBatch> spare_batch_;
   std::deque<std::unique_ptr<Group>> to_sync_;
+  // When the oldest write completed without an fsync (Acknowledge::kWhenWritten) was made,
+  // if none has covered it yet.
+  std::optional<std::chrono::steady_clock::time_point> unsynced_since_;
+  uint64_t wal_syncs_ = 0;
   std::condition_variable sync_cv_;
   size_t queued_messages_ = 0;
   // Set by the first store error: later submissions fail with it until a restart.

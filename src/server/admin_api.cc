@@ -307,6 +307,7 @@ std::optional<HttpResponse> AdminApi::Route(const HttpRequest& request, const Re
           .Field("duplicates", stats.duplicates)
           .Field("suppressed", stats.suppressed)
           .Field("erased", stats.erased)
+          .Field("walSyncs", worker_->wal_syncs())
           .EndObject();
       response = Json(200, w.Take());
       break;

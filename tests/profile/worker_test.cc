@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -427,6 +428,70 @@ TEST_F(WorkerTest, AFailedGroupStoresNothingAndLaterSubmissionsAreRefused) {
     Open();
     EXPECT_EQ(Events(Find("a1").id).size(), 2u);
   }
+}
+
+// Whether a write-ahead log file of `dir` holds `bytes`: what the process wrote to the
+// operating system, which a killed process does not lose.
+bool LogHolds(const std::string& dir, std::string_view bytes) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".log") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (contents.find(bytes) != std::string::npos) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<IngestResult> SubmitWhenWritten(Worker& worker, std::vector<Message> messages) {
+  std::promise<absl::StatusOr<IngestResult>> done;
+  worker.Submit(
+      std::move(messages), [&done](absl::StatusOr<IngestResult> r) { done.set_value(r); },
+      Acknowledge::kWhenWritten);
+  return done.get_future().get();
+}
+
+TEST_F(WorkerTest, WrittenAcknowledgementsComeBeforeTheFsyncThatTheNextSyncedOneMakes) {
+  Close();
+  WorkerOptions options;
+  options.written_sync_delay = std::chrono::hours(1);  // no fsync of its own in this test
+  Open(options);
+  auto written = SubmitWhenWritten(*worker_, {Track("exposure-1", "", "a1", "Viewed", At(0))});
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->stored, 1u);
+  // Done without an fsync, but in the log: a killed process would not lose it.
+  EXPECT_EQ(worker_->wal_syncs(), 0u);
+  EXPECT_TRUE(LogHolds(dir_, "exposure-1"));
+  // A submission acknowledged once synced makes the fsync, which covers the earlier one.
+  Ingest({Track("event-2", "", "a2", "Viewed", At(1))});
+  EXPECT_EQ(worker_->wal_syncs(), 1u);
+  // Stopping fsyncs what is written and not yet synced.
+  ASSERT_TRUE(SubmitWhenWritten(*worker_, {Track("exposure-3", "", "a1", "Viewed", At(2))}).ok());
+  Close();
+  Open();
+  EXPECT_EQ(Events(Find("a1").id).size(), 2u);
+  EXPECT_EQ(Events(Find("a2").id).size(), 1u);
+}
+
+TEST_F(WorkerTest, WrittenAcknowledgementsAreFsyncedWithinTheDelay) {
+  Close();
+  WorkerOptions options;
+  options.written_sync_delay = std::chrono::milliseconds(20);
+  Open(options);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(
+        SubmitWhenWritten(*worker_, {Track("x" + std::to_string(i), "", "a1", "Viewed", At(i))})
+            .ok());
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (worker_->wal_syncs() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_GE(worker_->wal_syncs(), 1u);  // one for the three writes, unless they were slow
+  // Nothing written since: no more fsyncs.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const uint64_t syncs = worker_->wal_syncs();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(worker_->wal_syncs(), syncs);
 }
 
 }  // namespace

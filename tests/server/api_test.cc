@@ -158,6 +158,8 @@ TEST_F(ApiTest, CollectionNeedsAWriteKeyAndStoresNothingWithoutOne) {
   EXPECT_EQ(in_body.status, 200) << in_body.body;
   EXPECT_EQ(in_body.body, R"({"success":true})");
   EXPECT_EQ(Stat("activities"), 1u);
+  // Acknowledged once fsynced: the WAL was fsynced at least once by now.
+  EXPECT_GE(Stat("walSyncs"), 1u);
 }
 
 TEST_F(ApiTest, ABadBatchIsRefusedWholeNamingEachBadMessage) {
