@@ -63,6 +63,25 @@ absl::Status IdentityGraph::Load(const Store& store) {
   return FromRocks(it->status(), "loading identities");
 }
 
+void IdentityGraph::PrepareGrowth(size_t more) {
+  absl::flat_hash_map<std::string, ContactId>().swap(grown_index_);
+  grown_ready_ = false;
+  summaries_.reserve(summaries_.size() + more);
+  // A flat_hash_map rehashes once 7/8 of its slots are full. Short indexes rehash in place.
+  const size_t size = contacts_by_identity_.size();
+  const size_t capacity = contacts_by_identity_.capacity();
+  if (size < 4096 || size + more <= capacity - capacity / 8) return;
+  grown_index_.reserve(std::max(2 * size, size + more));
+  grown_index_.insert(contacts_by_identity_.begin(), contacts_by_identity_.end());
+  grown_ready_ = true;
+}
+
+void IdentityGraph::SwapInGrowth() {
+  if (!grown_ready_) return;
+  contacts_by_identity_.swap(grown_index_);
+  grown_ready_ = false;
+}
+
 std::optional<ContactId> IdentityGraph::Find(IdentityKind kind, std::string_view value) const {
   auto it = contacts_by_identity_.find(GraphKey(kind, value));
   if (it == contacts_by_identity_.end()) return std::nullopt;

@@ -93,7 +93,18 @@ class IdentityGraph {
   // The contact an identity points to, if any.
   std::optional<ContactId> Find(IdentityKind kind, std::string_view value) const;
 
+  // Makes room for `more` identities and contacts, so that Apply() does not rehash while
+  // readers of Find() are held off: what only the writer reads is rehashed now, the identity
+  // index that readers may be reading is copied into a larger one (reading it only), which
+  // SwapInGrowth() puts in place. The graph must not change between the two; call this
+  // without holding readers off, and SwapInGrowth() while holding them off. The index it
+  // replaced is freed by the next PrepareGrowth().
+  void PrepareGrowth(size_t more);
+  void SwapInGrowth();
+
   size_t identity_count() const { return contacts_by_identity_.size(); }
+  // Slots of the identity index (it rehashes once 7/8 of them are full).
+  size_t identity_capacity() const { return contacts_by_identity_.capacity(); }
   const IdentityOptions& options() const { return options_; }
 
  private:
@@ -107,6 +118,9 @@ class IdentityGraph {
   // Key: kind letter + value (as IdentityKey without the separator cost).
   absl::flat_hash_map<std::string, ContactId> contacts_by_identity_;
   absl::flat_hash_map<ContactId, Summary> summaries_;
+  // The larger index PrepareGrowth() made, until SwapInGrowth(); then the one it replaced.
+  absl::flat_hash_map<std::string, ContactId> grown_index_;
+  bool grown_ready_ = false;
 };
 
 }  // namespace segmenta

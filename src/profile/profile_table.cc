@@ -96,6 +96,12 @@ void Column::Resize(size_t rows) {
   if (narrow_) narrow_ids_.resize(rows, 0);
 }
 
+void Column::PrepareGrowth(size_t more, VectorGrowth* growth) {
+  growth->Prepare(&types_, more);
+  growth->Prepare(&bits_, more);
+  if (narrow_) growth->Prepare(&narrow_ids_, more);
+}
+
 void Column::KeepNarrowIds() {
   if (narrow_ || strings_.size() > 65536) return;
   narrow_ = true;
@@ -398,6 +404,15 @@ void ProfileTable::Erase(ContactId contact) {
   --alive_;
   SetAlive(contact, false);
   for (auto& [name, column] : traits_) column.SetNull(contact);
+}
+
+void ProfileTable::PrepareGrowth(size_t rows, VectorGrowth* growth) {
+  for (auto& table : tables_) {
+    growth->Prepare(&table->contact, rows);
+    growth->Prepare(&table->time, rows);
+    for (auto& [path, column] : table->columns) column.PrepareGrowth(rows, growth);
+  }
+  for (auto& [name, column] : traits_) column.PrepareGrowth(rows, growth);
 }
 
 size_t ProfileTable::MemoryBytes() const {

@@ -8,12 +8,15 @@
 // columns. Everything is rebuilt from the store at start.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -25,6 +28,46 @@
 #include "store/store.h"
 
 namespace segmenta {
+
+// Larger copies of a table's vectors, made by the writer while readers may read them (making
+// a copy only reads), then put in place while it holds the readers off: growing a vector of
+// millions of rows in place would hold them off for the whole copy and its page faults.
+// Not thread-safe.
+class VectorGrowth {
+ public:
+  // Vectors shorter than this grow in place: their copy is too short to matter.
+  static constexpr size_t kMinRows = 4096;
+
+  // Adds a copy of *v with room for `more` elements past its size (at least twice its
+  // room), unless it has that room or is short. `v` must not change until Apply().
+  template <typename T>
+  void Prepare(std::vector<T>* v, size_t more) {
+    if (v->size() < kMinRows || v->size() + more <= v->capacity()) return;
+    std::vector<T> copy;
+    copy.reserve(std::max(2 * v->capacity(), v->size() + more));
+    copy.assign(v->begin(), v->end());
+    std::get<Swaps<T>>(swaps_).emplace_back(v, std::move(copy));
+  }
+  // Puts every copy in place of its vector; the old buffers stay here until this is
+  // destroyed (free them after letting readers in again).
+  void Apply() {
+    std::apply([](auto&... swaps) { (SwapAll(swaps), ...); }, swaps_);
+  }
+  // Vectors prepared.
+  size_t size() const {
+    return std::apply([](const auto&... swaps) { return (swaps.size() + ...); }, swaps_);
+  }
+
+ private:
+  template <typename T>
+  using Swaps = std::vector<std::pair<std::vector<T>*, std::vector<T>>>;
+  template <typename T>
+  static void SwapAll(Swaps<T>& swaps) {
+    for (auto& [v, copy] : swaps) v->swap(copy);
+  }
+  std::tuple<Swaps<uint32_t>, Swaps<int64_t>, Swaps<ValueType>, Swaps<uint64_t>, Swaps<uint16_t>>
+      swaps_;
+};
 
 // One value per row, typed per row (rows never set are null). Strings are interned in the
 // column's dictionary. Not thread-safe.
@@ -65,6 +108,8 @@ class Column {
   void SetString(size_t row, std::string_view s);
   void SetNull(size_t row);
   void Resize(size_t rows);
+  // Prepares the growth of the row vectors for `more` rows past size() (VectorGrowth).
+  void PrepareGrowth(size_t more, VectorGrowth* growth);
   // The types of the values seen (a bit per ValueType, as lang's TypeSet), strings that all
   // read as times counted as times too.
   uint8_t types_seen() const;
@@ -156,6 +201,11 @@ class ProfileTable {
   void SetAccountTraits(std::string_view group_id, const Traits& traits);
   // Forgets the contact and its activities.
   void Erase(ContactId contact);
+  // Prepares, without changing anything readers see, the growth of every event table's and
+  // trait column's vectors that `rows` more rows would make reallocate; growth->Apply()
+  // puts it in place. Between the two, the table must not change. For the writer, before
+  // it holds readers off to apply `rows` messages (VectorGrowth).
+  void PrepareGrowth(size_t rows, VectorGrowth* growth);
 
   // --- Reads ---------------------------------------------------------------------------
   // Contact rows: ids 0 .. contact_rows()-1, some not alive.

@@ -134,5 +134,35 @@ TEST_F(IdentityGraphTest, ChainedMergesKeepPointingAtTheSurvivor) {
   EXPECT_EQ(graph_.Find(IdentityKind::kUser, "u"), 1u);
 }
 
+TEST_F(IdentityGraphTest, PreparedGrowthMakesRoomWithoutLosingAnIdentity) {
+  int n = 0;
+  auto add = [&] {
+    Ingest({.user_id = "u" + std::to_string(n), .anonymous_id = "a" + std::to_string(n)});
+    ++n;
+  };
+  while (graph_.identity_count() < 6000) add();
+  const size_t capacity = graph_.identity_capacity();
+  // More than fits before the index would rehash.
+  const size_t more = capacity - capacity / 8 - graph_.identity_count() + 2;
+  graph_.PrepareGrowth(more);
+  EXPECT_EQ(graph_.identity_capacity(), capacity);  // readers see nothing new yet
+  graph_.SwapInGrowth();
+  const size_t grown = graph_.identity_capacity();
+  EXPECT_GT(grown, capacity);
+  for (int i = 0; i < n; ++i) {
+    EXPECT_EQ(graph_.Find(IdentityKind::kUser, "u" + std::to_string(i)), ContactId(i + 1));
+    EXPECT_EQ(graph_.Find(IdentityKind::kAnonymous, "a" + std::to_string(i)), ContactId(i + 1));
+  }
+  // The room is there: `more` identities later, no rehash.
+  const int target = n + static_cast<int>(more / 2);
+  while (n < target) add();
+  EXPECT_EQ(graph_.identity_capacity(), grown);
+  // With room to spare, nothing to prepare: a swap changes nothing.
+  graph_.PrepareGrowth(1);
+  graph_.SwapInGrowth();
+  EXPECT_EQ(graph_.identity_capacity(), grown);
+  EXPECT_EQ(graph_.Find(IdentityKind::kUser, "u0"), 1u);
+}
+
 }  // namespace
 }  // namespace segmenta

@@ -142,5 +142,53 @@ TEST_F(ProfileTableTest, LiveStateMatchesTheStateRebuiltFromTheStore) {
   EXPECT_EQ(t, 1843430400000);  // 2028-06-01
 }
 
+TEST(ProfileTableGrowthTest, PreparedGrowthKeepsRowsAndLetsTheNextOnesInWithoutReallocating) {
+  ProfileTable p;
+  auto add = [&p](int i) {
+    Message m = Msg(MessageType::kTrack, "m" + std::to_string(i), "", "a", i);
+    m.event = "Viewed";
+    m.properties = R"({"slot":"s)" + std::to_string(i % 7) + R"(","n":)" + std::to_string(i) + "}";
+    p.AddActivity(static_cast<ContactId>(1 + i % 50), m);
+  };
+  int rows = 0;
+  for (; rows < 5000; ++rows) add(rows);
+  const EventTable& t =
+      p.table(static_cast<uint16_t>(p.table_index(MessageType::kTrack, "Viewed")));
+  const Column& slot = *t.column("slot");
+  // Enough new rows to outgrow every vector of the table.
+  const size_t more = t.contact.capacity() - t.rows() + 1;
+  const std::vector<uint32_t> contacts_before = t.contact;
+  const std::vector<Millis> times_before = t.time;
+  const uint32_t* contact_data = t.contact.data();
+
+  VectorGrowth growth;
+  p.PrepareGrowth(more, &growth);
+  // contact, time, and the two columns' types and payloads.
+  EXPECT_EQ(growth.size(), 6u);
+  EXPECT_EQ(t.contact.data(), contact_data);  // nothing changed yet
+  growth.Apply();
+  EXPECT_NE(t.contact.data(), contact_data);
+  EXPECT_EQ(t.contact, contacts_before);
+  EXPECT_EQ(t.time, times_before);
+  EXPECT_EQ(slot.string(4321), "s" + std::to_string(4321 % 7));
+  EXPECT_EQ(t.column("n")->number(4321), 4321);
+
+  const uint32_t* contacts = t.contact.data();
+  const Millis* times = t.time.data();
+  const ValueType* types = slot.type_data();
+  const uint64_t* bits = t.column("n")->bits_data();
+  for (size_t i = 0; i < more; ++i) add(rows++);
+  EXPECT_EQ(t.contact.data(), contacts);
+  EXPECT_EQ(t.time.data(), times);
+  EXPECT_EQ(slot.type_data(), types);
+  EXPECT_EQ(t.column("n")->bits_data(), bits);
+  EXPECT_EQ(t.rows(), static_cast<size_t>(rows));
+
+  // Room enough now: nothing to prepare; and short vectors grow in place.
+  VectorGrowth none;
+  p.PrepareGrowth(1, &none);
+  EXPECT_EQ(none.size(), 0u);
+}
+
 }  // namespace
 }  // namespace segmenta
