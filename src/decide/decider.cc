@@ -264,8 +264,7 @@ void Decider::FlushExposures() {
         if (!result.ok()) {
           spdlog::warn("exposures not recorded: {}", result.status().ToString());
         }
-        // Applied to the profile now, or failed: a later decision may record
-        // them again.
+        // Applied to the profile now, or failed: a later decision may record them again.
         absl::MutexLock lock(&exposures_mu_);
         for (uint64_t h : hashes) exposures_in_flight_.erase(h);
       },

@@ -67,10 +67,12 @@ void IdentityGraph::PrepareGrowth(size_t more) {
   absl::flat_hash_map<std::string, ContactId>().swap(grown_index_);
   grown_ready_ = false;
   summaries_.reserve(summaries_.size() + more);
-  // A flat_hash_map rehashes once 7/8 of its slots are full. Short indexes rehash in place.
+  // A flat_hash_map rehashes once 7/8 of its slots are full. Short indexes rehash in place:
+  // their rehash is too short to matter.
+  constexpr size_t kMinCopied = 4096;
   const size_t size = contacts_by_identity_.size();
   const size_t capacity = contacts_by_identity_.capacity();
-  if (size < 4096 || size + more <= capacity - capacity / 8) return;
+  if (size < kMinCopied || size + more <= capacity - capacity / 8) return;
   grown_index_.reserve(std::max(2 * size, size + more));
   grown_index_.insert(contacts_by_identity_.begin(), contacts_by_identity_.end());
   grown_ready_ = true;

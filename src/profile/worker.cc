@@ -777,8 +777,8 @@ void Worker::WriteLoop() {
     // Room this group may need is made before readers are held off, and only put in place
     // while they are; the buffers it replaces are freed after.
     VectorGrowth growth;
-    if (group->status.ok()) applier_->PrepareGrowth(messages, &growth);
     if (group->status.ok()) {
+      applier_->PrepareGrowth(messages, &growth);
       absl::MutexLock profiles(&profiles_mu_);
       applier_->ApplyGrowth(&growth);
       WorkerObserver* observer = observer_.load();
@@ -843,9 +843,10 @@ void Worker::WriteToStore(std::unique_ptr<Group> group) {
   // memtable, a stall) must not stall readers.
   if (status.ok()) status = store_->Write(group->batch.get(), /*sync=*/false);
   group->batch->Clear();
-  const bool to_sync = status.ok() && options_.durable && group->needs_sync;
-  // Written, to be fsynced within written_sync_delay (Acknowledge::kWhenWritten).
-  const bool sync_later = status.ok() && options_.durable && !group->needs_sync;
+  const bool written = status.ok() && options_.durable;
+  const bool to_sync = written && group->needs_sync;
+  // Otherwise fsynced within written_sync_delay (Acknowledge::kWhenWritten).
+  const bool sync_later = written && !group->needs_sync;
   bool first_unsynced = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
