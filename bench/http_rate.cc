@@ -15,7 +15,9 @@
 // (non-2xx answers, broken connections) and the latency percentiles. --trace FILE also writes
 // one line per measured request, in the order answered: when it was due (ms from the end of
 // the warm-up), its latency from when due and from when sent (ms), and its body's line number
-// (1-based): to find when in a run the slow ones come, and which requests they are.
+// (1-based): to find when in a run the slow ones come, and which requests they are. The
+// summary gives the wall-clock time (UTC) at which the measured part began, to line the
+// trace up with a server's log.
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -27,6 +29,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -37,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fmt/chrono.h"
 #include "fmt/format.h"
 
 namespace {
@@ -205,6 +209,8 @@ int main(int argc, char** argv) {
   const auto total = static_cast<uint64_t>((o.seconds + o.warmup_seconds) * o.rate);
   const int64_t start = NowNs() + 1'000'000;
   const int64_t measure_from = start + static_cast<int64_t>(o.warmup_seconds * 1e9);
+  const auto measured_wall =
+      std::chrono::system_clock::now() + std::chrono::nanoseconds(measure_from - NowNs());
   auto due = [&](uint64_t i) { return start + static_cast<int64_t>(i * interval_ns); };
   uint64_t next = 0, done = 0, measured = 0, errors = 0;
   std::vector<int64_t> from_due, from_send;
@@ -333,9 +339,15 @@ int main(int argc, char** argv) {
   std::sort(from_send.begin(), from_send.end());
   const double measured_s = std::max(1e-9, (measured_end - measure_from) / 1e9);
   fmt::print(
-      "{} requests in {:.2f} s after {:.0f} s of warm-up: {:.0f} requests/s (target {:.0f})"
-      ", {} errors\n",
-      measured, measured_s, o.warmup_seconds, measured / measured_s, o.rate, errors);
+      "{} requests in {:.2f} s after {:.0f} s of warm-up (from {:%H:%M:%S}.{:03d} UTC): {:.0f} "
+      "requests/s (target {:.0f}), {} errors\n",
+      measured, measured_s, o.warmup_seconds,
+      fmt::gmtime(std::chrono::system_clock::to_time_t(measured_wall)),
+      static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(measured_wall.time_since_epoch())
+              .count() %
+          1000),
+      measured / measured_s, o.rate, errors);
   auto line = [](std::string_view what, std::vector<int64_t>& v) {
     fmt::print("{}: p50 {:.3f} ms, p90 {:.3f} ms, p99 {:.3f} ms, p99.9 {:.3f} ms, max {:.3f} ms\n",
                what, Percentile(v, 50), Percentile(v, 90), Percentile(v, 99), Percentile(v, 99.9),
