@@ -113,6 +113,12 @@ if [ "${INGEST_CONTACTS:-0}" -gt 0 ]; then
       2>&1 | tail -1 | sed 's/^/during wrk: /' ) &
   INGEST=$!
 fi
+# What this script wrote (the sample, ~400 MB at 20,000 contacts; the bodies) reaches the disk
+# now, not in the kernel's writeback 30 s after it was written: that is when the measured part
+# begins, and on the development VM a writeback of that size stops every thread for 10-30 ms
+# at a time (docs/benchmarks.md, "Stalls from the bench's own files"). The server's own
+# writes (its log, its flushes) stay in the measured part.
+sync
 if [ -n "${RATE:-}" ]; then
   build/release/bench/http_rate --url "$URL/v1/decide" --bodies "$WORK/bodies.jsonl" \
     --rate "$RATE" --seconds "$DURATION" --warmup "${WARMUP:-2}" --connections "$CONNECTIONS" \
