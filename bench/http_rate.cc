@@ -209,8 +209,10 @@ int main(int argc, char** argv) {
   const auto total = static_cast<uint64_t>((o.seconds + o.warmup_seconds) * o.rate);
   const int64_t start = NowNs() + 1'000'000;
   const int64_t measure_from = start + static_cast<int64_t>(o.warmup_seconds * 1e9);
-  const auto measured_wall =
-      std::chrono::system_clock::now() + std::chrono::nanoseconds(measure_from - NowNs());
+  const int64_t measured_wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count() +
+                                   (measure_from - NowNs()) / 1'000'000;
   auto due = [&](uint64_t i) { return start + static_cast<int64_t>(i * interval_ns); };
   uint64_t next = 0, done = 0, measured = 0, errors = 0;
   std::vector<int64_t> from_due, from_send;
@@ -342,12 +344,8 @@ int main(int argc, char** argv) {
       "{} requests in {:.2f} s after {:.0f} s of warm-up (from {:%H:%M:%S}.{:03d} UTC): {:.0f} "
       "requests/s (target {:.0f}), {} errors\n",
       measured, measured_s, o.warmup_seconds,
-      fmt::gmtime(std::chrono::system_clock::to_time_t(measured_wall)),
-      static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(measured_wall.time_since_epoch())
-              .count() %
-          1000),
-      measured / measured_s, o.rate, errors);
+      fmt::gmtime(static_cast<std::time_t>(measured_wall_ms / 1000)),
+      static_cast<int>(measured_wall_ms % 1000), measured / measured_s, o.rate, errors);
   auto line = [](std::string_view what, std::vector<int64_t>& v) {
     fmt::print("{}: p50 {:.3f} ms, p90 {:.3f} ms, p99 {:.3f} ms, p99.9 {:.3f} ms, max {:.3f} ms\n",
                what, Percentile(v, 50), Percentile(v, 90), Percentile(v, 99), Percentile(v, 99.9),
