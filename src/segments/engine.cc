@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_join.h"
 #include "core/json_writer.h"
+#include "core/paged_vector.h"
 #include "core/status.h"
 #include "core/time_format.h"
 #include "eval/evaluator.h"
@@ -137,12 +138,12 @@ struct GroupEngine::Group {
   // kScore
   ScoreDefinition score;
   std::vector<CompiledRule> rules;
-  std::vector<float> values;  // points by contact id
+  PagedVector<float> values;  // points by contact id
 
   // kPersonas (one audience per persona, in creation order), kLifecycle (one per stage)
   LifecycleDefinition lifecycle;
   std::vector<Audience> audiences;
-  std::vector<int16_t> audience_of;  // by contact id: index into audiences, -1 for none
+  PagedVector<int16_t> audience_of;  // by contact id: index into audiences, -1 for none
 
   // Every plan the node runs (a group's condition; a score's rules; the entry conditions
   // of stages 1..n), each with the values of its overall(...) aggregates.
@@ -151,7 +152,7 @@ struct GroupEngine::Group {
 
   // The instant each contact's timer is due, by contact id (kNoChange: none); the heap may
   // hold stale entries.
-  std::vector<Millis> due;
+  PagedVector<Millis> due;
   std::vector<size_t> dependents;  // indexes into groups_ of the nodes that use this one
   std::vector<std::string> uses;   // keys
 
@@ -729,10 +730,12 @@ void GroupEngine::ScheduleAll(Group& g, const ProfileTable& profiles, Millis now
   }
   const uint32_t id = g.timer_id();
   const size_t before = timers_.size();
+  g.due.assign(next.size(), kNoChange);
   for (size_t c = 0; c < next.size(); ++c) {
-    if (next[c] != kNoChange) timers_.push_back(Timer{next[c], id, c});
+    if (next[c] == kNoChange) continue;
+    timers_.push_back(Timer{next[c], id, c});
+    g.due[c] = next[c];
   }
-  g.due = std::move(next);
   const size_t added = timers_.size() - before;
   if (timers_.size() > 2 * (live_timers_ + added) + 65536) {
     CompactTimers();
@@ -952,7 +955,7 @@ bool GroupEngine::Recompute(Group& g, const ProfileTable& profiles, Millis now,
       for (size_t i = 0; i < g.plans.size(); ++i) {
         g.overall[i] = OverallValues(*g.plans[i], profiles, now);
       }
-      std::vector<float> before = std::move(g.values);
+      PagedVector<float> before = std::move(g.values);
       ComputeScores(g, profiles, now, progress);
       changed = before != g.values;
       break;

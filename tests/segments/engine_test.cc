@@ -93,6 +93,40 @@ TEST_F(EngineTest, ReadersGetInWhileTheEngineKeepsALargeGroupCurrent) {
   EXPECT_TRUE(In("Viewers", "anonymous:visitor-19999"));
 }
 
+TEST_F(EngineTest, TimersOfThousandsOfContactsFireWhetherSetByTheGroupOrByLaterEvents) {
+  // A contact's timer lives at its id in a paged vector: contacts past the first pages get
+  // theirs both when the group is created (every contact at once) and one by one as their
+  // events come after it.
+  Track("seed", "Product Added");
+  clock_.Advance(absl::Seconds(1));
+  Track("seed", "Order Completed");
+  auto visitors = [&](int from, int to) {
+    std::vector<Message> group;
+    for (int i = from; i < to; ++i) {
+      Message m;
+      m.type = MessageType::kTrack;
+      m.message_id = "add" + std::to_string(i);
+      m.anonymous_id = "visitor-" + std::to_string(i);
+      m.event = "Product Added";
+      m.properties = "{}";
+      m.timestamp = m.received_at = clock_.Now();
+      group.push_back(std::move(m));
+    }
+    auto result = worker_->SubmitAndWait(std::move(group));
+    ASSERT_TRUE(result.ok()) << result.status();
+  };
+  constexpr int kEach = 6000;  // past the first page of 4,096 contacts
+  visitors(0, kEach);
+  Create("Cart abandoners", kCartAbandonment);
+  visitors(kEach, 2 * kEach);
+  EXPECT_EQ(engine_->Get("Cart abandoners")->members, 0u);
+  Advance(absl::Minutes(61));
+  for (int i : {0, 4095, 4096, kEach - 1, kEach, 2 * kEach - 1}) {
+    EXPECT_TRUE(In("Cart abandoners", "anonymous:visitor-" + std::to_string(i))) << i;
+  }
+  EXPECT_EQ(engine_->Get("Cart abandoners")->members, static_cast<uint64_t>(2 * kEach));
+}
+
 TEST_F(EngineTest, MembershipsAndTimersSurviveARestart) {
   Track("seed", "Product Added");
   clock_.Advance(absl::Minutes(1));
