@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "gtest/gtest.h"
@@ -58,6 +59,22 @@ class EngineFixture : public ::testing::Test {
     if (type == MessageType::kGroup) m.group_id = m.event, m.event.clear();
     auto result = worker_->SubmitAndWait({m});
     ASSERT_TRUE(result.ok()) << result.status();
+  }
+  // One `event` at the clock's now from each of the anonymous visitors "visitor-FROM" to
+  // "visitor-(TO-1)": one submission, so one write group.
+  std::vector<Message> Visitors(int from, int to, const std::string& event) const {
+    std::vector<Message> messages;
+    for (int i = from; i < to; ++i) {
+      Message m;
+      m.type = MessageType::kTrack;
+      m.message_id = event + "-" + std::to_string(i);
+      m.anonymous_id = "visitor-" + std::to_string(i);
+      m.event = event;
+      m.properties = "{}";
+      m.timestamp = m.received_at = clock_.Now();
+      messages.push_back(std::move(m));
+    }
+    return messages;
   }
   void Track(std::string anon, std::string event, std::string properties = "{}") {
     Send(MessageType::kTrack, "", std::move(anon), std::move(event), std::move(properties));

@@ -62,17 +62,7 @@ TEST_F(EngineTest, ReadersGetInWhileTheEngineKeepsALargeGroupCurrent) {
   Create("Viewers", "did \"Product Viewed\"");
   engine_->ResetKeepCurrentStats();
   constexpr int kVisitors = 20000;
-  std::vector<Message> group;
-  for (int i = 0; i < kVisitors; ++i) {
-    Message m;
-    m.type = MessageType::kTrack;
-    m.message_id = "v" + std::to_string(i);
-    m.anonymous_id = "visitor-" + std::to_string(i);
-    m.event = "Product Viewed";
-    m.properties = "{}";
-    m.timestamp = m.received_at = clock_.Now();
-    group.push_back(std::move(m));
-  }
+  std::vector<Message> group = Visitors(0, kVisitors, "Product Viewed");
   std::atomic<bool> done{false};
   std::vector<uint64_t> seen;
   std::thread reader([&] {
@@ -100,25 +90,10 @@ TEST_F(EngineTest, TimersOfThousandsOfContactsFireWhetherSetByTheGroupOrByLaterE
   Track("seed", "Product Added");
   clock_.Advance(absl::Seconds(1));
   Track("seed", "Order Completed");
-  auto visitors = [&](int from, int to) {
-    std::vector<Message> group;
-    for (int i = from; i < to; ++i) {
-      Message m;
-      m.type = MessageType::kTrack;
-      m.message_id = "add" + std::to_string(i);
-      m.anonymous_id = "visitor-" + std::to_string(i);
-      m.event = "Product Added";
-      m.properties = "{}";
-      m.timestamp = m.received_at = clock_.Now();
-      group.push_back(std::move(m));
-    }
-    auto result = worker_->SubmitAndWait(std::move(group));
-    ASSERT_TRUE(result.ok()) << result.status();
-  };
   constexpr int kEach = 6000;  // past the first page of 4,096 contacts
-  visitors(0, kEach);
+  ASSERT_TRUE(worker_->SubmitAndWait(Visitors(0, kEach, "Product Added")).ok());
   Create("Cart abandoners", kCartAbandonment);
-  visitors(kEach, 2 * kEach);
+  ASSERT_TRUE(worker_->SubmitAndWait(Visitors(kEach, 2 * kEach, "Product Added")).ok());
   EXPECT_EQ(engine_->Get("Cart abandoners")->members, 0u);
   Advance(absl::Minutes(61));
   for (int i : {0, 4095, 4096, kEach - 1, kEach, 2 * kEach - 1}) {
