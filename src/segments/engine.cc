@@ -722,19 +722,16 @@ void GroupEngine::ScheduleAll(Group& g, const ProfileTable& profiles, Millis now
   // compaction drops them.
   g.due.clear();
   if (!g.time_dependent()) return;
-  std::vector<Millis> next(profiles.contact_rows(), kNoChange);
+  g.due.assign(profiles.contact_rows(), kNoChange);
   for (size_t i = 0; i < g.plans.size(); ++i) {
     if (!g.plans[i]->time_dependent()) continue;
     const std::vector<Millis> t = NextChangeAll(*g.plans[i], profiles, EnvFor(g, i, now));
-    for (size_t c = 0; c < next.size(); ++c) next[c] = std::min(next[c], t[c]);
+    for (size_t c = 0; c < g.due.size(); ++c) g.due[c] = std::min(g.due[c], t[c]);
   }
   const uint32_t id = g.timer_id();
   const size_t before = timers_.size();
-  g.due.assign(next.size(), kNoChange);
-  for (size_t c = 0; c < next.size(); ++c) {
-    if (next[c] == kNoChange) continue;
-    timers_.push_back(Timer{next[c], id, c});
-    g.due[c] = next[c];
+  for (size_t c = 0; c < g.due.size(); ++c) {
+    if (g.due[c] != kNoChange) timers_.push_back(Timer{g.due[c], id, c});
   }
   const size_t added = timers_.size() - before;
   if (timers_.size() > 2 * (live_timers_ + added) + 65536) {
