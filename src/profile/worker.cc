@@ -358,8 +358,13 @@ class Worker::Applier {
     }
     graph_.Apply(r, absorbed_identities);
 
+    // Whether this message changed the profile, which then counts as updated at its time
+    // (whatever else the group did to it: the same messages make the same record however
+    // they were grouped).
+    bool profile_changed = r.created || !r.absorb.empty() || !r.attach.empty();
     ContactChange& change = Change(contact->id);
     if (m.type == MessageType::kIdentify && !m.traits.empty()) {
+      profile_changed = true;
       std::vector<std::string> changed;
       SEGMENTA_RETURN_IF_ERROR(MergeTraitsJson(m.traits, time_ms, &contact->traits, &changed));
       dirty_contacts_.insert(contact->id);
@@ -374,11 +379,10 @@ class Worker::Applier {
         dirty_contacts_.insert(contact->id);
         profiles_->Join(contact->id, m.group_id);
         change.accounts = true;
+        profile_changed = true;
       }
     }
-    if (dirty_contacts_.contains(contact->id)) {
-      contact->updated_ms = std::max(contact->updated_ms, time_ms);
-    }
+    if (profile_changed) contact->updated_ms = std::max(contact->updated_ms, time_ms);
 
     const uint64_t seq = next_seq_++;
     batch_->Put(store_->handle(Family::kActivities), ActivitySeqKey(seq), MessageJson(m));
