@@ -43,6 +43,7 @@ struct ImportFlags {
   bool durable = false;
   bool merge_on_email = true;
   uint32_t max_anonymous_ids = 100;
+  size_t buffer_mb = 1024;
 };
 
 [[noreturn]] void Fail(const std::string& message) {
@@ -82,9 +83,12 @@ class LocalSink : public Sink {
  public:
   static std::unique_ptr<LocalSink> Open(const CommonOptions& common, const ImportFlags& flags) {
     StoreOptions store_options;
-    // Without --durable, the import writes no WAL and flushes the tables at the end: an
-    // interrupted import is simply run again (every record has a stable messageId).
+    // Without --durable, the import writes no WAL: it builds table files and adds them to
+    // the store (a bulk load), the last ones at the end. An interrupted import is simply
+    // run again (every record has a stable messageId).
     store_options.disable_wal = !flags.durable;
+    store_options.bulk_load = !flags.durable;
+    store_options.bulk_load_buffer_bytes = flags.buffer_mb << 20;
     absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(common.data_dir, store_options);
     if (absl::IsFailedPrecondition(store.status())) {
       Fail(
@@ -358,8 +362,14 @@ void AddImportCommand(CLI::App& app, CommonOptions& common) {
     sub->add_option("--max-errors", flags->max_errors, "Stop after this many refused records")
         ->capture_default_str();
     sub->add_flag("--durable", flags->durable,
-                  "Fsync the write-ahead log as the import goes (slower); by default the "
-                  "tables are flushed once at the end");
+                  "Write through the write-ahead log, fsynced as the import goes, as the server "
+                  "does (slower); by default the import builds table files and adds them to the "
+                  "store as it goes, and an interrupted import is run again");
+    sub->add_option("--buffer-mb", flags->buffer_mb,
+                    "Memory in MiB for the table files an import builds (without --durable); "
+                    "a larger buffer leaves the store less to compact")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 16));
     sub->add_flag("!--no-merge-on-email", flags->merge_on_email,
                   "Do not link contacts by the email trait (match the server's setting)");
     sub->add_option("--max-anonymous-ids", flags->max_anonymous_ids,

@@ -3,11 +3,14 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <functional>
 #include <future>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/hash/hash.h"
+#include "absl/numeric/int128.h"
 #include "collect/parser.h"
 #include "core/json_writer.h"
 #include "core/status.h"
@@ -42,7 +45,11 @@ std::string EmailTrait(std::string_view traits_json) {
 class Worker::Applier {
  public:
   Applier(Store* store, const WorkerOptions& options, ProfileTable* profiles)
-      : store_(store), options_(options), graph_(options.identity), profiles_(profiles) {}
+      : store_(store),
+        options_(options),
+        bulk_load_(store->options().bulk_load),
+        graph_(options.identity),
+        profiles_(profiles) {}
 
   const IdentityGraph& graph() const { return graph_; }
 
@@ -73,6 +80,10 @@ class Worker::Applier {
     auto it = store_->NewIterator(Family::kSuppressed);
     for (it->SeekToFirst(); it->Valid(); it->Next()) suppressed_.insert(it->key().ToString());
     SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "loading suppressed identities"));
+    auto messages = store_->NewIterator(Family::kMessages);
+    messages->SeekToFirst();
+    store_had_messages_ = messages->Valid();
+    SEGMENTA_RETURN_IF_ERROR(FromRocks(messages->status(), "reading the messages"));
     SEGMENTA_ASSIGN_OR_RETURN(std::optional<std::string> counters,
                               store_->Get(Family::kMeta, std::string(kMetaCounters)));
     if (!counters) return absl::OkStatus();
@@ -114,15 +125,23 @@ class Worker::Applier {
     dirty_contacts_.clear();
     dirty_accounts_.clear();
     // The previous group's batch may still be on its way to the store: its messageIds and
-    // activities are looked up here until the next group.
-    std::swap(previous_message_ids_, message_ids_);
-    message_ids_.clear();
-    std::swap(previous_pending_activities_, pending_activities_);
-    pending_activities_.clear();
+    // activities are looked up here until the next group. A bulk load keeps all of them
+    // (the store shows none of them before a spill).
+    if (!bulk_load_) {
+      std::swap(previous_message_ids_, message_ids_);
+      message_ids_.clear();
+      std::swap(previous_pending_activities_, pending_activities_);
+      pending_activities_.clear();
+    }
     changes_.clear();
     results->clear();
     for (Pending* p : pending) {
       between_messages();
+      if (bulk_load_ && (p->task || p->erase)) {
+        results->push_back(absl::FailedPreconditionError(
+            "tasks and erasures read the store, which a bulk load does not keep current"));
+        continue;
+      }
       if (p->task) {
         absl::Status status = p->task(*profiles_, batch_.get());
         results->push_back(status.ok() ? absl::StatusOr<IngestResult>(IngestResult{}) : status);
@@ -220,7 +239,10 @@ class Worker::Applier {
     return absl::OkStatus();
   }
 
+  // A bulk load keeps every contact it loaded: the store shows their changes only after a
+  // spill.
   bool CacheFull() const {
+    if (bulk_load_) return false;
     return contacts_.size() > options_.max_cached_contacts ||
            accounts_.size() > options_.max_cached_contacts;
   }
@@ -235,7 +257,8 @@ class Worker::Applier {
     for (const Message& m : messages) {
       if (m.check_message_id) keys.push_back(m.message_id);
     }
-    if (keys.empty()) return absl::OkStatus();
+    // A bulk load into a store that had no message remembers every messageId it wrote.
+    if (keys.empty() || (bulk_load_ && !store_had_messages_)) return absl::OkStatus();
     SEGMENTA_ASSIGN_OR_RETURN(std::vector<bool> found, store_->Contains(Family::kMessages, keys));
     for (size_t i = 0; i < keys.size(); ++i) {
       if (found[i]) stored_ids_.insert(keys[i]);
@@ -243,7 +266,22 @@ class Worker::Applier {
     return absl::OkStatus();
   }
 
+  // 128 bits of two unrelated hashes of a messageId: what a bulk load remembers of each.
+  // Two ids of a load of 10 million share one with a chance of about 1 in 10^23.
+  static absl::uint128 Fingerprint(std::string_view message_id) {
+    return absl::MakeUint128(absl::HashOf(message_id), std::hash<std::string_view>{}(message_id));
+  }
+
+  void RememberMessageId(const std::string& message_id) {
+    if (bulk_load_) {
+      bulk_message_ids_.insert(Fingerprint(message_id));
+    } else {
+      message_ids_.insert(message_id);
+    }
+  }
+
   bool IsDuplicate(const std::string& message_id) const {
+    if (bulk_load_ && bulk_message_ids_.contains(Fingerprint(message_id))) return true;
     return message_ids_.contains(message_id) || previous_message_ids_.contains(message_id) ||
            stored_ids_.contains(message_id);
   }
@@ -311,7 +349,7 @@ class Worker::Applier {
       ++stats_.suppressed;
       return absl::OkStatus();
     }
-    if (m.check_message_id) message_ids_.insert(m.message_id);
+    if (m.check_message_id) RememberMessageId(m.message_id);
     const int64_t time_ms = ToMillis(m.timestamp);
 
     if (m.type == MessageType::kGroup && m.user_id.empty() && m.anonymous_id.empty()) {
@@ -426,8 +464,9 @@ class Worker::Applier {
     }
     // The index of its activities: entries already in the store, then those of the
     // previous group's batch that the store did not show yet (it may be on its way), then
-    // those written earlier in this group. The activities themselves (keyed by seq) stay
-    // where they are.
+    // those written earlier in this group (in a bulk load, since the load began: some may
+    // have been spilled to the store already, and are moved twice, to the same effect). The
+    // activities themselves (keyed by seq) stay where they are.
     rocksdb::ColumnFamilyHandle* index = store_->handle(Family::kContactActivities);
     auto previous = previous_pending_activities_.find(from);
     absl::flat_hash_set<uint64_t> scanned;  // seqs the store showed, when `previous` has some
@@ -558,6 +597,11 @@ class Worker::Applier {
 
   Store* store_;
   WorkerOptions options_;
+  // The store buffers writes in a bulk load (StoreOptions::bulk_load): nothing written is
+  // read back from it.
+  const bool bulk_load_;
+  // Whether the messages family had any key when the worker started.
+  bool store_had_messages_ = false;
   IdentityGraph graph_;
   ContactId next_contact_ = 1;
   uint64_t next_seq_ = 1;
@@ -571,12 +615,15 @@ class Worker::Applier {
   absl::flat_hash_set<std::string> dirty_accounts_;
   absl::flat_hash_set<std::string> message_ids_;
   absl::flat_hash_set<std::string> previous_message_ids_;  // of the previous group
+  // In a bulk load, the Fingerprint of every messageId written (instead of message_ids_).
+  absl::flat_hash_set<absl::uint128> bulk_message_ids_;
   // The messageIds of the submission being applied that the store holds (LookUpStoredIds);
   // views into its messages.
   absl::flat_hash_set<std::string_view> stored_ids_;
   // Identity keys (as IdentityKey) erased with suppression.
   absl::flat_hash_set<std::string> suppressed_;
-  // Activities written in this group, per contact: a merge later in the group moves them.
+  // Activities written in this group (in a bulk load, since it began), per contact: a
+  // merge later moves them.
   struct PendingActivity {
     int64_t time_ms;
     uint64_t seq;

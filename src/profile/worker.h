@@ -9,6 +9,11 @@
 // (LevelDB's write path, pipelined). A group made only of submissions that asked for
 // Acknowledge::kWhenWritten is completed once written; the sync thread fsyncs it within
 // WorkerOptions::written_sync_delay.
+//
+// On a store opened for a bulk load (StoreOptions::bulk_load), whose writes readers see only
+// after a spill, the writer reads back nothing it wrote: it keeps every contact and account
+// it loaded, a fingerprint of every messageId and every activity's index entry in memory
+// until the load ends, and refuses tasks and erasures (FailedPrecondition).
 #pragma once
 
 #include <atomic>

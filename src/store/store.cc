@@ -67,6 +67,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   std::unique_ptr<Store> store(new Store());
   store->dir_ = dir;
   store->options_ = options;
+  if (options.bulk_load) store->options_.disable_wal = true;
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
@@ -85,8 +86,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   // Without a WAL, families must reach the disk together, or a crash could keep an
   // identity whose contact record was never flushed (RocksDB allows atomic flush only
   // without pipelined writes, which matter for the WAL anyway).
-  db_options.enable_pipelined_write = !options.disable_wal;
-  db_options.atomic_flush = options.disable_wal;
+  db_options.enable_pipelined_write = !store->options_.disable_wal;
+  db_options.atomic_flush = store->options_.disable_wal;
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
@@ -110,10 +111,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   }
   store->db_.reset(db);
   for (size_t i = 0; i < handles.size(); ++i) store->handles_[i] = handles[i];
+  if (options.bulk_load) {
+    store->bulk_ =
+        std::make_unique<BulkLoad>(db, handles, dir + "/bulk-load", options.bulk_load_buffer_bytes);
+  }
   return store;
 }
 
 Store::~Store() {
+  bulk_.reset();  // waits for a spill in progress, which writes to db_
   if (db_ == nullptr) return;
   for (auto* handle : handles_) {
     if (handle != nullptr) db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
@@ -122,6 +128,7 @@ Store::~Store() {
 }
 
 absl::Status Store::Write(rocksdb::WriteBatch* batch, bool sync) {
+  if (bulk_ != nullptr) return bulk_->Add(*batch);
   rocksdb::WriteOptions options;
   options.sync = sync && !options_.disable_wal;
   options.disableWAL = options_.disable_wal;
@@ -134,6 +141,7 @@ absl::Status Store::SyncWal() {
 }
 
 absl::Status Store::Flush() {
+  if (bulk_ != nullptr) SEGMENTA_RETURN_IF_ERROR(bulk_->Spill());
   rocksdb::FlushOptions options;
   options.wait = true;
   std::vector<rocksdb::ColumnFamilyHandle*> all(handles_,

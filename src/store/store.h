@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
+#include "store/bulk_load.h"
 
 namespace segmenta {
 
@@ -45,6 +46,13 @@ struct StoreOptions {
   size_t write_buffer_bytes = 32 << 20;
   // Open read-only (another process may hold the write lock). Default: false.
   bool read_only = false;
+  // Write() goes through a BulkLoad (store/bulk_load.h) instead of the memtables: for
+  // imports, which call Flush() at the end. Implies disable_wal. What Write() wrote is
+  // visible to reads only after the next spill, and a crash loses what was not spilled.
+  // Default: false.
+  bool bulk_load = false;
+  // What a bulk load buffers before it writes and ingests table files. Default: 1 GiB.
+  size_t bulk_load_buffer_bytes = size_t{1} << 30;
 };
 
 // Thread-safe: RocksDB serializes writes and reads run concurrently.
@@ -59,14 +67,16 @@ class Store {
 
   // Applies `batch` atomically. With `sync`, returns only once the batch is in the fsynced
   // WAL. Without it, the batch is in the OS page cache and visible to readers; SyncWal()
-  // makes it durable (group commit: one SyncWal serves every write before it).
+  // makes it durable (group commit: one SyncWal serves every write before it). In a bulk
+  // load (StoreOptions::bulk_load), buffers it instead (see there).
   absl::Status Write(rocksdb::WriteBatch* batch, bool sync);
 
   // Fsyncs the write-ahead log: every Write() that returned before this call is durable
   // when it returns OK. Safe to call concurrently with Write().
   absl::Status SyncWal();
 
-  // Writes memtables to fsynced table files (ends a bulk load without WAL).
+  // Writes memtables, and a bulk load's buffer, to fsynced table files (ends a load without
+  // WAL).
   absl::Status Flush();
 
   // The value at `key`, or nullopt when absent.
@@ -97,6 +107,7 @@ class Store {
   StoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* handles_[static_cast<int>(Family::kCount)] = {};
+  std::unique_ptr<BulkLoad> bulk_;  // with StoreOptions::bulk_load
 };
 
 // Turns a RocksDB status into an absl::Status carrying `what` and RocksDB's message.

@@ -32,6 +32,59 @@ TEST(StoreTest, SyncedWritesSurviveReopen) {
   EXPECT_FALSE((*store)->Get(Family::kAccounts, "k")->has_value());
 }
 
+// A bulk load: writes reach readers at a spill (a full buffer, or Flush), in the order they
+// were made whichever spill holds them, and the store then stays as they left it.
+TEST(StoreTest, BulkLoadShowsWritesAtSpillsWithTheLastWriteOfEachKeyWinning) {
+  std::string dir = TempDir("bulk");
+  StoreOptions options;
+  options.bulk_load = true;
+  options.bulk_load_buffer_bytes = 4096;
+  {
+    auto store = Store::Open(dir, options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    Store& s = **store;
+    rocksdb::WriteBatch batch;
+    batch.Put(s.handle(Family::kContacts), "b", "1");
+    batch.Put(s.handle(Family::kContacts), "a", "1");
+    batch.Put(s.handle(Family::kContacts), "b", "2");  // the later write of the batch wins
+    batch.Put(s.handle(Family::kMessages), "gone", "x");
+    batch.Delete(s.handle(Family::kMessages), "gone");
+    batch.Put(s.handle(Family::kMessages), "kept", "x");
+    ASSERT_TRUE(s.Write(&batch, /*sync=*/false).ok());
+    EXPECT_FALSE(s.Get(Family::kContacts, "a")->has_value());  // buffered, not spilled yet
+    // Writes of about a kilobyte fill the buffer: spills on a thread of their own.
+    for (int i = 0; i < 40; ++i) {
+      rocksdb::WriteBatch more;
+      more.Put(s.handle(Family::kActivities), ActivitySeqKey(i), std::string(1000, 'x'));
+      more.Put(s.handle(Family::kContacts), "a", std::to_string(i + 2));
+      if (i == 20) more.Delete(s.handle(Family::kContacts), "b");
+      if (i == 30) more.Put(s.handle(Family::kContacts), "b", "3");
+      ASSERT_TRUE(s.Write(&more, /*sync=*/false).ok());
+    }
+    rocksdb::WriteBatch merge;  // refused whole: its put is not kept
+    merge.Put(s.handle(Family::kContacts), "a", "merged");
+    merge.Merge(s.handle(Family::kMeta), "k", "v");
+    EXPECT_TRUE(absl::IsInvalidArgument(s.Write(&merge, /*sync=*/false)));
+    ASSERT_TRUE(s.Flush().ok());
+    EXPECT_EQ(s.Get(Family::kContacts, "a")->value_or(""), "41");
+    EXPECT_EQ(s.Get(Family::kContacts, "b")->value_or(""), "3");
+    EXPECT_FALSE(s.Get(Family::kMessages, "gone")->has_value());
+    EXPECT_EQ(s.Get(Family::kMessages, "kept")->value_or(""), "x");
+    EXPECT_FALSE(std::filesystem::exists(dir + "/bulk-load"));
+  }
+  auto store = Store::Open(dir);  // reopened for ordinary writes
+  ASSERT_TRUE(store.ok()) << store.status();
+  int activities = 0;
+  auto it = (*store)->NewIterator(Family::kActivities);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++activities;
+  EXPECT_EQ(activities, 40);
+  EXPECT_EQ((*store)->Get(Family::kContacts, "a")->value_or(""), "41");
+  rocksdb::WriteBatch batch;
+  batch.Put((*store)->handle(Family::kContacts), "a", "42");
+  ASSERT_TRUE((*store)->Write(&batch, /*sync=*/true).ok());
+  EXPECT_EQ((*store)->Get(Family::kContacts, "a")->value_or(""), "42");
+}
+
 TEST(StoreTest, SecondOpenOfTheSameDirectoryIsRefusedClearly) {
   std::string dir = TempDir("locked");
   auto first = Store::Open(dir);

@@ -1,0 +1,256 @@
+#include "store/bulk_load.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "core/status.h"
+#include "fmt/format.h"
+#include "rocksdb/sst_file_writer.h"
+#include "store/store.h"
+
+namespace segmenta {
+namespace {
+
+// Arena blocks; a larger write gets a block of its own.
+constexpr size_t kBlockBytes = 4 << 20;
+
+}  // namespace
+
+// Hands each write of a batch to the buffer; any other kind of write stops the batch.
+class BulkLoad::BatchReader : public rocksdb::WriteBatch::Handler {
+ public:
+  explicit BatchReader(BulkLoad* load) : load_(load) {}
+
+  rocksdb::Status PutCF(uint32_t family_id, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    return Add(family_id, key, value, /*deleted=*/false);
+  }
+  rocksdb::Status DeleteCF(uint32_t family_id, const rocksdb::Slice& key) override {
+    return Add(family_id, key, rocksdb::Slice(), /*deleted=*/true);
+  }
+  // RocksDB's defaults ignore these in the default family; a bulk load refuses them in all.
+  rocksdb::Status SingleDeleteCF(uint32_t, const rocksdb::Slice&) override {
+    return rocksdb::Status::NotSupported("single deletion");
+  }
+  rocksdb::Status MergeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::NotSupported("merge");
+  }
+
+  // The error that stopped the batch, if any.
+  const absl::Status& status() const { return status_; }
+
+ private:
+  rocksdb::Status Add(uint32_t family_id, const rocksdb::Slice& key, const rocksdb::Slice& value,
+                      bool deleted) {
+    status_ = load_->AddLocked(family_id, std::string_view(key.data(), key.size()),
+                               std::string_view(value.data(), value.size()), deleted);
+    return status_.ok() ? rocksdb::Status::OK() : rocksdb::Status::Aborted();
+  }
+
+  BulkLoad* load_;
+  absl::Status status_;
+};
+
+BulkLoad::BulkLoad(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> families,
+                   std::string dir, size_t buffer_bytes)
+    : db_(db), families_(std::move(families)), dir_(std::move(dir)), buffer_bytes_(buffer_bytes) {
+  TakeBuffer();  // the first buffer
+  for (size_t i = 0; i < families_.size(); ++i) {
+    const uint32_t id = families_[i]->GetID();
+    if (family_of_id_.size() <= id) family_of_id_.resize(id + 1, -1);
+    family_of_id_[id] = static_cast<int>(i);
+  }
+}
+
+BulkLoad::~BulkLoad() {
+  if (spilling_.valid()) spilling_.wait();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+absl::Status BulkLoad::Add(const rocksdb::WriteBatch& batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // What the buffer held before: a batch refused halfway is taken back out.
+  std::vector<size_t> entries_before;
+  for (const FamilyBuffer& family : buffer_->families) {
+    entries_before.push_back(family.entries.size());
+  }
+  BatchReader reader(this);
+  rocksdb::Status s = batch.Iterate(&reader);
+  absl::Status status = reader.status();
+  if (status.ok() && !s.ok()) {
+    status = absl::InvalidArgumentError(
+        fmt::format("a bulk load takes puts and deletes only: {}", s.ToString()));
+  }
+  if (!status.ok()) {
+    for (size_t i = 0; i < entries_before.size(); ++i) {
+      FamilyBuffer& family = buffer_->families[i];
+      for (size_t e = entries_before[i]; e < family.entries.size(); ++e) {
+        const size_t bytes =
+            family.entries[e].key_size + family.entries[e].value_size + sizeof(Entry);
+        family.bytes -= bytes;
+        buffer_->bytes -= bytes;
+      }
+      family.entries.resize(entries_before[i]);
+    }
+    return status;
+  }
+  if (buffer_->bytes < buffer_bytes_) return absl::OkStatus();
+  SEGMENTA_RETURN_IF_ERROR(AwaitSpill());
+  spilling_ = std::async(std::launch::async, [this, full = TakeBuffer()] {
+    absl::Status status = SpillBuffer(full.get());
+    std::lock_guard<std::mutex> lock(free_blocks_mu_);
+    for (auto& block : full->blocks) free_blocks_.push_back(std::move(block));
+    return status;
+  });
+  return absl::OkStatus();
+}
+
+std::unique_ptr<BulkLoad::Buffer> BulkLoad::TakeBuffer() {
+  auto fresh = std::make_unique<Buffer>();
+  fresh->families.resize(families_.size());
+  fresh->number = spills_;
+  std::swap(fresh, buffer_);
+  block_used_ = block_size_ = 0;
+  if (fresh != nullptr) ++spills_;
+  return fresh;
+}
+
+absl::Status BulkLoad::AwaitSpill() {
+  if (!spilling_.valid()) return absl::OkStatus();
+  return spilling_.get();
+}
+
+absl::Status BulkLoad::AddLocked(uint32_t family_id, std::string_view key, std::string_view value,
+                                 bool deleted) {
+  if (family_id >= family_of_id_.size() || family_of_id_[family_id] < 0) {
+    return absl::InvalidArgumentError(fmt::format("unknown column family {}", family_id));
+  }
+  FamilyBuffer& buffer = buffer_->families[family_of_id_[family_id]];
+  unsigned __int128 prefix = 0;
+  for (size_t i = 0; i < 16; ++i) {
+    prefix = (prefix << 8) | (i < key.size() ? static_cast<uint8_t>(key[i]) : 0);
+  }
+  buffer.entries.push_back({prefix, Copy(key, value), static_cast<uint32_t>(key.size()),
+                            static_cast<uint32_t>(value.size()),
+                            static_cast<uint32_t>(buffer.entries.size()), deleted});
+  const size_t bytes = key.size() + value.size() + sizeof(Entry);
+  buffer.bytes += bytes;
+  buffer_->bytes += bytes;
+  return absl::OkStatus();
+}
+
+const char* BulkLoad::Copy(std::string_view key, std::string_view value) {
+  const size_t size = key.size() + value.size();
+  if (block_used_ + size > block_size_) {
+    block_size_ = std::max(kBlockBytes, size);
+    std::unique_ptr<char[]> block;
+    if (block_size_ == kBlockBytes) {
+      std::lock_guard<std::mutex> lock(free_blocks_mu_);
+      if (!free_blocks_.empty()) {
+        block = std::move(free_blocks_.back());
+        free_blocks_.pop_back();
+      }
+    }
+    // Uninitialized: every byte used is written first.
+    if (block == nullptr) block.reset(new char[block_size_]);
+    buffer_->blocks.push_back(std::move(block));
+    block_used_ = 0;
+  }
+  char* at = buffer_->blocks.back().get() + block_used_;
+  std::memcpy(at, key.data(), key.size());
+  std::memcpy(at + key.size(), value.data(), value.size());
+  block_used_ += size;
+  return at;
+}
+
+absl::Status BulkLoad::Spill() {
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::Status previous = AwaitSpill();
+  std::unique_ptr<Buffer> last = TakeBuffer();
+  if (!previous.ok()) return previous;
+  return SpillBuffer(last.get());
+}
+
+absl::Status BulkLoad::SpillBuffer(Buffer* buffer) const {
+  if (buffer->bytes == 0) return absl::OkStatus();
+  const std::string dir = fmt::format("{}/{:06}", dir_, buffer->number);
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::InternalError(fmt::format("creating {}: {}", dir, error.message()));
+  }
+  auto path = [&](size_t family) { return fmt::format("{}/{:02}.sst", dir, family); };
+  // The largest family's file is written by a thread of its own, the others meanwhile.
+  size_t largest = 0;
+  for (size_t i = 1; i < buffer->families.size(); ++i) {
+    if (buffer->families[i].bytes > buffer->families[largest].bytes) largest = i;
+  }
+  std::future<absl::StatusOr<bool>> largest_written = std::async(std::launch::async, [&] {
+    return WriteFile(largest, &buffer->families[largest], path(largest));
+  });
+  std::vector<rocksdb::IngestExternalFileArg> files;
+  absl::Status status;
+  auto add = [&](size_t family, const absl::StatusOr<bool>& written) {
+    if (!written.ok()) {
+      if (status.ok()) status = written.status();
+      return;
+    }
+    if (!*written) return;
+    rocksdb::IngestExternalFileArg file;
+    file.column_family = families_[family];
+    file.external_files.push_back(path(family));
+    // Moved (hard-linked) into the database rather than copied.
+    file.options.move_files = true;
+    // The sequence number is kept in the manifest, not written into the file.
+    file.options.write_global_seqno = false;
+    files.push_back(std::move(file));
+  };
+  for (size_t i = 0; i < buffer->families.size() && status.ok(); ++i) {
+    if (i != largest) add(i, WriteFile(i, &buffer->families[i], path(i)));
+  }
+  add(largest, largest_written.get());
+  if (status.ok() && !files.empty()) {
+    status = FromRocks(db_->IngestExternalFiles(files), "ingesting the bulk load's table files");
+  }
+  std::filesystem::remove_all(dir, error);
+  std::filesystem::remove(dir_, error);  // when no other spill's files are there
+  return status;
+}
+
+absl::StatusOr<bool> BulkLoad::WriteFile(size_t family, FamilyBuffer* buffer,
+                                         const std::string& path) const {
+  std::vector<Entry>& entries = buffer->entries;
+  if (entries.empty()) return false;
+  auto key_of = [](const Entry& e) { return std::string_view(e.data, e.key_size); };
+  // Keys in order, and of the writes of one key the last one last. A family whose keys
+  // only grow (activities) is sorted already.
+  auto before = [&](const Entry& a, const Entry& b) {
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    int c = key_of(a).compare(key_of(b));
+    return c != 0 ? c < 0 : a.order < b.order;
+  };
+  if (!std::is_sorted(entries.begin(), entries.end(), before)) {
+    std::sort(entries.begin(), entries.end(), before);
+  }
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), db_->GetOptions(families_[family]),
+                                families_[family]);
+  rocksdb::Status opened = writer.Open(path);
+  if (!opened.ok()) return FromRocks(opened, "opening a bulk load table file");
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    if (i + 1 < entries.size() && key_of(entries[i + 1]) == key_of(e)) continue;
+    rocksdb::Slice key(e.data, e.key_size);
+    rocksdb::Status s = e.deleted
+                            ? writer.Delete(key)
+                            : writer.Put(key, rocksdb::Slice(e.data + e.key_size, e.value_size));
+    if (!s.ok()) return FromRocks(s, "writing a bulk load table file");
+  }
+  rocksdb::Status finished = writer.Finish();
+  if (!finished.ok()) return FromRocks(finished, "finishing a bulk load table file");
+  return true;
+}
+
+}  // namespace segmenta

@@ -1,0 +1,115 @@
+// A bulk load: writes that bypass RocksDB's memtables. Batches are buffered in memory per
+// column family; once the buffer is full they are sorted, written as table files and
+// ingested into the database in one atomic step (RocksDB's IngestExternalFiles), which puts
+// a family whose keys only grow (activities, keyed by sequence number) straight into the
+// bottom level, never to be compacted.
+//
+// Why not the ordinary write path for an import: inserting into skip lists, flushing them
+// and compacting the result was 40 % of an import's CPU (docs/benchmarks.md, stop 15).
+//
+// What is buffered is not visible to readers of the database until the next Spill(): the
+// writer must not need to read back what it wrote since (the worker keeps it in memory in
+// a bulk load; see WorkerOptions and Store::Write).
+#pragma once
+
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+
+namespace segmenta {
+
+class BulkLoad {
+ public:
+  // Loads into `db`, whose column families are `families` (the handles stay owned by the
+  // caller and must outlive this object). Table files are written under `dir`, which is
+  // created if needed and must be on the database's file system (files are moved, not
+  // copied). A spill happens when the buffer holds `buffer_bytes`.
+  BulkLoad(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> families, std::string dir,
+           size_t buffer_bytes);
+  // Removes table files left by a spill that failed. Whatever was not spilled is lost.
+  ~BulkLoad();
+
+  // Buffers every Put and Delete of `batch` (in order: a later write of a key wins). Once
+  // the buffer is full, a thread of its own spills it while the next one fills; a buffer
+  // full before that spill ended waits for it.
+  // Errors: InvalidArgument when the batch holds another kind of write (a merge, a range
+  // deletion); as Spill(). Thread-safe.
+  absl::Status Add(const rocksdb::WriteBatch& batch);
+
+  // Writes everything buffered as table files, one per column family that has writes, and
+  // ingests them all at once: after a crash, all of them are in the database or none.
+  // Waits for a spill in progress first. A family's table files are written by two threads
+  // (the largest family's by one of its own).
+  // Errors: Internal (with RocksDB's message) when a file cannot be written or ingested,
+  // now or by the spill in progress; the buffer is then dropped. Thread-safe.
+  absl::Status Spill();
+
+ private:
+  // One write: key and value are adjacent in an arena block.
+  struct Entry {
+    // The key's first 16 bytes, big-endian (zero-padded): most comparisons of a sort end
+    // here, without reading the key itself (16 bytes tell apart a contact's activities).
+    unsigned __int128 prefix;
+    const char* data;
+    uint32_t key_size;
+    uint32_t value_size;
+    uint32_t order;  // position among the family's writes: a later one wins
+    bool deleted;
+  };
+  struct FamilyBuffer {
+    std::vector<Entry> entries;
+    size_t bytes = 0;
+  };
+  // What one spill writes.
+  struct Buffer {
+    std::vector<FamilyBuffer> families;           // as families_
+    std::vector<std::unique_ptr<char[]>> blocks;  // the arena
+    size_t bytes = 0;
+    uint64_t number = 0;  // names its files
+  };
+  class BatchReader;
+
+  // Copies key and value next to each other into the arena.
+  const char* Copy(std::string_view key, std::string_view value);
+  absl::Status AddLocked(uint32_t family_id, std::string_view key, std::string_view value,
+                         bool deleted);
+  // The buffer filled so far, leaving an empty one.
+  std::unique_ptr<Buffer> TakeBuffer();
+  // Waits for the spill in progress, if any, and returns its status.
+  absl::Status AwaitSpill();
+  // Writes `buffer` as table files and ingests them. Touches no member but the database's.
+  absl::Status SpillBuffer(Buffer* buffer) const;
+  // Writes `family`'s entries, sorted, to a table file at `path`; false when it had none.
+  absl::StatusOr<bool> WriteFile(size_t family, FamilyBuffer* buffer,
+                                 const std::string& path) const;
+
+  rocksdb::DB* db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> families_;
+  std::string dir_;
+  size_t buffer_bytes_;
+
+  mutable std::mutex mu_;
+  // Index in families_ of each column family id.
+  std::vector<int> family_of_id_;
+  std::unique_ptr<Buffer> buffer_;  // filling
+  // Where the next write goes in buffer_'s last block, and that block's size.
+  size_t block_used_ = 0;
+  size_t block_size_ = 0;
+  uint64_t spills_ = 0;  // buffers taken to be spilled: numbers the next one
+  // The spill running on its own thread, if any.
+  std::future<absl::Status> spilling_;
+  // Arena blocks of spilled buffers, for the next ones: fresh memory costs a page fault and
+  // the kernel's zeroing of every page.
+  std::mutex free_blocks_mu_;
+  std::vector<std::unique_ptr<char[]>> free_blocks_;
+};
+
+}  // namespace segmenta
