@@ -1,5 +1,6 @@
 #include "store/store.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "gtest/gtest.h"
@@ -83,6 +84,41 @@ TEST(StoreTest, BulkLoadShowsWritesAtSpillsWithTheLastWriteOfEachKeyWinning) {
   batch.Put((*store)->handle(Family::kContacts), "a", "42");
   ASSERT_TRUE((*store)->Write(&batch, /*sync=*/true).ok());
   EXPECT_EQ((*store)->Get(Family::kContacts, "a")->value_or(""), "42");
+}
+
+// Keys that agree on their first 16 bytes, or are zero-padded versions of one another, are
+// kept apart and in RocksDB's (memcmp) order.
+TEST(StoreTest, BulkLoadOrdersKeysThatShareALongPrefix) {
+  std::string dir = TempDir("bulk_order");
+  StoreOptions options;
+  options.bulk_load = true;
+  auto store = Store::Open(dir, options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const std::string long_a = std::string(16, 'k') + "a";
+  std::vector<std::string> keys = {std::string("ab"),
+                                   std::string("ab\0", 3),
+                                   std::string("ab\0\0", 4),
+                                   std::string(16, 'k'),
+                                   long_a + "zz",
+                                   long_a,
+                                   std::string(16, 'k') + "b",
+                                   std::string(16, 'k') + std::string(5, '\0'),
+                                   std::string(20, '\0'),
+                                   std::string(3, '\0')};
+  rocksdb::WriteBatch batch;
+  for (const std::string& key : keys) batch.Put((*store)->handle(Family::kMessages), key, key);
+  batch.Put((*store)->handle(Family::kMessages), long_a, "again");  // the later one wins
+  ASSERT_TRUE((*store)->Write(&batch, /*sync=*/false).ok());
+  ASSERT_TRUE((*store)->Flush().ok());
+  std::vector<std::string> expected = keys;
+  std::sort(expected.begin(), expected.end());
+  std::vector<std::string> stored;
+  auto it = (*store)->NewIterator(Family::kMessages);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    stored.push_back(it->key().ToString());
+    EXPECT_EQ(it->value().ToString(), stored.back() == long_a ? "again" : stored.back());
+  }
+  EXPECT_EQ(stored, expected);
 }
 
 TEST(StoreTest, SecondOpenOfTheSameDirectoryIsRefusedClearly) {
