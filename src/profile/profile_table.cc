@@ -237,26 +237,44 @@ const Column* ProfileTable::account_trait(std::string_view name) const {
 }
 
 void ProfileTable::SetFlattened(absl::node_hash_map<std::string, Column>& columns, size_t row,
-                                std::string& path, simdjson::dom::element value, bool narrow_ids) {
+                                std::string& path, simdjson::dom::element value, bool narrow_ids,
+                                EventTable* table, size_t* position) {
   if (value.is_object()) {
     const size_t length = path.size();
     for (simdjson::dom::key_value_pair field : simdjson::dom::object(value)) {
       path.append(".").append(field.key);
-      SetFlattened(columns, row, path, field.value, narrow_ids);
+      SetFlattened(columns, row, path, field.value, narrow_ids, table, position);
       path.resize(length);
     }
     return;
   }
-  auto it = columns.find(path);
-  if (it == columns.end()) {
-    it = columns.try_emplace(path).first;
-    if (narrow_ids) it->second.KeepNarrowIds();
+  Column* column = nullptr;
+  std::vector<std::pair<std::string, Column*>>* recent =
+      table != nullptr ? &table->recent_columns : nullptr;
+  if (recent != nullptr && *position < recent->size() && (*recent)[*position].first == path) {
+    column = (*recent)[*position].second;
   }
+  if (column == nullptr) {
+    auto it = columns.find(path);
+    if (it == columns.end()) {
+      it = columns.try_emplace(path).first;
+      if (narrow_ids) it->second.KeepNarrowIds();
+    }
+    column = &it->second;  // stays put: a node map, and columns are never removed
+    if (recent != nullptr) {
+      if (*position < recent->size()) {
+        (*recent)[*position] = {path, column};
+      } else {
+        recent->emplace_back(path, column);
+      }
+    }
+  }
+  if (position != nullptr) ++*position;
   std::string_view s;
   if (value.get_string().get(s) == simdjson::SUCCESS) {
-    it->second.SetString(row, s);
+    column->SetString(row, s);
   } else {
-    it->second.Set(row, Value::FromJson(value));
+    column->Set(row, Value::FromJson(value));
   }
 }
 
@@ -299,11 +317,12 @@ void ProfileTable::AddActivity(ContactId contact, MessageType type, std::string_
   table.contact.push_back(static_cast<uint32_t>(contact));
   table.time.push_back(time);
   // identify and group carry traits, which live on the profile: their rows keep none.
+  size_t position = 0;  // in table.recent_columns
   if (properties != nullptr && properties->is_object() && type != MessageType::kIdentify &&
       type != MessageType::kGroup) {
     for (simdjson::dom::key_value_pair field : simdjson::dom::object(*properties)) {
       path_.assign(field.key);
-      SetFlattened(table.columns, row, path_, field.value);
+      SetFlattened(table.columns, row, path_, field.value, false, &table, &position);
     }
   }
   if (context != nullptr && context->is_object()) {
@@ -313,7 +332,7 @@ void ProfileTable::AddActivity(ContactId contact, MessageType type, std::string_
         continue;
       }
       path_.assign("context.").append(field.key);
-      SetFlattened(table.columns, row, path_, field.value);
+      SetFlattened(table.columns, row, path_, field.value, false, &table, &position);
     }
   }
   Link(Row(contact), EventRef{row, t});

@@ -135,6 +135,10 @@ struct EventTable {
   std::vector<uint32_t> contact;  // ContactId of each row (0 once erased)
   std::vector<Millis> time;
   absl::node_hash_map<std::string, Column> columns;  // flattened property path -> column
+  // The columns the last activity set, in the order it set them. The next one, which
+  // nearly always has the same fields in the same order, finds its columns here by
+  // comparing paths, without hashing them (ProfileTable::AddActivity).
+  std::vector<std::pair<std::string, Column*>> recent_columns;
 
   size_t rows() const { return time.size(); }
   // The column of `path`, or null when no row has it.
@@ -245,9 +249,11 @@ class ProfileTable {
   uint32_t AccountRow(std::string_view group_id);
   // Sets `value` at `row` of the column named `path`, an object's fields at `path.field`
   // (recursively). `path` is a scratch buffer, restored on return. `narrow_ids`: new
-  // columns keep 16-bit ids (Column::KeepNarrowIds).
+  // columns keep 16-bit ids (Column::KeepNarrowIds). With `table`, the columns set are
+  // looked up first in table->recent_columns from `*position` on, and left there.
   void SetFlattened(absl::node_hash_map<std::string, Column>& columns, size_t row,
-                    std::string& path, simdjson::dom::element value, bool narrow_ids = false);
+                    std::string& path, simdjson::dom::element value, bool narrow_ids = false,
+                    EventTable* table = nullptr, size_t* position = nullptr);
   // Appends `row` of table `t` to the contact's list, keeping it in time order.
   void Link(ContactState& state, EventRef ref);
 

@@ -142,6 +142,48 @@ TEST_F(ProfileTableTest, LiveStateMatchesTheStateRebuiltFromTheStore) {
   EXPECT_EQ(t, 1843430400000);  // 2028-06-01
 }
 
+// Activities of one table with the same fields in another order, fewer, more or nested
+// differently: each value lands in the column of its own path.
+TEST(ProfileTableColumnsTest, EachValueLandsInItsPathsColumnWhateverTheFieldOrder) {
+  ProfileTable p;
+  const char* properties[] = {
+      R"({"a":"1","b":{"c":"2","d":3},"e":true})",
+      R"({"a":"4","b":{"c":"5","d":6},"e":false})",
+      R"({"b":{"d":7,"c":"8"},"a":"9"})",
+      R"({"e":true})",
+      R"({"a":"10","b":"not an object","f":"11"})",
+      R"({"b":{"c":"12"},"a":"13","e":false,"g":{"h":"14"}})",
+  };
+  for (int i = 0; i < 6; ++i) {
+    Message m = Msg(MessageType::kTrack, "m" + std::to_string(i), "", "a", i);
+    m.event = "E";
+    m.properties = properties[i];
+    m.context = i % 2 == 0
+                    ? R"({"locale":"fr-FR","page":{"path":"/p)" + std::to_string(i) + R"("}})"
+                    : R"({"page":{"path":"/q"},"locale":"de-DE"})";
+    p.AddActivity(1, m);
+  }
+  const EventTable& t = p.table(static_cast<uint16_t>(p.table_index(MessageType::kTrack, "E")));
+  auto cell = [&](std::string_view path, uint32_t row) {
+    const Column* column = t.column(path);
+    return column == nullptr || column->type(row) == ValueType::kNull ? std::string("-")
+                                                                      : column->Get(row).ToJson();
+  };
+  std::vector<std::string> rows;
+  for (uint32_t row = 0; row < 6; ++row) {
+    rows.push_back(cell("a", row) + " " + cell("b", row) + " " + cell("b.c", row) + " " +
+                   cell("b.d", row) + " " + cell("e", row) + " " + cell("f", row) + " " +
+                   cell("g.h", row) + " " + cell("context.locale", row) + " " +
+                   cell("context.page.path", row));
+  }
+  EXPECT_THAT(rows, ::testing::ElementsAre(R"("1" - "2" 3 true - - "fr-FR" "/p0")",
+                                           R"("4" - "5" 6 false - - "de-DE" "/q")",
+                                           R"("9" - "8" 7 - - - "fr-FR" "/p2")",
+                                           R"(- - - - true - - "de-DE" "/q")",
+                                           R"("10" "not an object" - - - "11" - "fr-FR" "/p4")",
+                                           R"("13" - "12" - false - "14" "de-DE" "/q")"));
+}
+
 TEST(ProfileTableGrowthTest, PreparedGrowthKeepsRowsAndLetsTheNextOnesInWithoutReallocating) {
   ProfileTable p;
   auto add = [&p](int i) {
