@@ -109,13 +109,13 @@ absl::Status BulkLoad::Add(const rocksdb::WriteBatch& batch) {
 }
 
 std::unique_ptr<BulkLoad::Buffer> BulkLoad::TakeBuffer() {
-  auto fresh = std::make_unique<Buffer>();
-  fresh->families.resize(families_.size());
-  fresh->number = spills_;
-  std::swap(fresh, buffer_);
+  std::unique_ptr<Buffer> full = std::move(buffer_);
+  if (full != nullptr) ++spills_;
+  buffer_ = std::make_unique<Buffer>();
+  buffer_->families.resize(families_.size());
+  buffer_->number = spills_;
   block_used_ = block_size_ = 0;
-  if (fresh != nullptr) ++spills_;
-  return fresh;
+  return full;
 }
 
 absl::Status BulkLoad::AwaitSpill() {

@@ -9,7 +9,7 @@
 //
 // What is buffered is not visible to readers of the database until the next Spill(): the
 // writer must not need to read back what it wrote since (the worker keeps it in memory in
-// a bulk load; see WorkerOptions and Store::Write).
+// a bulk load; see profile/worker.h and StoreOptions::bulk_load).
 #pragma once
 
 #include <cstdint>
@@ -46,8 +46,8 @@ class BulkLoad {
 
   // Writes everything buffered as table files, one per column family that has writes, and
   // ingests them all at once: after a crash, all of them are in the database or none.
-  // Waits for a spill in progress first. A family's table files are written by two threads
-  // (the largest family's by one of its own).
+  // Waits for a spill in progress first. The files are written by two threads (the largest
+  // family's by one of its own).
   // Errors: Internal (with RocksDB's message) when a file cannot be written or ingested,
   // now or by the spill in progress; the buffer is then dropped. Thread-safe.
   absl::Status Spill();
@@ -96,7 +96,7 @@ class BulkLoad {
   std::string dir_;
   size_t buffer_bytes_;
 
-  mutable std::mutex mu_;
+  std::mutex mu_;
   // Index in families_ of each column family id.
   std::vector<int> family_of_id_;
   std::unique_ptr<Buffer> buffer_;  // filling
