@@ -182,8 +182,8 @@ absl::StatusOr<GeneratedFile> GenerateFile(const std::string& path, std::optiona
 
 // Runs `segmenta --data-dir DIR import activities FILE` to completion; returns its wall
 // time. Errors: Internal with its stderr when it fails.
-absl::StatusOr<absl::Duration> RunImport(const BenchOptions& options, const std::string& data_dir,
-                                         const std::string& file, const std::string& log_dir) {
+absl::StatusOr<ImportRun> RunImport(const BenchOptions& options, const std::string& data_dir,
+                                    const std::string& file, const std::string& log_dir) {
   SpawnOptions spawn;
   spawn.stdout_path = log_dir + "/import.out";
   spawn.stderr_path = log_dir + "/import.err";
@@ -199,7 +199,7 @@ absl::StatusOr<absl::Duration> RunImport(const BenchOptions& options, const std:
                                            DescribeWaitStatus(status),
                                            TailOfFile(spawn.stderr_path)));
   }
-  return elapsed;
+  return ImportRun{elapsed, child.max_rss_bytes()};
 }
 
 }  // namespace segmenta

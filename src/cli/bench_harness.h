@@ -97,9 +97,15 @@ GeneratedLines GenerateLines(uint64_t events, uint64_t seed);
 absl::StatusOr<GeneratedFile> GenerateFile(const std::string& path, std::optional<uint64_t> events,
                                            uint64_t contacts, uint64_t seed);
 
-// Runs `segmenta --data-dir DIR import activities FILE` to completion; returns its wall
-// time. Errors: Internal with its stderr when it fails.
-absl::StatusOr<absl::Duration> RunImport(const BenchOptions& options, const std::string& data_dir,
-                                         const std::string& file, const std::string& log_dir);
+// How a `segmenta import` run went.
+struct ImportRun {
+  absl::Duration elapsed;  // wall time
+  uint64_t max_rss_bytes = 0;
+};
+
+// Runs `segmenta --data-dir DIR import activities FILE` to completion.
+// Errors: Internal with its stderr when it fails.
+absl::StatusOr<ImportRun> RunImport(const BenchOptions& options, const std::string& data_dir,
+                                    const std::string& file, const std::string& log_dir);
 
 }  // namespace segmenta

@@ -211,8 +211,8 @@ absl::StatusOr<WorkloadResult> RunPersonasBench(const BenchOptions& options) {
                             GenerateFile(file, std::nullopt, contacts, options.seed));
   std::string data_dir = work.path() + "/data";
   Note("importing {} events (segmenta import)", Grouped(data.events));
-  SEGMENTA_ASSIGN_OR_RETURN(absl::Duration import_time,
-                            RunImport(options, data_dir, file, work.path()));
+  SEGMENTA_ASSIGN_OR_RETURN(ImportRun import, RunImport(options, data_dir, file, work.path()));
+  const absl::Duration import_time = import.elapsed;
   std::filesystem::remove(file);
   Note("imported in {:.1f} s; loading the profile table", absl::ToDoubleSeconds(import_time));
   FakeClock clock(traffic.end);

@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,7 +93,21 @@ ChildProcess::ChildProcess(ChildProcess&& other) noexcept { *this = std::move(ot
 ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   std::swap(pid_, other.pid_);
   std::swap(status_, other.status_);
+  std::swap(max_rss_bytes_, other.max_rss_bytes_);
   return *this;
+}
+
+bool ChildProcess::Reap(bool block) {
+  int status = 0;
+  struct rusage usage {};
+  pid_t r;
+  while ((r = wait4(pid_, &status, block ? 0 : WNOHANG, &usage)) < 0 && errno == EINTR) {
+  }
+  if (r != pid_) return false;
+  status_ = status;
+  max_rss_bytes_ = static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // Linux counts KiB
+  pid_ = -1;
+  return true;
 }
 
 ChildProcess::~ChildProcess() {
@@ -104,24 +119,13 @@ ChildProcess::~ChildProcess() {
 
 bool ChildProcess::Running() {
   if (pid_ <= 0) return false;
-  int status = 0;
-  pid_t r = waitpid(pid_, &status, WNOHANG);
-  if (r == pid_) {
-    status_ = status;
-    pid_ = -1;
-    return false;
-  }
-  return true;
+  return !Reap(/*block=*/false);
 }
 
 std::optional<int> ChildProcess::Wait(std::optional<absl::Duration> timeout) {
   if (pid_ <= 0) return status_;
   if (!timeout.has_value()) {
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    status_ = status;
-    pid_ = -1;
+    Reap(/*block=*/true);
     return status_;
   }
   absl::Time deadline = absl::Now() + *timeout;

@@ -57,10 +57,16 @@ class ChildProcess {
   // Sends `signal`, waits up to `grace`, then SIGKILLs; returns the wait status.
   int Stop(int signal, absl::Duration grace);
 
+  // The child's peak resident memory once Wait() or Running() has seen it exit; 0 before.
+  uint64_t max_rss_bytes() const { return max_rss_bytes_; }
+
  private:
   ChildProcess() = default;
+  // Reaps the child if it has exited (blocking when `block`): true then.
+  bool Reap(bool block);
   pid_t pid_ = -1;
   int status_ = 0;
+  uint64_t max_rss_bytes_ = 0;
 };
 
 // "exit 3", "signal 9 (Killed)" for a wait status.

@@ -339,15 +339,18 @@ absl::StatusOr<WorkloadResult> RunImportBench(const BenchOptions& options) {
   for (int r = 1; r <= options.repeats; ++r) {
     SEGMENTA_ASSIGN_OR_RETURN(TempDir dir, TempDir::Create(TempParent(options), "import-data"));
     std::string data_dir = dir.path() + "/data";
-    SEGMENTA_ASSIGN_OR_RETURN(absl::Duration elapsed,
-                              RunImport(options, data_dir, file, dir.path()));
+    SEGMENTA_ASSIGN_OR_RETURN(ImportRun import, RunImport(options, data_dir, file, dir.path()));
+    const absl::Duration elapsed = import.elapsed;
     SEGMENTA_ASSIGN_OR_RETURN(StoreCounters counters, ReadCounters(data_dir));
     double rate = static_cast<double>(data.events) / absl::ToDoubleSeconds(elapsed);
     ours.push_back(rate);
-    fmt::print("  run {}  segmenta    {:>18}  {:7.1f} s  {:6.1f} MiB/s  store {}  load avg {}{}\n",
-               r, Rate(rate), absl::ToDoubleSeconds(elapsed),
-               static_cast<double>(data.bytes) / (1 << 20) / absl::ToDoubleSeconds(elapsed),
-               Bytes(DirBytes(data_dir)), LoadAverage(), CheckStored(counters, data.events));
+    fmt::print(
+        "  run {}  segmenta    {:>18}  {:7.1f} s  {:6.1f} MiB/s  store {}  max RSS {}  load avg "
+        "{}{}\n",
+        r, Rate(rate), absl::ToDoubleSeconds(elapsed),
+        static_cast<double>(data.bytes) / (1 << 20) / absl::ToDoubleSeconds(elapsed),
+        Bytes(DirBytes(data_dir)), Bytes(import.max_rss_bytes), LoadAverage(),
+        CheckStored(counters, data.events));
     std::fflush(stdout);
     if (peer != nullptr) {
       SEGMENTA_RETURN_IF_ERROR(peer->ResetEventsTable());
@@ -385,8 +388,8 @@ absl::StatusOr<WorkloadResult> RunMemoryBench(const BenchOptions& options) {
                             GenerateFile(file, std::nullopt, contacts, options.seed));
   std::string data_dir = work.path() + "/data";
   Note("importing {} events", Grouped(data.events));
-  SEGMENTA_ASSIGN_OR_RETURN(absl::Duration import_time,
-                            RunImport(options, data_dir, file, work.path()));
+  SEGMENTA_ASSIGN_OR_RETURN(ImportRun import, RunImport(options, data_dir, file, work.path()));
+  const absl::Duration import_time = import.elapsed;
   std::filesystem::remove(file);
   SEGMENTA_ASSIGN_OR_RETURN(StoreCounters counters, ReadCounters(data_dir));
   if (counters.contacts == 0) return absl::InternalError("the import stored no contacts");
