@@ -38,7 +38,13 @@ bool ParseMessageType(std::string_view name, MessageType* type) {
 }
 
 std::string MessageJson(const Message& m) {
-  JsonWriter w;
+  std::string out;
+  // Allocated once: the text kept from the input, and room for the names, quotes and the
+  // two timestamps.
+  out.reserve(m.properties.size() + m.traits.size() + m.context.size() + m.integrations.size() +
+              m.message_id.size() + m.user_id.size() + m.anonymous_id.size() + m.event.size() +
+              m.name.size() + m.group_id.size() + m.previous_id.size() + 200);
+  JsonWriter w(&out);
   w.BeginObject().Field("type", MessageTypeName(m.type)).Field("messageId", m.message_id);
   w.Field("timestamp", FormatTimestamp(m.timestamp));
   w.Field("receivedAt", FormatTimestamp(m.received_at));
