@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "core/json_writer.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
@@ -675,14 +676,11 @@ bool IsPlaceholderId(std::string_view id) {
   while (!id.empty() && is_space(id.back())) id.remove_suffix(1);
   if (id.empty()) return true;
   if (id.size() > kLongest) return false;
-  char lower[kLongest];
-  for (size_t i = 0; i < id.size(); ++i) {
-    char c = id[i];
-    lower[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  }
-  const std::string_view folded(lower, id.size());
+  // Compared with each placeholder of the same length, up to the first difference: an id
+  // (a UUID, most of the time) is rejected without being folded to lower case first.
+  const absl::string_view folded(id.data(), id.size());
   for (std::string_view p : kPlaceholders) {
-    if (p == folded) return true;
+    if (absl::EqualsIgnoreCase(absl::string_view(p.data(), p.size()), folded)) return true;
   }
   return false;
 }
