@@ -113,7 +113,7 @@ bool ChildProcess::Reap(bool block) {
 ChildProcess::~ChildProcess() {
   if (pid_ > 0) {
     kill(pid_, SIGKILL);
-    waitpid(pid_, &status_, 0);
+    Reap(/*block=*/true);
   }
 }
 

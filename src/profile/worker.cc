@@ -80,10 +80,12 @@ class Worker::Applier {
     auto it = store_->NewIterator(Family::kSuppressed);
     for (it->SeekToFirst(); it->Valid(); it->Next()) suppressed_.insert(it->key().ToString());
     SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "loading suppressed identities"));
-    auto messages = store_->NewIterator(Family::kMessages);
-    messages->SeekToFirst();
-    store_had_messages_ = messages->Valid();
-    SEGMENTA_RETURN_IF_ERROR(FromRocks(messages->status(), "reading the messages"));
+    if (bulk_load_) {
+      auto messages = store_->NewIterator(Family::kMessages);
+      messages->SeekToFirst();
+      store_had_messages_ = messages->Valid();
+      SEGMENTA_RETURN_IF_ERROR(FromRocks(messages->status(), "reading the messages"));
+    }
     SEGMENTA_ASSIGN_OR_RETURN(std::optional<std::string> counters,
                               store_->Get(Family::kMeta, std::string(kMetaCounters)));
     if (!counters) return absl::OkStatus();
@@ -600,7 +602,7 @@ class Worker::Applier {
   // The store buffers writes in a bulk load (StoreOptions::bulk_load): nothing written is
   // read back from it.
   const bool bulk_load_;
-  // Whether the messages family had any key when the worker started.
+  // In a bulk load, whether the messages family had any key when the worker started.
   bool store_had_messages_ = false;
   IdentityGraph graph_;
   ContactId next_contact_ = 1;

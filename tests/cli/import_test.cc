@@ -2,6 +2,7 @@
 // running server with --url, and as a dry run.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "cli/bench_process.h"
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -189,37 +191,31 @@ std::string WriteLines(const std::string& path, const std::vector<std::string>& 
   return path;
 }
 
-// Runs `segmenta --data-dir DIR import activities --buffer-mb 1 -` with `lines` on its
-// standard input, and kills it (SIGKILL) once a spill has added its table files to the
-// store (the spill's directory under DIR came and went), while its input is still open:
-// in the middle of the import. False if no spill ended within 30 s.
-bool ImportKilledAfterASpill(const std::string& dir, const std::vector<std::string>& lines) {
-  signal(SIGPIPE, SIG_IGN);
-  int fds[2];
-  if (pipe(fds) != 0) return false;
-  const std::string binary = testing::SegmentaBinary();
-  std::vector<std::string> args = {binary,       "--data-dir",  dir, "import",
-                                   "activities", "--buffer-mb", "1", "-"};
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[0], 0);
-    close(fds[0]);
-    close(fds[1]);
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
+// Runs `segmenta --data-dir DIR import activities --buffer-mb 1 FIFO`, writes `lines` to
+// the FIFO (a named pipe under `work`), and kills it (SIGKILL) once a spill has added its
+// table files to the store (the spill's directory under DIR came and went), while its input
+// is still open: in the middle of the import. False if no spill ended within 30 s.
+bool ImportKilledAfterASpill(const std::string& dir, const std::string& work,
+                             const std::vector<std::string>& lines) {
+  signal(SIGPIPE, SIG_IGN);  // a write after the child is gone fails instead
+  const std::string fifo = work + "/input.fifo";
+  if (mkfifo(fifo.c_str(), 0600) != 0) return false;
+  auto child = ChildProcess::Spawn({testing::SegmentaBinary(), "--data-dir", dir, "import",
+                                    "activities", "--buffer-mb", "1", fifo});
+  if (!child.ok()) return false;
+  // The FIFO opens for writing once the import has opened it to read (ENXIO until then).
+  int fd = -1;
+  for (int waited = 0; fd < 0 && waited < 3000 && child->Running(); ++waited) {
+    fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd < 0) usleep(10000);
   }
-  close(fds[0]);
+  if (fd < 0) return false;
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  std::FILE* input = fdopen(fd, "w");
   const std::string spill_dir = dir + "/bulk-load";
   bool spilling = false;
   for (size_t i = 0; i < lines.size() && !spilling; ++i) {
-    std::string text = lines[i] + "\n";
-    if (write(fds[1], text.data(), text.size()) != static_cast<ssize_t>(text.size())) break;
+    if (std::fprintf(input, "%s\n", lines[i].c_str()) < 0 || std::fflush(input) != 0) break;
     if (i % 20 == 19) spilling = std::filesystem::exists(spill_dir);
   }
   for (int waited = 0; !spilling && waited < 3000; ++waited) {
@@ -231,10 +227,8 @@ bool ImportKilledAfterASpill(const std::string& dir, const std::vector<std::stri
     usleep(10000);
     spilled = !std::filesystem::exists(spill_dir);
   }
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  close(fds[1]);
+  const int status = child->Stop(SIGKILL, absl::ZeroDuration());
+  std::fclose(input);
   return spilled && WIFSIGNALED(status);
 }
 
@@ -286,7 +280,8 @@ TEST_F(ImportTest, BulkImportKilledMidwayAndRunAgainStoresWhatOneImportStores) {
   RunResult r = Import({"activities", first});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(ImportKilledAfterASpill(
-      data_, std::vector<std::string>(lines.begin() + static_cast<ptrdiff_t>(half), lines.end())));
+      data_, dir_,
+      std::vector<std::string>(lines.begin() + static_cast<ptrdiff_t>(half), lines.end())));
   RunResult again = Import({"activities", second});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.err, Not(HasSubstr(" 0 duplicates skipped")));
