@@ -563,6 +563,89 @@ TEST_F(ApiTest, RawHttpExchangesAreFramedExactly) {
   EXPECT_EQ(Stat("activities"), 4u);
 }
 
+// Bodies larger than one read of the socket (the server asks for at most 64 KiB at once):
+// sent in pieces with pauses, chunked, and pipelined behind and ahead of small requests on
+// one keep-alive connection.
+TEST_F(ApiTest, BodiesLargerThanOneReadArriveWhole) {
+  namespace net = boost::asio;
+  net::io_context io;
+  net::ip::tcp::socket socket(io);
+  socket.connect({net::ip::make_address("127.0.0.1"), server_->port()});
+  std::string pending;  // read but not yet taken as a response
+  // Reads one response whose body has a Content-Length; returns its status line and body.
+  auto read_response = [&]() -> std::string {
+    std::array<char, 4096> chunk;
+    while (true) {
+      size_t end = pending.find("\r\n\r\n");
+      size_t length = pending.find("Content-Length: ");
+      if (end != std::string::npos && length != std::string::npos && length < end) {
+        size_t total = end + 4 + std::stoul(pending.substr(length + 16));
+        if (pending.size() >= total) {
+          std::string response = pending.substr(0, pending.find("\r\n")) + " " +
+                                 pending.substr(end + 4, total - end - 4);
+          pending.erase(0, total);
+          return response;
+        }
+      }
+      boost::system::error_code ec;
+      size_t n = socket.read_some(net::buffer(chunk), ec);
+      if (ec) return "read failed: " + ec.message();
+      pending.append(chunk.data(), n);
+    }
+  };
+  auto batch = [](std::string_view prefix, int messages) {
+    std::string body = R"({"batch":[)";
+    for (int i = 0; i < messages; ++i) {
+      if (i > 0) body += ',';
+      body +=
+          fmt::format(R"({{"type":"track","event":"Product Viewed","anonymousId":"{}-{}",)"
+                      R"("messageId":"{}-m{}","properties":{{"sku":"SKU-{:06}","price":{}.5}}}})",
+                      prefix, i % 37, prefix, i, i, i % 90);
+    }
+    return body + "]}";
+  };
+  auto head = [&](std::string_view path, std::string_view framing) {
+    return fmt::format(
+        "POST {} HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n"
+        "Content-Type: application/json\r\n{}\r\n\r\n",
+        path, BasicAuth(write_key_), framing);
+  };
+  auto sized = [&](std::string_view path, const std::string& body) {
+    return head(path, fmt::format("Content-Length: {}", body.size())) + body;
+  };
+  constexpr std::string_view kOk = "HTTP/1.1 200 OK {\"success\":true}";
+
+  // 1. About 150 KB in three writes with pauses between them.
+  const std::string big = batch("pieces", 1200);
+  ASSERT_GT(big.size(), 2u * 64 * 1024);
+  const std::string request = sized("/v1/batch", big);
+  const size_t third = request.size() / 3;
+  for (size_t from = 0; from < request.size(); from += third) {
+    net::write(socket, net::buffer(request.substr(from, third)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(read_response(), kOk);
+
+  // 2. Chunked: the length of the body is not known ahead.
+  const std::string chunked_body = batch("chunked", 1000);
+  const size_t half = chunked_body.size() / 2;
+  std::string chunked = head("/v1/batch", "Transfer-Encoding: chunked");
+  chunked += fmt::format("{:x}\r\n{}\r\n", half, chunked_body.substr(0, half));
+  chunked +=
+      fmt::format("{:x}\r\n{}\r\n0\r\n\r\n", chunked_body.size() - half, chunked_body.substr(half));
+  net::write(socket, net::buffer(chunked));
+  EXPECT_EQ(read_response(), kOk);
+
+  // 3. A small request, a large one and a small one in one write.
+  const std::string small = R"({"anonymousId":"pipelined","type":"page"})";
+  net::write(socket,
+             net::buffer(sized("/v1/page", small) + sized("/v1/batch", batch("piped", 900)) +
+                         sized("/v1/page", small)));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(read_response(), kOk) << "response " << i;
+  EXPECT_TRUE(pending.empty()) << pending;
+  EXPECT_EQ(Stat("activities"), 1200u + 1000u + 900u + 2u);
+}
+
 TEST_F(ApiTest, EmailsAreRenderedForAContactAndForAGroup) {
   ASSERT_EQ(Post("/v1/batch", R"({"batch":[
       {"type":"identify","userId":"ana","traits":{"first_name":"Ana","email":"ana@example.com","vip":true}},
