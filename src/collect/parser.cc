@@ -211,6 +211,35 @@ struct MessageParser::Impl {
     return minified;
   }
 
+  // The size of `obj` minified, as Minify(obj).size(). Minifies each field once and keeps
+  // the text of the known ones (as CollectFields finds them) for FieldText.
+  size_t MinifyFields(object obj) {
+    size_t size = 2;  // the braces
+    for (simdjson::dom::key_value_pair kv : obj) {
+      if (size > 2) ++size;  // the comma
+      minified.clear();
+      AppendJsonString(kv.key, &minified);
+      size += minified.size() + 1;  // and the colon
+      const Field f = LookupField(kv.key);
+      std::string* text = &minified;
+      if (f != kUnknownField && !kv.value.is_null()) {
+        text = &field_text[f];
+        field_text_present |= 1u << f;
+      }
+      text->clear();
+      AppendMinifiedJson(kv.value, text);
+      size += text->size();
+    }
+    return size;
+  }
+
+  // Field `f` (present in `fields`) as minified JSON; valid until the next Minify or
+  // MinifyFields.
+  std::string_view FieldText(const Fields& fields, Field f) {
+    if ((field_text_present >> f) & 1u) return field_text[f];
+    return Minify(fields[f]);
+  }
+
   // Reads an optional object field into minified text; errors unless it is an object.
   void ReadObject(const Fields& fields, Field f, int index, std::string* out,
                   std::vector<FieldError>* errors) {
@@ -219,7 +248,7 @@ struct MessageParser::Impl {
       errors->push_back({index, std::string(kFieldNames[f]), "must be an object"});
       return;
     }
-    std::string_view text = Minify(fields[f]);
+    std::string_view text = FieldText(fields, f);
     out->assign(text.data(), text.size());
   }
 
@@ -232,6 +261,9 @@ struct MessageParser::Impl {
   bool allocated = false;
   // Minify()'s buffer, kept between calls.
   std::string minified;
+  // MinifyFields()'s text of the message's known fields, and which of them it holds.
+  std::string field_text[kFieldCount];
+  uint32_t field_text_present = 0;
 };
 
 bool MessageParser::Impl::ParseJson(std::string_view text, std::string_view what, element* root,
@@ -296,8 +328,9 @@ void MessageParser::Impl::ParseMessage(const element& msg, int index, const Enve
     errors.push_back({index, "", "message must be a JSON object"});
     return;
   }
+  field_text_present = 0;
   if (envelope.check_message_size) {
-    size_t size = Minify(msg).size();
+    size_t size = MinifyFields(obj);
     if (size > limits.max_message_bytes) {
       errors.push_back({index, "",
                         fmt::format("message is {} bytes, more than the {}-byte limit", size,
@@ -436,7 +469,7 @@ void MessageParser::Impl::ParseMessage(const element& msg, int index, const Enve
   } else if (has_context && envelope.context) {
     MergeContext(own_context, *envelope.context, &m.context);
   } else if (has_context) {
-    std::string_view text = Minify(fields[kContext]);
+    std::string_view text = FieldText(fields, kContext);
     m.context.assign(text.data(), text.size());
   } else if (envelope.context) {
     std::string_view text = Minify(*envelope.context);

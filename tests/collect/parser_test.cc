@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "collect/message.h"
+#include "core/json_writer.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
 #include "gmock/gmock.h"
@@ -648,6 +649,46 @@ TEST(ParserTest, RejectsMessageOverTheLimitMeasuredMinified) {
   // A single-endpoint body is one message.
   r = parser.Parse(over, Endpoint::kTrack, kReceived);
   EXPECT_THAT(Errors(r), ElementsAre("0 : message is 32769 bytes, more than the 32768-byte limit"));
+}
+
+// The size is measured field by field, and the measured text is kept for the message: both
+// must agree with minifying the whole message, whatever its escapes, numbers, nulls,
+// unknown fields and repeated keys.
+TEST(ParserTest, MeasuresAndKeepsEachFieldAsTheWholeMessageMinified) {
+  const std::string message =
+      R"({ "type" : "track", "messageId" : "m1", "userId" : "caf\u00e9 \"u\"",
+      "event" : "E\/F", "extra" : [1.50, 1e2, -0, true, null, {"k\n" : "v\t"}],
+      "properties" : {"a" : 1}, "properties" : null, "traits" : null,
+      "context" : {"ip" : "1.2.3.4"}, "context" : {"page" : {"url" : "https://x.test/\u0001"}},
+      "integrations" : {"All" : false} })";
+  simdjson::dom::parser json;
+  const size_t minified = MinifiedJson(json.parse(message)).size();
+  ASSERT_LT(minified, message.size());
+
+  Limits limits;
+  limits.max_message_bytes = minified;  // small enough that every message is measured
+  MessageParser measured(limits);
+  ParseResult kept = measured.Parse(Batch({message, message}), Endpoint::kBatch, kReceived);
+  ASSERT_THAT(Errors(kept), IsEmpty());
+  ASSERT_THAT(kept.messages, SizeIs(2));
+  EXPECT_EQ(kept.messages[1].properties, R"({"a":1})");
+  EXPECT_EQ(kept.messages[1].context, R"({"page":{"url":"https://x.test/\u0001"}})");
+  EXPECT_EQ(kept.messages[1].integrations, R"({"All":false})");
+  EXPECT_EQ(kept.messages[1].user_id, "café \"u\"");
+
+  // Without the measurement (the default limit is far above this body): the same messages.
+  MessageParser unmeasured;
+  ParseResult same = unmeasured.Parse(Batch({message, message}), Endpoint::kBatch, kReceived);
+  ASSERT_THAT(same.messages, SizeIs(2));
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(MessageJson(same.messages[i]), MessageJson(kept.messages[i])) << i;
+  }
+
+  limits.max_message_bytes = minified - 1;
+  MessageParser strict(limits);
+  EXPECT_THAT(Errors(strict.Parse(Batch({message}), Endpoint::kBatch, kReceived)),
+              ElementsAre(fmt::format("0 : message is {} bytes, more than the {}-byte limit",
+                                      minified, minified - 1)));
 }
 
 // `{"userId":"u","traits":` + nested objects, `levels` deep in all (the body counts).
