@@ -226,6 +226,11 @@ uint32_t ProfileTable::AccountRow(std::string_view group_id) {
   return row;
 }
 
+const AccountState* ProfileTable::FindAccount(std::string_view group_id) const {
+  auto it = account_ids_.find(absl::string_view(group_id.data(), group_id.size()));
+  return it == account_ids_.end() ? nullptr : &accounts_[it->second];
+}
+
 const Column* ProfileTable::trait(std::string_view name) const {
   auto it = traits_.find(std::string(name));
   return it == traits_.end() ? nullptr : &it->second;

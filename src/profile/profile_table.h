@@ -233,6 +233,8 @@ class ProfileTable {
 
   size_t account_rows() const { return accounts_.size(); }
   const AccountState& account(uint32_t row) const { return accounts_[row]; }
+  // The account `group_id`, or null when no contact joined it and it has no traits.
+  const AccountState* FindAccount(std::string_view group_id) const;
   const Column* account_trait(std::string_view name) const;
 
   const absl::node_hash_map<std::string, Column>& trait_columns() const { return traits_; }

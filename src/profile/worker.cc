@@ -324,11 +324,8 @@ class Worker::Applier {
       dirty_accounts_.insert(m.group_id);
       profiles_->SetAccountTraits(m.group_id, account->traits);
       // Every member's account conditions may change.
-      for (int64_t row = 0; row < static_cast<int64_t>(profiles_->account_rows()); ++row) {
-        const AccountState& state = profiles_->account(static_cast<uint32_t>(row));
-        if (state.group_id != m.group_id) continue;
-        for (uint32_t member : state.contacts) Change(member).accounts = true;
-        break;
+      if (const AccountState* state = profiles_->FindAccount(m.group_id); state != nullptr) {
+        for (uint32_t member : state->contacts) Change(member).accounts = true;
       }
     }
     return absl::OkStatus();

@@ -925,11 +925,10 @@ bool GroupEngine::Recompute(Group& g, const ProfileTable& profiles, Millis now,
         for (ContactId c : g.def.contacts) {
           if (profiles.contact(c) != nullptr) next.add(static_cast<uint32_t>(c));
         }
-        for (size_t a = 0; a < profiles.account_rows(); ++a) {
-          const AccountState& account = profiles.account(static_cast<uint32_t>(a));
-          if (std::binary_search(g.def.accounts.begin(), g.def.accounts.end(), account.group_id)) {
-            for (uint32_t c : account.contacts) next.add(c);
-          }
+        for (const std::string& group_id : g.def.accounts) {
+          const AccountState* account = profiles.FindAccount(group_id);
+          if (account == nullptr) continue;
+          for (uint32_t c : account->contacts) next.add(c);
         }
       } else if (g.plan != nullptr) {
         g.overall = {OverallValues(*g.plan, profiles, now)};

@@ -142,6 +142,27 @@ TEST_F(EngineTest, StaticGroupsListContactsAndWholeAccounts) {
   EXPECT_TRUE(absl::IsNotFound(dynamic_edit.status()));
 }
 
+// Account traits sent without a contact (a CRM sync) move the account's contacts.
+TEST_F(EngineTest, AnAccountsNewTraitsMoveItsContactsInAndOut) {
+  Send(MessageType::kGroup, "u1", "", "acme", "{}", R"({"industry":"Retail"})");
+  Send(MessageType::kGroup, "u2", "", "globex", "{}", R"({"industry":"Software"})");
+  Create("Retail", R"(any account (industry = "Retail"))");
+  EXPECT_TRUE(In("Retail", "u1"));
+  EXPECT_FALSE(In("Retail", "u2"));
+  clock_.Advance(absl::Seconds(1));
+  Send(MessageType::kGroup, "", "", "globex", "{}", R"({"industry":"Retail"})");
+  EXPECT_TRUE(In("Retail", "u2"));
+  clock_.Advance(absl::Seconds(1));
+  Send(MessageType::kGroup, "", "", "acme", "{}", R"({"industry":"Energy"})");
+  EXPECT_FALSE(In("Retail", "u1"));
+  EXPECT_TRUE(In("Retail", "u2"));
+  // An account no contact joined yet: its traits wait for its first contact.
+  Send(MessageType::kGroup, "", "", "initech", "{}", R"({"industry":"Retail"})");
+  Send(MessageType::kGroup, "u3", "", "initech");
+  EXPECT_TRUE(In("Retail", "u3"));
+  EXPECT_EQ(engine_->Get("Retail")->members, 2u);
+}
+
 TEST_F(EngineTest, GroupsBuiltOnGroupsFollowThemAndCyclesAreRefused) {
   Send(MessageType::kIdentify, "u1", "", "", "{}", R"({"age":50,"country":"ES"})");
   Send(MessageType::kIdentify, "u2", "", "", "{}", R"({"age":30,"country":"ES"})");
