@@ -166,6 +166,9 @@ class Worker::Applier {
       IngestResult result;
       for (size_t i = 0; i < p->messages.size(); ++i) {
         if (i % 16 == 15) between_messages();
+        if (bulk_load_ && i + kPrefetchAhead < p->messages.size()) {
+          PrefetchMessageId(p->messages[i + kPrefetchAhead]);
+        }
         SEGMENTA_RETURN_IF_ERROR(ApplyMessage(p->messages[i], &result));
       }
       results->push_back(result);
@@ -272,6 +275,14 @@ class Worker::Applier {
   // Two ids of a load of 10 million share one with a chance of about 1 in 10^23.
   static absl::uint128 Fingerprint(std::string_view message_id) {
     return absl::MakeUint128(absl::HashOf(message_id), std::hash<std::string_view>{}(message_id));
+  }
+
+  // In a bulk load, bulk_message_ids_ outgrows the caches (160 MB at 10 million messages):
+  // every lookup was a cache miss, a tenth of the writer's time. The slot of the message
+  // this many ahead is fetched while the current one is applied.
+  static constexpr size_t kPrefetchAhead = 8;
+  void PrefetchMessageId(const Message& m) const {
+    if (m.check_message_id) bulk_message_ids_.prefetch(Fingerprint(m.message_id));
   }
 
   void RememberMessageId(const std::string& message_id) {
