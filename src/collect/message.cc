@@ -37,14 +37,14 @@ bool ParseMessageType(std::string_view name, MessageType* type) {
   return false;
 }
 
-std::string MessageJson(const Message& m) {
-  std::string out;
-  // Allocated once: the text kept from the input, and room for the names, quotes and the
-  // two timestamps.
-  out.reserve(m.properties.size() + m.traits.size() + m.context.size() + m.integrations.size() +
-              m.message_id.size() + m.user_id.size() + m.anonymous_id.size() + m.event.size() +
-              m.name.size() + m.group_id.size() + m.previous_id.size() + 200);
-  JsonWriter w(&out);
+void MessageJsonParts(const Message& m, std::string* scratch,
+                      std::vector<std::string_view>* parts) {
+  scratch->clear();
+  parts->clear();
+  // Room for the names, quotes and the two timestamps, once.
+  scratch->reserve(m.message_id.size() + m.user_id.size() + m.anonymous_id.size() + m.event.size() +
+                   m.name.size() + m.group_id.size() + m.previous_id.size() + 200);
+  JsonWriter w(scratch);
   w.BeginObject().Field("type", MessageTypeName(m.type)).Field("messageId", m.message_id);
   w.Field("timestamp", FormatTimestamp(m.timestamp));
   w.Field("receivedAt", FormatTimestamp(m.received_at));
@@ -54,12 +54,38 @@ std::string MessageJson(const Message& m) {
   if (!m.name.empty()) w.Field("name", m.name);
   if (!m.group_id.empty()) w.Field("groupId", m.group_id);
   if (!m.previous_id.empty()) w.Field("previousId", m.previous_id);
-  if (!m.properties.empty()) w.Key("properties").Raw(m.properties);
-  if (!m.traits.empty()) w.Key("traits").Raw(m.traits);
-  if (!m.context.empty()) w.Key("context").Raw(m.context);
-  if (!m.integrations.empty()) w.Key("integrations").Raw(m.integrations);
+  // Each object goes where scratch stood after its key: (that offset, the object).
+  std::pair<size_t, std::string_view> objects[4];
+  size_t count = 0;
+  const std::pair<std::string_view, std::string_view> kept[] = {{"properties", m.properties},
+                                                                {"traits", m.traits},
+                                                                {"context", m.context},
+                                                                {"integrations", m.integrations}};
+  for (const auto& [key, text] : kept) {
+    if (text.empty()) continue;
+    w.Key(key).Raw({});  // the writer now counts a value there
+    objects[count++] = {scratch->size(), text};
+  }
   w.EndObject();
-  return w.Take();
+  size_t from = 0;
+  for (size_t i = 0; i < count; ++i) {
+    parts->emplace_back(scratch->data() + from, objects[i].first - from);
+    parts->push_back(objects[i].second);
+    from = objects[i].first;
+  }
+  parts->emplace_back(scratch->data() + from, scratch->size() - from);
+}
+
+std::string MessageJson(const Message& m) {
+  std::string scratch;
+  std::vector<std::string_view> parts;
+  MessageJsonParts(m, &scratch, &parts);
+  size_t size = 0;
+  for (std::string_view part : parts) size += part.size();
+  std::string out;
+  out.reserve(size);
+  for (std::string_view part : parts) out.append(part);
+  return out;
 }
 
 }  // namespace segmenta

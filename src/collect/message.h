@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/time/time.h"
 
@@ -52,5 +53,13 @@ struct Message {
 // "properties", "traits", "context", "integrations"); absent fields are left out. What the
 // store keeps as an activity and what `segmenta import --url` sends. Thread-safe.
 std::string MessageJson(const Message& message);
+
+// MessageJson's text as pieces that concatenate to it: the ones it writes (names, ids,
+// timestamps) in `scratch`, the objects kept as text (properties, traits, context,
+// integrations) by reference into `message`. For writers that take a value in parts
+// (RocksDB's SliceParts), which then copy the large objects once instead of twice. The
+// pieces stay valid while `message` and `scratch` do not change. Thread-safe.
+void MessageJsonParts(const Message& message, std::string* scratch,
+                      std::vector<std::string_view>* parts);
 
 }  // namespace segmenta
