@@ -201,7 +201,9 @@ std::variant<std::vector<std::string>, HttpResponse> DecodedPathSegments(std::st
 }
 
 std::optional<HttpResponse> CheckMethod(const HttpRequest& request, std::string_view methods) {
-  std::string_view m = request.method == "HEAD" ? "GET" : request.method;
+  // Both arms string_views: with a std::string arm, the result would be a temporary string.
+  std::string_view m =
+      request.method == "HEAD" ? std::string_view("GET") : std::string_view(request.method);
   if (methods.find(m) == std::string_view::npos) return MethodNotAllowed(request.path, methods);
   return std::nullopt;
 }
