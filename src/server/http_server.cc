@@ -592,6 +592,10 @@ void HttpServer::Shutdown() {
   shared->ioc.stop();
   for (std::thread& thread : shared->threads) thread.join();
   shared->threads.clear();
+  // The stop may leave handlers queued, the cancelled accept among them; it holds the shared
+  // state (whose io_context holds it): run them, so that both can be freed.
+  shared->ioc.restart();
+  shared->ioc.poll();
 }
 
 }  // namespace segmenta
