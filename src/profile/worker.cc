@@ -289,9 +289,9 @@ class Worker::Applier {
         rocksdb::SliceParts(activity_slices_.data(), static_cast<int>(activity_slices_.size())));
   }
 
-  // In a bulk load, bulk_message_ids_ outgrows the caches (160 MB at 10 million messages):
-  // every lookup was a cache miss, a tenth of the writer's time. The slot of the message
-  // this many ahead is fetched while the current one is applied.
+  // In a bulk load, bulk_message_ids_ outgrows the caches (160 MB at 10 million messages)
+  // and its lookups miss them. The slot of the message this many ahead is fetched while
+  // the current one is applied.
   static constexpr size_t kPrefetchAhead = 8;
   void PrefetchMessageId(const Message& m) const {
     if (m.check_message_id) bulk_message_ids_.prefetch(Fingerprint(m.message_id));
