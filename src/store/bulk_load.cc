@@ -15,6 +15,8 @@ namespace {
 
 // Arena blocks; a larger write gets a block of its own.
 constexpr size_t kBlockBytes = 4 << 20;
+// How many entries ahead WriteFile fetches a key.
+constexpr size_t kPrefetchAhead = 16;
 
 }  // namespace
 
@@ -239,9 +241,16 @@ absl::StatusOr<bool> BulkLoad::WriteFile(size_t family, FamilyBuffer* buffer,
                                 families_[family]);
   rocksdb::Status opened = writer.Open(path);
   if (!opened.ok()) return FromRocks(opened, "opening a bulk load table file");
+  // Two keys whose first 16 bytes differ differ: most checks end without reading the keys.
+  auto same_key = [&](const Entry& a, const Entry& b) {
+    return a.prefix == b.prefix && a.key_size == b.key_size &&
+           (a.key_size <= sizeof(a.prefix) || key_of(a) == key_of(b));
+  };
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
-    if (i + 1 < entries.size() && key_of(entries[i + 1]) == key_of(e)) continue;
+    // Sorted, the entries point all over the arena: each key read would miss the caches.
+    if (i + kPrefetchAhead < entries.size()) __builtin_prefetch(entries[i + kPrefetchAhead].data);
+    if (i + 1 < entries.size() && same_key(entries[i + 1], e)) continue;
     rocksdb::Slice key(e.data, e.key_size);
     rocksdb::Status s = e.deleted
                             ? writer.Delete(key)
