@@ -18,13 +18,10 @@ constexpr int64_t kNotATime = INT64_MIN + 1;
 constexpr std::string_view kContextKept[] = {"campaign", "page",     "referrer", "locale",
                                              "timezone", "location", "device",   "os"};
 
-std::string TableId(MessageType type, std::string_view event) {
-  std::string id(MessageTypeName(type));
-  if (type == MessageType::kTrack) {
-    id += ':';
-    id += event;
-  }
-  return id;
+// Sets `id` to the key of the event table of `type` and `event` in table_ids_.
+void SetTableId(MessageType type, std::string_view event, std::string* id) {
+  id->assign(MessageTypeName(type));
+  if (type == MessageType::kTrack) id->append(":").append(event);
 }
 
 }  // namespace
@@ -199,13 +196,15 @@ ContactState& ProfileTable::Row(ContactId id) {
 }
 
 int ProfileTable::table_index(MessageType type, std::string_view event) const {
-  auto it = table_ids_.find(TableId(type, event));
+  std::string id;
+  SetTableId(type, event, &id);
+  auto it = table_ids_.find(id);
   return it == table_ids_.end() ? -1 : it->second;
 }
 
 uint16_t ProfileTable::TableFor(MessageType type, std::string_view event) {
-  std::string id = TableId(type, event);
-  auto it = table_ids_.find(id);
+  SetTableId(type, event, &table_id_);
+  auto it = table_ids_.find(table_id_);
   if (it != table_ids_.end()) return it->second;
   auto table = std::make_unique<EventTable>();
   table->type = type;
@@ -213,7 +212,7 @@ uint16_t ProfileTable::TableFor(MessageType type, std::string_view event) {
       type == MessageType::kTrack ? std::string(event) : std::string(MessageTypeName(type));
   uint16_t index = static_cast<uint16_t>(tables_.size());
   tables_.push_back(std::move(table));
-  table_ids_.emplace(std::move(id), index);
+  table_ids_.emplace(table_id_, index);
   return index;
 }
 
@@ -297,7 +296,7 @@ void ProfileTable::Link(ContactState& state, EventRef ref) {
   state.events.insert(pos, ref);
 }
 
-void ProfileTable::AddActivity(ContactId contact, const Message& m) {
+uint16_t ProfileTable::AddActivity(ContactId contact, const Message& m) {
   simdjson::dom::element properties, context;
   bool has_properties =
       !m.properties.empty() && m.type != MessageType::kIdentify && m.type != MessageType::kGroup;
@@ -309,13 +308,13 @@ void ProfileTable::AddActivity(ContactId contact, const Message& m) {
   bool has_context =
       !m.context.empty() &&
       context_parser_.parse(m.context.data(), m.context.size()).get(context) == simdjson::SUCCESS;
-  AddActivity(contact, m.type, m.event, ToMillis(m.timestamp),
-              has_properties ? &properties : nullptr, has_context ? &context : nullptr);
+  return AddActivity(contact, m.type, m.event, ToMillis(m.timestamp),
+                     has_properties ? &properties : nullptr, has_context ? &context : nullptr);
 }
 
-void ProfileTable::AddActivity(ContactId contact, MessageType type, std::string_view event,
-                               Millis time, const simdjson::dom::element* properties,
-                               const simdjson::dom::element* context) {
+uint16_t ProfileTable::AddActivity(ContactId contact, MessageType type, std::string_view event,
+                                   Millis time, const simdjson::dom::element* properties,
+                                   const simdjson::dom::element* context) {
   uint16_t t = TableFor(type, event);
   EventTable& table = *tables_[t];
   const uint32_t row = static_cast<uint32_t>(table.rows());
@@ -341,6 +340,7 @@ void ProfileTable::AddActivity(ContactId contact, MessageType type, std::string_
     }
   }
   Link(Row(contact), EventRef{row, t});
+  return t;
 }
 
 void ProfileTable::SetTraits(ContactId contact, const Traits& traits,

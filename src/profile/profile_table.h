@@ -190,11 +190,13 @@ class ProfileTable {
 
   // --- Updates (the writer) -----------------------------------------------------------
   // An activity of `contact` at `message.timestamp`: a row in its event table, with its
-  // properties (and the useful parts of its context) as columns.
-  void AddActivity(ContactId contact, const Message& message);
+  // properties (and the useful parts of its context) as columns. Returns the index of its
+  // event table (as table_index).
+  uint16_t AddActivity(ContactId contact, const Message& message);
   // The same from parsed parts (null when absent).
-  void AddActivity(ContactId contact, MessageType type, std::string_view event, Millis time,
-                   const simdjson::dom::element* properties, const simdjson::dom::element* context);
+  uint16_t AddActivity(ContactId contact, MessageType type, std::string_view event, Millis time,
+                       const simdjson::dom::element* properties,
+                       const simdjson::dom::element* context);
   // Sets the trait columns of `contact` from its record's `traits` for the given names
   // (all of them when `names` is empty).
   void SetTraits(ContactId contact, const Traits& traits, const std::vector<std::string>& names);
@@ -266,7 +268,8 @@ class ProfileTable {
   std::vector<uint64_t> alive_words_;
   absl::node_hash_map<std::string, Column> traits_;
   std::vector<std::unique_ptr<EventTable>> tables_;
-  absl::flat_hash_map<std::string, uint16_t> table_ids_;  // TableId(type, event) -> index
+  absl::flat_hash_map<std::string, uint16_t> table_ids_;  // SetTableId(type, event) -> index
+  std::string table_id_;                                  // TableFor's scratch buffer
   std::vector<AccountState> accounts_;
   absl::flat_hash_map<std::string, uint32_t> account_ids_;
   absl::node_hash_map<std::string, Column> account_traits_;

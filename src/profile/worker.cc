@@ -164,12 +164,14 @@ class Worker::Applier {
       }
       SEGMENTA_RETURN_IF_ERROR(LookUpStoredIds(p->messages));
       IngestResult result;
+      if (bulk_load_) TakeFingerprints(p->messages);
       for (size_t i = 0; i < p->messages.size(); ++i) {
         if (i % 16 == 15) between_messages();
         if (bulk_load_ && i + kPrefetchAhead < p->messages.size()) {
-          PrefetchMessageId(p->messages[i + kPrefetchAhead]);
+          bulk_message_ids_.prefetch(fingerprints_[i + kPrefetchAhead]);
         }
-        SEGMENTA_RETURN_IF_ERROR(ApplyMessage(p->messages[i], &result));
+        SEGMENTA_RETURN_IF_ERROR(
+            ApplyMessage(p->messages[i], bulk_load_ ? fingerprints_[i] : absl::uint128(), &result));
       }
       results->push_back(result);
     }
@@ -289,24 +291,33 @@ class Worker::Applier {
         rocksdb::SliceParts(activity_slices_.data(), static_cast<int>(activity_slices_.size())));
   }
 
+  // In a bulk load, the Fingerprint of each message of `messages` into fingerprints_ (0
+  // for one whose messageId is not checked), computed once for the prefetch, the check and
+  // the insert.
+  void TakeFingerprints(const std::vector<Message>& messages) {
+    fingerprints_.resize(messages.size());
+    for (size_t i = 0; i < messages.size(); ++i) {
+      fingerprints_[i] =
+          messages[i].check_message_id ? Fingerprint(messages[i].message_id) : absl::uint128();
+    }
+  }
+
   // In a bulk load, bulk_message_ids_ outgrows the caches (160 MB at 10 million messages)
   // and its lookups miss them. The slot of the message this many ahead is fetched while
   // the current one is applied.
   static constexpr size_t kPrefetchAhead = 8;
-  void PrefetchMessageId(const Message& m) const {
-    if (m.check_message_id) bulk_message_ids_.prefetch(Fingerprint(m.message_id));
-  }
 
-  void RememberMessageId(const std::string& message_id) {
+  // `fingerprint` is the messageId's Fingerprint in a bulk load (unused otherwise).
+  void RememberMessageId(const std::string& message_id, absl::uint128 fingerprint) {
     if (bulk_load_) {
-      bulk_message_ids_.insert(Fingerprint(message_id));
+      bulk_message_ids_.insert(fingerprint);
     } else {
       message_ids_.insert(message_id);
     }
   }
 
-  bool IsDuplicate(const std::string& message_id) const {
-    if (bulk_load_ && bulk_message_ids_.contains(Fingerprint(message_id))) return true;
+  bool IsDuplicate(const std::string& message_id, absl::uint128 fingerprint) const {
+    if (bulk_load_ && bulk_message_ids_.contains(fingerprint)) return true;
     return message_ids_.contains(message_id) || previous_message_ids_.contains(message_id) ||
            stored_ids_.contains(message_id);
   }
@@ -360,8 +371,9 @@ class Worker::Applier {
     return change;
   }
 
-  absl::Status ApplyMessage(const Message& m, IngestResult* result) {
-    if (m.check_message_id && IsDuplicate(m.message_id)) {
+  // `fingerprint`: as RememberMessageId.
+  absl::Status ApplyMessage(const Message& m, absl::uint128 fingerprint, IngestResult* result) {
+    if (m.check_message_id && IsDuplicate(m.message_id, fingerprint)) {
       ++result->duplicates;
       ++stats_.duplicates;
       return absl::OkStatus();
@@ -371,7 +383,7 @@ class Worker::Applier {
       ++stats_.suppressed;
       return absl::OkStatus();
     }
-    if (m.check_message_id) RememberMessageId(m.message_id);
+    if (m.check_message_id) RememberMessageId(m.message_id, fingerprint);
     const int64_t time_ms = ToMillis(m.timestamp);
 
     if (m.type == MessageType::kGroup && m.user_id.empty() && m.anonymous_id.empty()) {
@@ -449,9 +461,8 @@ class Worker::Applier {
     batch_->Put(store_->handle(Family::kContactActivities), ActivityKey(contact->id, time_ms, seq),
                 std::string_view());
     pending_activities_[contact->id].push_back({time_ms, seq});
-    profiles_->AddActivity(contact->id, m);
+    const uint16_t table = profiles_->AddActivity(contact->id, m);
     ++change.activities;
-    uint16_t table = static_cast<uint16_t>(profiles_->table_index(m.type, m.event));
     if (std::find(change.event_tables.begin(), change.event_tables.end(), table) ==
         change.event_tables.end()) {
       change.event_tables.push_back(table);
@@ -639,6 +650,7 @@ class Worker::Applier {
   absl::flat_hash_set<std::string> previous_message_ids_;  // of the previous group
   // In a bulk load, the Fingerprint of every messageId written (instead of message_ids_).
   absl::flat_hash_set<absl::uint128> bulk_message_ids_;
+  std::vector<absl::uint128> fingerprints_;  // TakeFingerprints
   // The messageIds of the submission being applied that the store holds (LookUpStoredIds);
   // views into its messages.
   absl::flat_hash_set<std::string_view> stored_ids_;
