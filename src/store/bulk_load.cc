@@ -103,8 +103,13 @@ absl::Status BulkLoad::Add(const rocksdb::WriteBatch& batch) {
   SEGMENTA_RETURN_IF_ERROR(AwaitSpill());
   spilling_ = std::async(std::launch::async, [this, full = TakeBuffer()] {
     absl::Status status = SpillBuffer(full.get());
-    std::lock_guard<std::mutex> lock(free_blocks_mu_);
+    for (FamilyBuffer& family : full->families) {
+      family.entries.clear();  // keeps its capacity
+      family.bytes = 0;
+    }
+    std::lock_guard<std::mutex> lock(free_mu_);
     for (auto& block : full->blocks) free_blocks_.push_back(std::move(block));
+    if (free_families_.empty()) free_families_ = std::move(full->families);
     return status;
   });
   return absl::OkStatus();
@@ -114,6 +119,10 @@ std::unique_ptr<BulkLoad::Buffer> BulkLoad::TakeBuffer() {
   std::unique_ptr<Buffer> full = std::move(buffer_);
   if (full != nullptr) ++spills_;
   buffer_ = std::make_unique<Buffer>();
+  {
+    std::lock_guard<std::mutex> lock(free_mu_);
+    std::swap(buffer_->families, free_families_);
+  }
   buffer_->families.resize(families_.size());
   buffer_->number = spills_;
   block_used_ = block_size_ = 0;
@@ -150,7 +159,7 @@ const char* BulkLoad::Copy(std::string_view key, std::string_view value) {
     block_size_ = std::max(kBlockBytes, size);
     std::unique_ptr<char[]> block;
     if (block_size_ == kBlockBytes) {
-      std::lock_guard<std::mutex> lock(free_blocks_mu_);
+      std::lock_guard<std::mutex> lock(free_mu_);
       if (!free_blocks_.empty()) {
         block = std::move(free_blocks_.back());
         free_blocks_.pop_back();

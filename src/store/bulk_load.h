@@ -106,10 +106,11 @@ class BulkLoad {
   uint64_t spills_ = 0;  // buffers taken to be spilled: numbers the next one
   // The spill running on its own thread, if any.
   std::future<absl::Status> spilling_;
-  // Arena blocks of spilled buffers, for the next ones: fresh memory costs a page fault and
-  // the kernel's zeroing of every page.
-  std::mutex free_blocks_mu_;
-  std::vector<std::unique_ptr<char[]>> free_blocks_;
+  // Memory of spilled buffers, for the next ones: fresh memory costs a page fault and the
+  // kernel's zeroing of every page (and a vector grown from empty, copies as it doubles).
+  std::mutex free_mu_;
+  std::vector<std::unique_ptr<char[]>> free_blocks_;  // arena blocks
+  std::vector<FamilyBuffer> free_families_;           // empty, with their entries' capacity
 };
 
 }  // namespace segmenta
