@@ -429,20 +429,39 @@ TEST_F(WorkerTest, BulkLoadMergesAndRetriesReachWritesOfEveryEarlierGroup) {
     }
     worker_->Drain();
     ASSERT_EQ(failed.load(), 0);
+    // Then one submission of many messages (their messageIds hashed at once, the set
+    // fetched ahead): retries of earlier groups, and a new message sent twice.
+    std::vector<Message> many;
+    for (int i = 0; i < 10; ++i) {
+      many.push_back(Track("o" + std::to_string(i), "user-" + std::to_string(i), "",
+                           "Order Completed", At(i)));
+    }
+    many.push_back(Track("v0", "", "anon-0", "Product Viewed", At(0)));
+    many.push_back(Track("x0", "user-0", "", "Product Viewed", At(2 * kVisitors)));
+    many.push_back(Track("v0", "", "anon-0", "Product Viewed", At(0)));
+    many.push_back(Track("x0", "user-0", "", "Product Viewed", At(2 * kVisitors)));
+    std::promise<absl::StatusOr<IngestResult>> done;
+    worker_->Submit(std::move(many),
+                    [&](absl::StatusOr<IngestResult> r) { done.set_value(std::move(r)); });
+    absl::StatusOr<IngestResult> result = done.get_future().get();
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->stored, 1u);
+    EXPECT_EQ(result->duplicates, 13u);
     ASSERT_TRUE(store_->Flush().ok());
     EXPECT_EQ(worker_->stats().contacts, static_cast<uint64_t>(kVisitors));
     EXPECT_EQ(worker_->stats().merges, static_cast<uint64_t>(kVisitors));
-    EXPECT_EQ(worker_->stats().duplicates, static_cast<uint64_t>(kVisitors));
+    EXPECT_EQ(worker_->stats().duplicates, static_cast<uint64_t>(kVisitors + 13));
+    EXPECT_TRUE(store_->Get(Family::kMessages, "x0")->has_value());  // the one stored
     ContactReader reader(store_.get());
     for (int i = 0; i < kVisitors; ++i) {
       Contact c = Find("user-" + std::to_string(i));
       ASSERT_EQ(Find("anonymous:anon-" + std::to_string(i)).id, c.id);
-      EXPECT_EQ(reader.ActivityCount(c.id).value(), 4u) << i;
+      EXPECT_EQ(reader.ActivityCount(c.id).value(), i == 0 ? 5u : 4u) << i;
     }
     uint64_t entries = 0;
     auto it = store_->NewIterator(Family::kContactActivities);
     for (it->SeekToFirst(); it->Valid(); it->Next()) ++entries;
-    EXPECT_EQ(entries, static_cast<uint64_t>(4 * kVisitors));
+    EXPECT_EQ(entries, static_cast<uint64_t>(4 * kVisitors + 1));
     // A task reads the store, which a bulk load does not keep current: refused.
     EXPECT_TRUE(absl::IsFailedPrecondition(worker_->RunTaskAndWait(
         [](ProfileTable&, rocksdb::WriteBatch*) { return absl::OkStatus(); })));
