@@ -30,7 +30,7 @@ void SetTableId(MessageType type, std::string_view event, std::string* id) {
 // Column
 
 int64_t Column::FindString(std::string_view s) const {
-  auto it = string_ids_.find(s);
+  auto it = string_ids_.find(absl::string_view(s.data(), s.size()));
   return it == string_ids_.end() ? -1 : it->second;
 }
 
@@ -76,11 +76,11 @@ Value Column::Get(size_t row) const {
 }
 
 uint32_t Column::Intern(std::string_view s) {
-  auto it = string_ids_.find(s);
+  auto it = string_ids_.find(absl::string_view(s.data(), s.size()));
   if (it != string_ids_.end()) return it->second;
   uint32_t id = static_cast<uint32_t>(strings_.size());
-  strings_.emplace_back(s);
-  string_ids_.emplace(strings_.back(), id);
+  const std::string& kept = strings_.emplace_back(s);
+  string_ids_.emplace(absl::string_view(kept.data(), kept.size()), id);
   string_times_.push_back(kUnparsed);
   if (all_strings_are_times_) all_strings_are_times_ = ParseTimestamp(s).ok();
   return id;
@@ -163,7 +163,7 @@ size_t Column::MemoryBytes() const {
                  string_times_.capacity() * 8;
   for (const std::string& s : strings_)
     bytes += sizeof(std::string) + (s.size() > 15 ? s.capacity() : 0);
-  bytes += string_ids_.capacity() * (sizeof(std::string_view) + sizeof(uint32_t) + 1);
+  bytes += string_ids_.capacity() * (sizeof(absl::string_view) + sizeof(uint32_t) + 1);
   return bytes;
 }
 

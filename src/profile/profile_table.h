@@ -122,7 +122,9 @@ class Column {
   bool narrow_ = false;
   std::vector<uint16_t> narrow_ids_;  // when narrow_
   std::deque<std::string> strings_;   // stable addresses: the map's keys point into it
-  absl::flat_hash_map<std::string_view, uint32_t> string_ids_;
+  // Keyed by absl::string_view: Debian's Abseil hashes a std::string_view with std::hash,
+  // slower than its own string hash.
+  absl::flat_hash_map<absl::string_view, uint32_t> string_ids_;
   mutable std::vector<int64_t> string_times_;  // per string id; kUnparsed / kNotATime
   uint8_t types_seen_ = 0;
   bool all_strings_are_times_ = true;
