@@ -46,8 +46,15 @@ void MessageJsonParts(const Message& m, std::string* scratch,
                    m.name.size() + m.group_id.size() + m.previous_id.size() + 200);
   JsonWriter w(scratch);
   w.BeginObject().Field("type", MessageTypeName(m.type)).Field("messageId", m.message_id);
-  w.Field("timestamp", FormatTimestamp(m.timestamp));
-  w.Field("receivedAt", FormatTimestamp(m.received_at));
+  // The two timestamps without a string of their own each (a heap allocation apiece).
+  auto time_field = [&](std::string_view key, absl::Time t) {
+    char quoted[kMaxTimestampChars + 2];
+    const size_t size = FormatTimestampTo(t, quoted + 1);
+    quoted[0] = quoted[size + 1] = '"';
+    w.Key(key).Raw(std::string_view(quoted, size + 2));
+  };
+  time_field("timestamp", m.timestamp);
+  time_field("receivedAt", m.received_at);
   if (!m.user_id.empty()) w.Field("userId", m.user_id);
   if (!m.anonymous_id.empty()) w.Field("anonymousId", m.anonymous_id);
   if (!m.event.empty()) w.Field("event", m.event);

@@ -1,5 +1,7 @@
 #include "core/time_format.h"
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "fmt/format.h"
@@ -98,7 +100,7 @@ absl::StatusOr<absl::Time> ParseTimestamp(std::string_view text) {
       "expected an ISO-8601 timestamp like 2026-11-24T10:00:00Z, got \"{}\"", text.substr(0, 64)));
 }
 
-std::string FormatTimestamp(absl::Time t) {
+size_t FormatTimestampTo(absl::Time t, char* buf) {
   const int64_t ms = absl::ToUnixMillis(t);
   int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
   int64_t in_day = ms - days * 86400000;
@@ -106,9 +108,11 @@ std::string FormatTimestamp(absl::Time t) {
   unsigned month, day;
   CivilFromDays(days, &year, &month, &day);
   if (year < 0 || year > 9999) {
-    return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+    std::string text = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+    const size_t size = std::min(text.size(), kMaxTimestampChars);
+    std::memcpy(buf, text.data(), size);
+    return size;
   }
-  char buf[25];
   auto put = [&](int pos, int64_t v, int n) {
     for (int i = n - 1; i >= 0; --i, v /= 10) buf[pos + i] = static_cast<char>('0' + v % 10);
   };
@@ -126,7 +130,12 @@ std::string FormatTimestamp(absl::Time t) {
   buf[19] = '.';
   put(20, in_day % 1000, 3);
   buf[23] = 'Z';
-  return std::string(buf, 24);
+  return 24;
+}
+
+std::string FormatTimestamp(absl::Time t) {
+  char buf[kMaxTimestampChars];
+  return std::string(buf, FormatTimestampTo(t, buf));
 }
 
 }  // namespace segmenta

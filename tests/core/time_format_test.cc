@@ -1,5 +1,7 @@
 #include "core/time_format.h"
 
+#include <limits>
+
 #include "absl/random/random.h"
 #include "gtest/gtest.h"
 
@@ -52,6 +54,20 @@ TEST(TimeFormatTest, FastPathsAgreeWithAbslOverManyInstants) {
   EXPECT_FALSE(ParseTimestamp("2026-02-29T10:00:00Z").ok());  // not a leap year
   EXPECT_FALSE(ParseTimestamp("2026-13-01T10:00:00Z").ok());
   EXPECT_FALSE(ParseTimestamp("2026-11-24T10:00:00.Z").ok());
+}
+
+// Outside years 0-9999 FormatTimestamp falls back on absl's formatter; the text still fits
+// kMaxTimestampChars, down to the smallest and largest times in milliseconds.
+TEST(TimeFormatTest, ExtremeYearsFitTheBufferAndMatchAbsl) {
+  for (int64_t ms : {std::numeric_limits<int64_t>::min(), int64_t{-62167219200001},
+                     int64_t{253402300800000}, std::numeric_limits<int64_t>::max()}) {
+    absl::Time t = FromMillis(ms);
+    std::string general = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+    EXPECT_LE(general.size(), kMaxTimestampChars) << general;
+    char buf[kMaxTimestampChars];
+    EXPECT_EQ(std::string(buf, FormatTimestampTo(t, buf)), general);
+    EXPECT_EQ(FormatTimestamp(t), general);
+  }
 }
 
 }  // namespace
