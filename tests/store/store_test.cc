@@ -102,6 +102,7 @@ TEST(StoreTest, BulkLoadOrdersKeysThatShareALongPrefix) {
                                    long_a + "zz",
                                    long_a,
                                    std::string(16, 'k') + "b",
+                                   std::string(16, 'k') + "c",  // next to "b", as long
                                    std::string(16, 'k') + std::string(5, '\0'),
                                    std::string(20, '\0'),
                                    std::string(3, '\0')};
