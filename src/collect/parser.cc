@@ -8,6 +8,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "core/json_writer.h"
+#include "core/string_view.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
 #include "simdjson.h"
@@ -711,9 +712,9 @@ bool IsPlaceholderId(std::string_view id) {
   if (id.size() > kLongest) return false;
   // Compared with each placeholder of the same length, up to the first difference: an id
   // (a UUID, most of the time) is rejected without being folded to lower case first.
-  const absl::string_view folded(id.data(), id.size());
+  const absl::string_view folded = AbslView(id);
   for (std::string_view p : kPlaceholders) {
-    if (absl::EqualsIgnoreCase(absl::string_view(p.data(), p.size()), folded)) return true;
+    if (absl::EqualsIgnoreCase(AbslView(p), folded)) return true;
   }
   return false;
 }

@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
+#include "core/string_view.h"
 #include "fmt/format.h"
 #include "re2/filtered_re2.h"
 #include "re2/re2.h"
@@ -42,7 +43,7 @@ struct RuleList {
     if (rules.empty()) return -1;
     std::vector<int> found;
     if (atoms != nullptr) {
-      atoms->Match(absl::AsciiStrToLower(absl::string_view(ua.data(), ua.size())), &found);
+      atoms->Match(absl::AsciiStrToLower(AbslView(ua)), &found);
     }
     const re2::StringPiece text(ua.data(), ua.size());
     const int first = filter.FirstMatch(text, found);
@@ -77,7 +78,7 @@ std::string Field(const Rule& rule, int field, int group, const Groups& groups) 
   if (rule.replacement[field].has_value()) return Substitute(*rule.replacement[field], groups);
   if (group == 0) return "";
   const std::string_view text = groups[group];
-  return std::string(absl::StripAsciiWhitespace(absl::string_view(text.data(), text.size())));
+  return std::string(absl::StripAsciiWhitespace(AbslView(text)));
 }
 
 absl::StatusOr<RuleList> ReadList(const YAML::Node& root, const char* list,

@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/time.h"
+#include "core/string_view.h"
 #include "fmt/format.h"
 #include "lang/compiler.h"
 
@@ -124,14 +125,14 @@ const absl::flat_hash_map<std::string, size_t>& FieldIndex() {
 }  // namespace
 
 const Value* Visit::Find(std::string_view name) const {
-  auto it = FieldIndex().find(absl::string_view(name.data(), name.size()));
+  auto it = FieldIndex().find(AbslView(name));
   if (it == FieldIndex().end() || it->second >= values_.size()) return nullptr;
   const Value& v = values_[it->second];
   return v.is_null() ? nullptr : &v;
 }
 
 void Visit::Set(std::string_view name, Value value) {
-  auto it = FieldIndex().find(absl::string_view(name.data(), name.size()));
+  auto it = FieldIndex().find(AbslView(name));
   if (it == FieldIndex().end()) return;  // not a visit field: a bug, caught by the tests
   if (values_.empty()) values_.resize(FieldIndex().size());
   values_[it->second] = std::move(value);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/status.h"
+#include "core/string_view.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
 
@@ -30,7 +31,7 @@ void SetTableId(MessageType type, std::string_view event, std::string* id) {
 // Column
 
 int64_t Column::FindString(std::string_view s) const {
-  auto it = string_ids_.find(absl::string_view(s.data(), s.size()));
+  auto it = string_ids_.find(AbslView(s));
   return it == string_ids_.end() ? -1 : it->second;
 }
 
@@ -76,11 +77,11 @@ Value Column::Get(size_t row) const {
 }
 
 uint32_t Column::Intern(std::string_view s) {
-  auto it = string_ids_.find(absl::string_view(s.data(), s.size()));
+  auto it = string_ids_.find(AbslView(s));
   if (it != string_ids_.end()) return it->second;
   uint32_t id = static_cast<uint32_t>(strings_.size());
   const std::string& kept = strings_.emplace_back(s);
-  string_ids_.emplace(absl::string_view(kept.data(), kept.size()), id);
+  string_ids_.emplace(AbslView(kept), id);
   string_times_.push_back(kUnparsed);
   if (all_strings_are_times_) all_strings_are_times_ = ParseTimestamp(s).ok();
   return id;
@@ -226,7 +227,7 @@ uint32_t ProfileTable::AccountRow(std::string_view group_id) {
 }
 
 const AccountState* ProfileTable::FindAccount(std::string_view group_id) const {
-  auto it = account_ids_.find(absl::string_view(group_id.data(), group_id.size()));
+  auto it = account_ids_.find(AbslView(group_id));
   return it == account_ids_.end() ? nullptr : &accounts_[it->second];
 }
 

@@ -23,6 +23,7 @@
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "collect/message.h"
+#include "core/string_view.h"
 #include "core/value.h"
 #include "profile/contact.h"
 #include "store/store.h"
@@ -122,8 +123,7 @@ class Column {
   bool narrow_ = false;
   std::vector<uint16_t> narrow_ids_;  // when narrow_
   std::deque<std::string> strings_;   // stable addresses: the map's keys point into it
-  // Keyed by absl::string_view: Debian's Abseil hashes a std::string_view with std::hash,
-  // slower than its own string hash.
+  // Keyed by absl::string_view, for Abseil's string hash (core/string_view.h).
   absl::flat_hash_map<absl::string_view, uint32_t> string_ids_;
   mutable std::vector<int64_t> string_times_;  // per string id; kUnparsed / kNotATime
   uint8_t types_seen_ = 0;

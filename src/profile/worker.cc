@@ -14,6 +14,7 @@
 #include "collect/parser.h"
 #include "core/json_writer.h"
 #include "core/status.h"
+#include "core/string_view.h"
 #include "core/time_format.h"
 #include "core/value.h"
 #include "fmt/format.h"
@@ -268,19 +269,18 @@ class Worker::Applier {
     if (keys.empty() || (bulk_load_ && !store_had_messages_)) return absl::OkStatus();
     SEGMENTA_ASSIGN_OR_RETURN(std::vector<bool> found, store_->Contains(Family::kMessages, keys));
     for (size_t i = 0; i < keys.size(); ++i) {
-      if (found[i]) stored_ids_.insert(absl::string_view(keys[i].data(), keys[i].size()));
+      if (found[i]) stored_ids_.insert(AbslView(keys[i]));
     }
     return absl::OkStatus();
   }
 
   // 128 bits of two unrelated hashes of a messageId: what a bulk load remembers of each.
-  // Two ids of a load of 10 million share one with a chance of about 1 in 10^23. The first
-  // is Abseil's string hash, which it applies to an absl::string_view only: given a
-  // std::string_view, Debian's Abseil hashes std::hash's value, and the two halves would
-  // be one 64-bit hash.
+  // Two ids of a load of 10 million share one with a chance of about 1 in 10^23. Abseil's
+  // half hashes an AbslView: given a std::string_view it would hash std::hash's value, and
+  // the two halves would be one 64-bit hash (core/string_view.h).
   static absl::uint128 Fingerprint(std::string_view message_id) {
-    const absl::string_view id(message_id.data(), message_id.size());
-    return absl::MakeUint128(absl::HashOf(id), std::hash<std::string_view>{}(message_id));
+    return absl::MakeUint128(absl::HashOf(AbslView(message_id)),
+                             std::hash<std::string_view>{}(message_id));
   }
 
   // Puts the activity `m` under `seq`: its JSON (MessageJson) written into the batch in
@@ -657,7 +657,7 @@ class Worker::Applier {
   std::vector<absl::uint128> fingerprints_;  // TakeFingerprints
   // The messageIds of the submission being applied that the store holds (LookUpStoredIds);
   // views into its messages.
-  absl::flat_hash_set<absl::string_view> stored_ids_;  // Abseil's string hash, not std::hash
+  absl::flat_hash_set<absl::string_view> stored_ids_;  // core/string_view.h
   // Identity keys (as IdentityKey) erased with suppression.
   absl::flat_hash_set<std::string> suppressed_;
   // Activities written in this group (in a bulk load, since it began), per contact: a

@@ -9,6 +9,7 @@
 #include "core/json_writer.h"
 #include "core/paged_vector.h"
 #include "core/status.h"
+#include "core/string_view.h"
 #include "core/time_format.h"
 #include "eval/evaluator.h"
 #include "eval/schema.h"
@@ -510,12 +511,12 @@ void GroupEngine::Reindex() {
 }
 
 GroupEngine::Group* GroupEngine::Find(std::string_view name) const {
-  auto it = by_key_.find(absl::string_view(name.data(), name.size()));
+  auto it = by_key_.find(AbslView(name));
   return it != by_key_.end() && it->second->kind == Group::Kind::kGroup ? it->second : nullptr;
 }
 
 GroupEngine::Group* GroupEngine::FindNode(std::string_view key) const {
-  auto it = by_key_.find(absl::string_view(key.data(), key.size()));
+  auto it = by_key_.find(AbslView(key));
   return it != by_key_.end() ? it->second : nullptr;
 }
 
