@@ -101,6 +101,8 @@ class LocalSink : public Sink {
     options.durable = flags.durable;
     options.identity.merge_on_email = flags.merge_on_email;
     options.identity.max_anonymous_ids = flags.max_anonymous_ids;
+    // This process only writes the store: the server builds its profile table from it.
+    options.keep_profiles = false;
     absl::StatusOr<std::unique_ptr<Worker>> worker = Worker::Start(store->get(), options);
     if (!worker.ok()) Fail(std::string(worker.status().message()));
     auto sink = std::make_unique<LocalSink>();

@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cassert>
 #include <functional>
 #include <future>
 
@@ -45,6 +46,7 @@ std::string EmailTrait(std::string_view traits_json) {
 // group being built. Not thread-safe.
 class Worker::Applier {
  public:
+  // `profiles` is null when the worker does not keep the profile table.
   Applier(Store* store, const WorkerOptions& options, ProfileTable* profiles)
       : store_(store),
         options_(options),
@@ -67,7 +69,7 @@ class Worker::Applier {
     if (contacts > contacts_.bucket_count() * contacts_.max_load_factor()) {
       contacts_.reserve(2 * contacts);
     }
-    profiles_->PrepareGrowth(messages, growth);
+    if (profiles_ != nullptr) profiles_->PrepareGrowth(messages, growth);
   }
   // Puts in place what PrepareGrowth made, with readers held off.
   void ApplyGrowth(VectorGrowth* growth) {
@@ -77,7 +79,7 @@ class Worker::Applier {
 
   absl::Status Load() {
     SEGMENTA_RETURN_IF_ERROR(graph_.Load(*store_));
-    SEGMENTA_RETURN_IF_ERROR(profiles_->Load(*store_));
+    if (profiles_ != nullptr) SEGMENTA_RETURN_IF_ERROR(profiles_->Load(*store_));
     auto it = store_->NewIterator(Family::kSuppressed);
     for (it->SeekToFirst(); it->Valid(); it->Next()) suppressed_.insert(it->key().ToString());
     SEGMENTA_RETURN_IF_ERROR(FromRocks(it->status(), "loading suppressed identities"));
@@ -143,6 +145,11 @@ class Worker::Applier {
       if (bulk_load_ && (p->task || p->erase)) {
         results->push_back(absl::FailedPreconditionError(
             "tasks and erasures read the store, which a bulk load does not keep current"));
+        continue;
+      }
+      if (p->task && profiles_ == nullptr) {
+        results->push_back(absl::FailedPreconditionError(
+            "tasks read the profile table, which this worker does not keep"));
         continue;
       }
       if (p->task) {
@@ -360,10 +367,12 @@ class Worker::Applier {
       SEGMENTA_RETURN_IF_ERROR(MergeTraitsJson(m.traits, time_ms, &account->traits));
       account->updated_ms = std::max(account->updated_ms, time_ms);
       dirty_accounts_.insert(m.group_id);
-      profiles_->SetAccountTraits(m.group_id, account->traits);
-      // Every member's account conditions may change.
-      if (const AccountState* state = profiles_->FindAccount(m.group_id); state != nullptr) {
-        for (uint32_t member : state->contacts) Change(member).accounts = true;
+      if (profiles_ != nullptr) {
+        profiles_->SetAccountTraits(m.group_id, account->traits);
+        // Every member's account conditions may change.
+        if (const AccountState* state = profiles_->FindAccount(m.group_id); state != nullptr) {
+          for (uint32_t member : state->contacts) Change(member).accounts = true;
+        }
       }
     }
     return absl::OkStatus();
@@ -444,7 +453,7 @@ class Worker::Applier {
       std::vector<std::string> changed;
       SEGMENTA_RETURN_IF_ERROR(MergeTraitsJson(m.traits, time_ms, &contact->traits, &changed));
       dirty_contacts_.insert(contact->id);
-      profiles_->SetTraits(contact->id, contact->traits, changed);
+      if (profiles_ != nullptr) profiles_->SetTraits(contact->id, contact->traits, changed);
       for (std::string& name : changed) change.traits.push_back(std::move(name));
     }
     if (m.type == MessageType::kGroup) {
@@ -453,7 +462,7 @@ class Worker::Applier {
         batch_->Put(store_->handle(Family::kAccountMembers),
                     AccountMemberKey(m.group_id, contact->id), std::string_view());
         dirty_contacts_.insert(contact->id);
-        profiles_->Join(contact->id, m.group_id);
+        if (profiles_ != nullptr) profiles_->Join(contact->id, m.group_id);
         change.accounts = true;
         profile_changed = true;
       }
@@ -465,11 +474,13 @@ class Worker::Applier {
     batch_->Put(store_->handle(Family::kContactActivities), ActivityKey(contact->id, time_ms, seq),
                 std::string_view());
     pending_activities_[contact->id].push_back({time_ms, seq});
-    const uint16_t table = profiles_->AddActivity(contact->id, m);
     ++change.activities;
-    if (std::find(change.event_tables.begin(), change.event_tables.end(), table) ==
-        change.event_tables.end()) {
-      change.event_tables.push_back(table);
+    if (profiles_ != nullptr) {
+      const uint16_t table = profiles_->AddActivity(contact->id, m);
+      if (std::find(change.event_tables.begin(), change.event_tables.end(), table) ==
+          change.event_tables.end()) {
+        change.event_tables.push_back(table);
+      }
     }
     if (m.check_message_id) {
       batch_->Put(store_->handle(Family::kMessages), m.message_id, ContactKey(contact->id));
@@ -486,7 +497,7 @@ class Worker::Applier {
     const ContactId to = survivor->id;
     survivor->Absorb(*absorbed);
     dirty_contacts_.insert(to);
-    profiles_->Merge(to, from, *survivor);
+    if (profiles_ != nullptr) profiles_->Merge(to, from, *survivor);
     Change(to).merged = true;
     Change(from).erased = true;
     Change(from).merged_into = to;
@@ -582,7 +593,7 @@ class Worker::Applier {
       ++result.identities;
     }
     graph_.Forget(id, contact->identities);
-    profiles_->Erase(id);
+    if (profiles_ != nullptr) profiles_->Erase(id);
     Change(id).erased = true;
     rocksdb::ColumnFamilyHandle* index = store_->handle(Family::kContactActivities);
     auto it = store_->NewIterator(Family::kContactActivities);
@@ -696,7 +707,8 @@ Worker::Worker(Store* store, WorkerOptions options, Clock* clock)
       options_(options),
       clock_(clock),
       profiles_(std::make_unique<ProfileTable>()),
-      applier_(std::make_unique<Applier>(store, options, profiles_.get())) {}
+      applier_(std::make_unique<Applier>(store, options,
+                                         options.keep_profiles ? profiles_.get() : nullptr)) {}
 
 absl::StatusOr<std::unique_ptr<Worker>> Worker::Start(Store* store, WorkerOptions options,
                                                       Clock* clock) {
@@ -981,6 +993,7 @@ std::optional<ContactId> Worker::FindIdentity(IdentityKind kind, std::string_vie
 }
 
 void Worker::SetObserver(WorkerObserver* observer) {
+  assert(observer == nullptr || options_.keep_profiles);
   observer_.store(observer);
   queue_cv_.notify_one();
 }

@@ -58,6 +58,12 @@ struct WorkerOptions {
   // (one that a submission acknowledged kWhenSynced asks for comes first). Default: 200 ms,
   // PostgreSQL's wal_writer_delay for asynchronous commits.
   std::chrono::milliseconds written_sync_delay{200};
+  // Keep the profile table in memory: what contact groups, personas and decisions read.
+  // Default: true. False is for a process that only writes the store, such as
+  // `segmenta import` (the server loads the table from the store when it starts): the
+  // table is neither loaded nor kept, ReadProfiles sees it empty, tasks are refused and no
+  // observer may be set.
+  bool keep_profiles = true;
 };
 
 // When a submission's `done` runs (see Worker::Submit).
@@ -157,14 +163,16 @@ class Worker {
 
   // Runs `task` on the writer thread, in order with everything submitted, with the profile
   // table held exclusively and the group's batch to write to; `done` gets its status once
-  // the batch is durable. A task that fails must not have written to the batch.
+  // the batch is durable. A task that fails must not have written to the batch. Errors:
+  // FailedPrecondition in a bulk load or when the worker does not keep the profile table.
   // Thread-safe.
   using Task = std::function<absl::Status(ProfileTable& profiles, rocksdb::WriteBatch* batch)>;
   void RunTask(Task task, std::function<void(absl::Status)> done);
   absl::Status RunTaskAndWait(Task task);
 
-  // Calls `read` with the profile table, shared with other readers and never while the
-  // writer changes it. Keep it short: the writer waits. Thread-safe.
+  // Calls `read` with the profile table (empty unless WorkerOptions::keep_profiles), shared
+  // with other readers and never while the writer changes it. Keep it short: the writer
+  // waits. Thread-safe.
   // The writer lets waiting readers in every 16 messages of a group and writes the group's
   // batch to RocksDB without holding the table, so a read waits for about 16 messages' work
   // or the group engine's step of a group, not for a whole group and its store write.
@@ -183,8 +191,12 @@ class Worker {
   std::optional<ContactId> FindIdentity(IdentityKind kind, std::string_view value) const
       ABSL_SHARED_LOCKS_REQUIRED(profiles_mu_);
 
-  // Sets the observer (before any submission; not owned, must outlive the worker).
+  // Sets the observer (before any submission; not owned, must outlive the worker). Only for
+  // a worker that keeps_profiles().
   void SetObserver(WorkerObserver* observer);
+
+  // Whether the worker keeps the profile table (WorkerOptions::keep_profiles).
+  bool keeps_profiles() const { return options_.keep_profiles; }
 
   // Runs the observer's timers that are due at the clock's now, and waits for them to be
   // durable (the writer also runs them by itself, within a second of being due). For tests

@@ -203,6 +203,9 @@ GroupEngine::~GroupEngine() { worker_->SetObserver(nullptr); }
 
 absl::StatusOr<std::unique_ptr<GroupEngine>> GroupEngine::Start(Store* store, Worker* worker,
                                                                 Clock* clock) {
+  if (!worker->keeps_profiles()) {
+    return absl::FailedPreconditionError("the worker does not keep the profile table");
+  }
   std::unique_ptr<GroupEngine> engine(new GroupEngine(store, worker, clock));
   SEGMENTA_RETURN_IF_ERROR(engine->Load());
   worker->SetObserver(engine.get());

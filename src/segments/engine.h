@@ -161,8 +161,9 @@ class GroupEngine : public WorkerObserver {
   // Loads the definitions and memberships from `store`, compiles the conditions against the
   // worker's profile table, schedules timers, and registers as the worker's observer.
   // `store`, `worker` and `clock` must outlive the engine.
-  // Errors: DataLoss for malformed records; a stored condition that no longer compiles is
-  // kept (its members frozen) and logged.
+  // Errors: DataLoss for malformed records; FailedPrecondition when the worker does not keep
+  // the profile table (WorkerOptions::keep_profiles). A stored condition that no longer
+  // compiles is kept (its members frozen) and logged.
   static absl::StatusOr<std::unique_ptr<GroupEngine>> Start(Store* store, Worker* worker,
                                                             Clock* clock = Clock::Real());
   // Unregisters from the worker.

@@ -67,7 +67,9 @@ std::string Describe(const ProfileTable& p, ContactId id) {
 class ProfileTableTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/profile_table_test";
+    // One directory per test: ctest runs them in parallel.
+    dir_ = ::testing::TempDir() + "/profile_table_test_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::filesystem::remove_all(dir_);
     store_ = *Store::Open(dir_);
     worker_ = *Worker::Start(store_.get(), {});
@@ -82,7 +84,8 @@ class ProfileTableTest : public ::testing::Test {
   std::unique_ptr<Worker> worker_;
 };
 
-TEST_F(ProfileTableTest, LiveStateMatchesTheStateRebuiltFromTheStore) {
+// Activities out of order, traits, a merge by alias and an account: for u1, contact 1.
+std::vector<Message> OneCustomersMessages() {
   std::vector<Message> batch;
   Message page = Msg(MessageType::kPage, "p1", "", "a1", 10);
   page.properties = R"({"path":"/partners/join","referrer":"https://www.google.com/"})";
@@ -106,6 +109,11 @@ TEST_F(ProfileTableTest, LiveStateMatchesTheStateRebuiltFromTheStore) {
   group.group_id = "acme";
   group.traits = R"({"industry":"Retail","employees":120})";
   batch.push_back(group);
+  return batch;
+}
+
+TEST_F(ProfileTableTest, LiveStateMatchesTheStateRebuiltFromTheStore) {
+  std::vector<Message> batch = OneCustomersMessages();
   Message gone = Msg(MessageType::kTrack, "t3", "", "erased", 60);
   gone.event = "Product Viewed";
   batch.push_back(gone);
@@ -140,6 +148,66 @@ TEST_F(ProfileTableTest, LiveStateMatchesTheStateRebuiltFromTheStore) {
   Millis t = 0;
   EXPECT_TRUE(expiry->time(u1, &t));
   EXPECT_EQ(t, 1843430400000);  // 2028-06-01
+}
+
+// `segmenta import` writes the store without keeping the table (a bulk load, in groups of
+// two messages here): the table the server then loads from that store is the one a worker
+// that kept it has.
+TEST_F(ProfileTableTest, AStoreWrittenWithoutTheTableLoadsTheTableTheWorkerKeeps) {
+  ASSERT_TRUE(worker_->SubmitAndWait(OneCustomersMessages()).ok());
+  const ContactId u1 = ContactReader(store_.get()).Find("u1")->id;
+  const std::string live = worker_->ReadProfiles([&](const ProfileTable& p) {
+    EXPECT_EQ(p.alive_contacts(), 1u);
+    return Describe(p, u1);
+  });
+  ASSERT_THAT(live, ::testing::HasSubstr("Order Completed@1795500030000 revenue=999.5"));
+
+  const std::string imported_dir = dir_ + "-imported";
+  std::filesystem::remove_all(imported_dir);
+  StoreOptions store_options;
+  store_options.bulk_load = true;
+  auto imported = Store::Open(imported_dir, store_options);
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  WorkerOptions options;
+  options.durable = false;
+  options.max_group_messages = 2;
+  options.keep_profiles = false;
+  auto worker = Worker::Start(imported->get(), options);
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  for (const Message& m : OneCustomersMessages()) {
+    ASSERT_TRUE((*worker)->SubmitAndWait({m}).ok());
+  }
+  (*worker)->ReadProfiles([](const ProfileTable& p) {
+    EXPECT_EQ(p.alive_contacts(), 0u);
+    EXPECT_EQ(p.contact(1), nullptr);
+  });
+  worker->reset();
+  ASSERT_TRUE((*imported)->Flush().ok());
+
+  ProfileTable loaded;
+  ASSERT_TRUE(loaded.Load(**imported).ok());
+  EXPECT_EQ(loaded.alive_contacts(), 1u);
+  EXPECT_EQ(Describe(loaded, u1), live);
+  imported->reset();
+  std::filesystem::remove_all(imported_dir);
+}
+
+// Without the table, messages are stored and tasks (which get the table) are refused.
+TEST_F(ProfileTableTest, AWorkerWithoutTheTableRefusesTasks) {
+  worker_.reset();
+  WorkerOptions options;
+  options.keep_profiles = false;
+  worker_ = *Worker::Start(store_.get(), options);
+  EXPECT_FALSE(worker_->keeps_profiles());
+  ASSERT_TRUE(worker_->SubmitAndWait(OneCustomersMessages()).ok());
+  bool ran = false;
+  absl::Status task = worker_->RunTaskAndWait([&](ProfileTable&, rocksdb::WriteBatch*) {
+    ran = true;
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(absl::IsFailedPrecondition(task)) << task;
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(worker_->stats().activities, 6u);
 }
 
 // Activities of one table with the same fields in another order, fewer, more or nested

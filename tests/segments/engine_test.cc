@@ -25,6 +25,17 @@ constexpr char kCartAbandonment[] =
     "last(\"Product Added\") older than 1 hour and "
     "count(\"Order Completed\" since last(\"Product Added\")) = 0";
 
+// The engine keeps groups current from the profile table: a worker without it is refused.
+TEST_F(EngineTest, AWorkerWithoutTheProfileTableIsRefused) {
+  Close();
+  store_ = *Store::Open(dir_);
+  WorkerOptions options;
+  options.keep_profiles = false;
+  worker_ = *Worker::Start(store_.get(), options, &clock_);
+  auto engine = GroupEngine::Start(store_.get(), worker_.get(), &clock_);
+  EXPECT_TRUE(absl::IsFailedPrecondition(engine.status())) << engine.status();
+}
+
 TEST_F(EngineTest, CartAbandonmentFiresOneHourAfterTheAddWithNoNewEvent) {
   Track("seed", "Product Added");  // the event names exist before the group
   clock_.Advance(absl::Seconds(1));
