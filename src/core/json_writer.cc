@@ -1,5 +1,6 @@
 #include "core/json_writer.h"
 
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -11,69 +12,101 @@ namespace segmenta {
 
 namespace {
 
-// Characters that need an escape in a JSON string: '"', '\\' and controls below 0x20.
-constexpr bool NeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+// The bytes at `p` (n of them, fewer than 8) as the low bytes of a word, the others zero,
+// without a call or a partial store that a load then waits for.
+uint64_t ShortWord(const char* p, size_t n) {
+  if (n >= 4) {
+    uint32_t low;
+    uint32_t high;
+    std::memcpy(&low, p, 4);
+    std::memcpy(&high, p + n - 4, 4);  // overlapping bytes land on themselves
+    return low | (uint64_t{high} << (8 * (n - 4)));
+  }
+  if (n == 0) return 0;
+  const uint64_t first = static_cast<unsigned char>(p[0]);
+  const uint64_t middle = static_cast<unsigned char>(p[n / 2]);
+  const uint64_t last = static_cast<unsigned char>(p[n - 1]);
+  return first | (middle << (8 * (n / 2))) | (last << (8 * (n - 1)));
+}
+
+// The position of the first character of `s` that needs an escape, or s.size(). Tests
+// eight bytes at a time (SWAR), the last few as one word too: strings are mostly short,
+// and a loop over single characters was most of the cost of minifying a message.
+size_t PlainPrefix(std::string_view s) {
+  static_assert(std::endian::native == std::endian::little, "the first byte is the lowest");
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHighs = 0x8080808080808080ull;
+  // The high bit of each byte that needs an escape: below 0x20, '"' or '\\'. Borrows may
+  // set bits above the lowest, never below it: the lowest set bit is the first such byte.
+  auto special = [](uint64_t word) {
+    auto has_zero = [](uint64_t x) { return (x - kOnes) & ~x & kHighs; };
+    return ((word - kOnes * 0x20) & ~word & kHighs) | has_zero(word ^ (kOnes * '"')) |
+           has_zero(word ^ (kOnes * '\\'));
+  };
+  auto position = [](size_t at, uint64_t found) {
+    return at + static_cast<size_t>(std::countr_zero(found) >> 3);
+  };
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    if (const uint64_t found = special(word); found != 0) return position(i, found);
+  }
+  if (i == s.size()) return i;
+  if (s.size() >= 8) {
+    // The last 8 bytes: those tested already are plain.
+    uint64_t word;
+    std::memcpy(&word, s.data() + s.size() - 8, 8);
+    const uint64_t found = special(word);
+    return found == 0 ? s.size() : position(s.size() - 8, found);
+  }
+  // The zero bytes above the string count as controls: the first of them is at s.size().
+  return position(0, special(ShortWord(s.data(), s.size())));
+}
+
+void AppendEscaped(unsigned char c, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  switch (c) {
+    case '"':
+      out->append("\\\"");
+      break;
+    case '\\':
+      out->append("\\\\");
+      break;
+    case '\n':
+      out->append("\\n");
+      break;
+    case '\r':
+      out->append("\\r");
+      break;
+    case '\t':
+      out->append("\\t");
+      break;
+    case '\b':
+      out->append("\\b");
+      break;
+    case '\f':
+      out->append("\\f");
+      break;
+    default:
+      out->append("\\u00");
+      out->push_back(kHex[(c >> 4) & 0xf]);
+      out->push_back(kHex[c & 0xf]);
+  }
+}
 
 }  // namespace
 
 void AppendJsonString(std::string_view s, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out->reserve(out->size() + s.size() + 2);
   out->push_back('"');
-  // Runs of characters that need no escape (nearly all of them) are appended at once; the
-  // scan tests eight bytes at a time (SWAR: a byte below 0x20, or equal to '"' or '\\').
-  constexpr uint64_t kOnes = 0x0101010101010101ull;
-  constexpr uint64_t kHighs = 0x8080808080808080ull;
-  auto has_zero = [](uint64_t x) { return (x - kOnes) & ~x & kHighs; };
-  size_t run = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    if (i + 8 <= s.size()) {
-      uint64_t word;
-      std::memcpy(&word, s.data() + i, 8);
-      uint64_t special = ((word - kOnes * 0x20) & ~word & kHighs) | has_zero(word ^ (kOnes * '"')) |
-                         has_zero(word ^ (kOnes * '\\'));
-      if (special == 0) {
-        i += 8;
-        continue;
-      }
-    }
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (!NeedsEscape(c)) {
-      ++i;
-      continue;
-    }
-    out->append(s.data() + run, i - run);
-    run = ++i;
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '\b':
-        out->append("\\b");
-        break;
-      case '\f':
-        out->append("\\f");
-        break;
-      default:
-        out->append("\\u00");
-        out->push_back(kHex[(c >> 4) & 0xf]);
-        out->push_back(kHex[c & 0xf]);
-    }
+  while (true) {
+    const size_t plain = PlainPrefix(s);
+    out->append(s.data(), plain);
+    if (plain == s.size()) break;
+    AppendEscaped(static_cast<unsigned char>(s[plain]), out);
+    s.remove_prefix(plain + 1);
   }
-  out->append(s.data() + run, s.size() - run);
   out->push_back('"');
 }
 

@@ -1,5 +1,8 @@
 #include "core/json_writer.h"
 
+#include <cstdio>
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace segmenta {
@@ -16,6 +19,68 @@ TEST(JsonWriterTest, EscapesControlCharactersQuotesAndBackslashes) {
   std::string out;
   AppendJsonString("a\"b\\c\n\x01", &out);
   EXPECT_EQ(out, R"("a\"b\\c\n\u0001")");
+}
+
+// The scan tests eight bytes at a time and the last few as one word: every length up to
+// three words, with each character that needs an escape (and its neighbours that do not)
+// at every position, against an escaper that looks at one character at a time.
+TEST(JsonWriterTest, EscapesAtEveryPositionOfEveryLength) {
+  auto one_at_a_time = [](std::string_view s) {
+    std::string out = "\"";
+    for (char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += ch;
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (c == '\b') {
+        out += "\\b";
+      } else if (c == '\f') {
+        out += "\\f";
+      } else if (c < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+        out += buf;
+      } else {
+        out += ch;
+      }
+    }
+    return out + "\"";
+  };
+  const std::string plain = "abcdefghijklmnopqrstuvwx";  // 24 characters
+  const char specials[] = {'"', '\\', '\n', '\x01', '\x1f', '\0'};
+  const char others[] = {' ', '!', '#', '[', ']', '\x7f', '\x80', '\xc3', '\xff'};
+  for (size_t length = 0; length <= plain.size(); ++length) {
+    const std::string base = plain.substr(0, length);
+    std::string out;
+    AppendJsonString(base, &out);
+    ASSERT_EQ(out, one_at_a_time(base)) << length;
+    for (size_t at = 0; at < length; ++at) {
+      for (char c : specials) {
+        std::string s = base;
+        s[at] = c;
+        out.clear();
+        AppendJsonString(s, &out);
+        ASSERT_EQ(out, one_at_a_time(s)) << length << " " << at << " " << int{c};
+        s.back() = '"';  // a second one, last
+        out.clear();
+        AppendJsonString(s, &out);
+        ASSERT_EQ(out, one_at_a_time(s)) << length << " " << at << " " << int{c};
+      }
+      for (char c : others) {
+        std::string s = base;
+        s[at] = c;
+        out = "prefix";
+        AppendJsonString(s, &out);
+        ASSERT_EQ(out, "prefix" + one_at_a_time(s)) << length << " " << at << " " << int{c};
+      }
+    }
+  }
 }
 
 TEST(JsonWriterTest, WritesShortestRoundTripDoubles) {
