@@ -13,6 +13,7 @@
 #include "absl/hash/hash.h"
 #include "absl/numeric/int128.h"
 #include "collect/parser.h"
+#include "core/huge_page_allocator.h"
 #include "core/json_writer.h"
 #include "core/status.h"
 #include "core/string_view.h"
@@ -664,7 +665,10 @@ class Worker::Applier {
   absl::flat_hash_set<std::string> message_ids_;
   absl::flat_hash_set<std::string> previous_message_ids_;  // of the previous group
   // In a bulk load, the Fingerprint of every messageId written (instead of message_ids_).
-  absl::flat_hash_set<absl::uint128> bulk_message_ids_;
+  // On huge pages: at 10 million messages, 2-4 % less wall time (docs/benchmarks.md).
+  absl::flat_hash_set<absl::uint128, absl::Hash<absl::uint128>, std::equal_to<absl::uint128>,
+                      HugePageAllocator<absl::uint128>>
+      bulk_message_ids_;
   std::vector<absl::uint128> fingerprints_;  // TakeFingerprints
   // The messageIds of the submission being applied that the store holds (LookUpStoredIds);
   // views into its messages.
