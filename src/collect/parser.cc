@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/random/random.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "core/json_writer.h"
 #include "core/string_view.h"
@@ -710,11 +711,15 @@ bool IsPlaceholderId(std::string_view id) {
   while (!id.empty() && is_space(id.back())) id.remove_suffix(1);
   if (id.empty()) return true;
   if (id.size() > kLongest) return false;
-  // Compared with each placeholder of the same length, up to the first difference: an id
-  // (a UUID, most of the time) is rejected without being folded to lower case first.
-  const absl::string_view folded = AbslView(id);
+  // Compared with each placeholder of the same length and first character, up to the first
+  // difference: an id (a UUID, most of the time) is rejected without a call or being folded
+  // to lower case first.
+  const char first = absl::ascii_tolower(static_cast<unsigned char>(id.front()));
   for (std::string_view p : kPlaceholders) {
-    if (absl::EqualsIgnoreCase(AbslView(p), folded)) return true;
+    if (p.size() == id.size() && p.front() == first &&
+        absl::EqualsIgnoreCase(AbslView(p), AbslView(id))) {
+      return true;
+    }
   }
   return false;
 }
