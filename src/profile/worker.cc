@@ -3,7 +3,6 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <cassert>
 #include <functional>
 #include <future>
 
@@ -996,10 +995,14 @@ std::optional<ContactId> Worker::FindIdentity(IdentityKind kind, std::string_vie
   return applier_->graph().Find(kind, value);
 }
 
-void Worker::SetObserver(WorkerObserver* observer) {
-  assert(observer == nullptr || options_.keep_profiles);
+absl::Status Worker::SetObserver(WorkerObserver* observer) {
+  if (observer != nullptr && !options_.keep_profiles) {
+    return absl::FailedPreconditionError(
+        "observers read the profile table, which this worker does not keep");
+  }
   observer_.store(observer);
   queue_cv_.notify_one();
+  return absl::OkStatus();
 }
 
 void Worker::RunTask(Task task, std::function<void(absl::Status)> done) {

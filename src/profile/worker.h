@@ -191,9 +191,10 @@ class Worker {
   std::optional<ContactId> FindIdentity(IdentityKind kind, std::string_view value) const
       ABSL_SHARED_LOCKS_REQUIRED(profiles_mu_);
 
-  // Sets the observer (before any submission; not owned, must outlive the worker). Only for
-  // a worker that keeps_profiles().
-  void SetObserver(WorkerObserver* observer);
+  // Sets the observer (before any submission; not owned, must outlive the worker), or
+  // clears it with null. Errors: FailedPrecondition for an observer when the worker does not
+  // keep the profile table (WorkerOptions::keep_profiles), which observers read.
+  absl::Status SetObserver(WorkerObserver* observer);
 
   // Whether the worker keeps the profile table (WorkerOptions::keep_profiles).
   bool keeps_profiles() const { return options_.keep_profiles; }

@@ -199,16 +199,18 @@ struct GroupEngine::Group {
 GroupEngine::GroupEngine(Store* store, Worker* worker, Clock* clock)
     : store_(store), worker_(worker), clock_(clock) {}
 
-GroupEngine::~GroupEngine() { worker_->SetObserver(nullptr); }
+// Clearing the observer cannot fail.
+GroupEngine::~GroupEngine() { worker_->SetObserver(nullptr).IgnoreError(); }
 
 absl::StatusOr<std::unique_ptr<GroupEngine>> GroupEngine::Start(Store* store, Worker* worker,
                                                                 Clock* clock) {
+  // Checked before Load, which compiles the conditions against the worker's table.
   if (!worker->keeps_profiles()) {
     return absl::FailedPreconditionError("the worker does not keep the profile table");
   }
   std::unique_ptr<GroupEngine> engine(new GroupEngine(store, worker, clock));
   SEGMENTA_RETURN_IF_ERROR(engine->Load());
-  worker->SetObserver(engine.get());
+  SEGMENTA_RETURN_IF_ERROR(worker->SetObserver(engine.get()));
   return engine;
 }
 

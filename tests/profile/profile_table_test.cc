@@ -192,8 +192,9 @@ TEST_F(ProfileTableTest, AStoreWrittenWithoutTheTableLoadsTheTableTheWorkerKeeps
   std::filesystem::remove_all(imported_dir);
 }
 
-// Without the table, messages are stored and tasks (which get the table) are refused.
-TEST_F(ProfileTableTest, AWorkerWithoutTheTableRefusesTasks) {
+// Without the table, messages are stored; tasks and observers (which get the table) are
+// refused.
+TEST_F(ProfileTableTest, AWorkerWithoutTheTableRefusesTasksAndObservers) {
   worker_.reset();
   WorkerOptions options;
   options.keep_profiles = false;
@@ -207,6 +208,19 @@ TEST_F(ProfileTableTest, AWorkerWithoutTheTableRefusesTasks) {
   });
   EXPECT_TRUE(absl::IsFailedPrecondition(task)) << task;
   EXPECT_FALSE(ran);
+  // Nor may an observer, which reads the table, be set.
+  class Observer : public WorkerObserver {
+    absl::Status OnApplied(const ProfileTable&, Millis, const std::vector<ContactChange>&,
+                           rocksdb::WriteBatch*, const std::function<void()>&) override {
+      return absl::OkStatus();
+    }
+    std::optional<Millis> NextTimer() const override { return std::nullopt; }
+    absl::Status OnTimer(const ProfileTable&, Millis, rocksdb::WriteBatch*) override {
+      return absl::OkStatus();
+    }
+  } observer;
+  EXPECT_TRUE(absl::IsFailedPrecondition(worker_->SetObserver(&observer)));
+  EXPECT_TRUE(worker_->SetObserver(nullptr).ok());
   EXPECT_EQ(worker_->stats().activities, 6u);
 }
 

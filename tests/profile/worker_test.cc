@@ -499,7 +499,7 @@ TEST_F(WorkerTest, AFailedGroupStoresNothingAndLaterSubmissionsAreRefused) {
     options.min_pipelined_group_messages = pipelined;
     Open(options);
     FailingObserver observer(/*fail_at=*/3);
-    worker_->SetObserver(&observer);
+    ASSERT_TRUE(worker_->SetObserver(&observer).ok());
     std::vector<std::promise<absl::StatusOr<IngestResult>>> done(5);
     for (int i = 0; i < 5; ++i) {
       worker_->Submit({Track("m" + std::to_string(i), "", "a1", "Viewed", At(i))},
