@@ -199,6 +199,19 @@ struct MessageParser::Impl {
   bool ParseJson(std::string_view text, std::string_view what, element* root,
                  std::vector<FieldError>* errors);
 
+  // Line mode: keeps in field_text the text of each object-valued field among traits,
+  // properties, context and integrations, copied from `line` (just parsed by ParseJson, so
+  // valid JSON) with its whitespace removed. False, leaving field_text_present empty, when
+  // the line cannot be read so (a key with escapes): the DOM's text is used instead.
+  //
+  // Why not the DOM: it unescapes every string, and writing them back escaped
+  // (AppendMinifiedJson) was a quarter of an import's parsing. The DOM keeps no offsets into
+  // the text, so the spans come from the parse's structural indexes, a member simdjson
+  // leaves public "for benchmarking access" (stable since its first versions; Debian's is
+  // 3.0.1). The text is the client's: escapes and numbers stay as they were sent
+  // ("\u00e9", 1e3), which parse to the same values.
+  bool CopyObjectFields(std::string_view line);
+
   // Validates the object `msg` (message `index` of its body) and appends the Message to
   // `result`, or its errors.
   void ParseMessage(const element& msg, int index, const Envelope& envelope, ParseResult* result);
@@ -301,6 +314,74 @@ bool MessageParser::Impl::ParseJson(std::string_view text, std::string_view what
   }
 }
 
+bool MessageParser::Impl::CopyObjectFields(std::string_view line) {
+  // The positions of the line's structural characters (braces, brackets, colons, commas, the
+  // opening quote of each string, the first character of each other scalar), in order, as
+  // the parse found them.
+  const simdjson::internal::dom_parser_implementation& parsed = *json.implementation;
+  const uint32_t* at = parsed.structural_indexes.get();
+  const uint32_t count = parsed.n_structural_indexes;
+  auto char_at = [&](uint32_t i) { return line[at[i]]; };
+  uint32_t present = 0;
+  // Reads one `"key": value` of the top-level object from structural `i`, leaving `i` past
+  // it; false on anything unexpected.
+  auto read_field = [&](uint32_t* i) {
+    if (*i + 2 >= count || char_at(*i) != '"' || char_at(*i + 1) != ':') return false;
+    std::string_view key = line.substr(at[*i] + 1, at[*i + 1] - at[*i] - 1);
+    while (!key.empty() && key.back() != '"') key.remove_suffix(1);  // whitespace
+    if (key.empty()) return false;
+    key.remove_suffix(1);  // the closing quote
+    // An escaped key may spell a field's name: left to the DOM.
+    if (key.find('\\') != std::string_view::npos) return false;
+    const uint32_t value = *i + 2;
+    uint32_t last = value;  // the value's last structural
+    const char first = char_at(value);
+    if (first == '{' || first == '[') {
+      int depth = 0;
+      for (; last < count; ++last) {
+        const char c = char_at(last);
+        if (c == '{' || c == '[') {
+          ++depth;
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+          break;
+        }
+      }
+      if (last == count) return false;
+    }
+    *i = last + 1;
+    const Field f = LookupField(key);
+    if (f != kTraits && f != kProperties && f != kContext && f != kIntegrations) return true;
+    // As CollectFields: a null is no value, and of a key sent twice the last one wins.
+    if (first == 'n') return true;
+    if (first != '{') {
+      present &= ~(1u << f);  // not an object: the DOM's check says so
+      return true;
+    }
+    const std::string_view raw = line.substr(at[value], at[last] + 1 - at[value]);
+    std::string& text = field_text[f];
+    text.resize(raw.size());
+    size_t size = 0;
+    if (simdjson::minify(raw.data(), raw.size(), text.data(), size) != simdjson::SUCCESS) {
+      return false;
+    }
+    text.resize(size);
+    present |= 1u << f;
+    return true;
+  };
+  if (count < 2 || char_at(0) != '{') return false;
+  uint32_t i = 1;
+  if (char_at(i) != '}') {
+    while (true) {
+      if (!read_field(&i) || i >= count) return false;
+      if (char_at(i) == '}') break;
+      if (char_at(i) != ',') return false;
+      ++i;
+    }
+  }
+  field_text_present = present;
+  return true;
+}
+
 void MessageParser::Impl::MergeContext(object own, object batch, std::string* out) {
   out->clear();
   out->push_back('{');
@@ -339,6 +420,8 @@ void MessageParser::Impl::ParseMessage(const element& msg, int index, const Enve
                                     limits.max_message_bytes)});
       return;
     }
+  } else if (envelope.line_mode) {
+    CopyObjectFields(envelope.line_text);
   }
 
   Fields fields;

@@ -794,6 +794,68 @@ TEST(ParseLineTest, TakesTypeFromTheLine) {
               ElementsAre(StartsWith("-1 : malformed JSON: ")));
 }
 
+TEST(ParseLineTest, CopiesObjectsFromTheLineWithoutWhitespace) {
+  MessageParser parser;
+  ParseResult r = parser.ParseLine(
+      R"({ "type" : "track" , "userId" : "u", "event" : "E",
+           "extra" : { "x" : [ { "y" : "}]\"{" } ] },
+           "properties" : { "name" : "a \"quoted\" {brace} ]",
+                            "items" : [ 1 , { "k" : [ ] } , "x y" ] , "e" : "\u00e9\n" ,
+                            "n" : 1e3 , "m" : 1.50 } ,
+           "context" : {"ip":"1.2.3.4"} , "integrations" : { "All" : false } })",
+      kReceived);
+  ASSERT_THAT(Errors(r), IsEmpty());
+  ASSERT_THAT(r.messages, SizeIs(1));
+  // The client's text, escapes and numbers as sent.
+  EXPECT_EQ(r.messages[0].properties,
+            R"({"name":"a \"quoted\" {brace} ]","items":[1,{"k":[]},"x y"],"e":"\u00e9\n",)"
+            R"("n":1e3,"m":1.50})");
+  EXPECT_EQ(r.messages[0].context, R"({"ip":"1.2.3.4"})");
+  EXPECT_EQ(r.messages[0].integrations, R"({"All":false})");
+
+  // Of a key sent twice the last value wins and a null is no value, as in a request; a key
+  // that spells a field with escapes is the field.
+  auto properties = [&](std::string_view fields) {
+    ParseResult p = parser.ParseLine(
+        fmt::format(R"({{"type":"track","userId":"u","event":"E",{}}})", fields), kReceived);
+    EXPECT_THAT(Errors(p), IsEmpty()) << fields;
+    return p.messages.empty() ? std::string("(error)") : p.messages[0].properties;
+  };
+  EXPECT_EQ(properties(R"("properties":{"a":1},"properties":null,"properties":{"b":2})"),
+            R"({"b":2})");
+  EXPECT_EQ(properties(R"("properties":{"a":1},"properties":null)"), R"({"a":1})");
+  EXPECT_EQ(properties(R"("properties":{"a":1},"propert\u0069es":{"c":"\u00e9"})"),
+            "{\"c\":\"\xc3\xa9\"}");
+  EXPECT_EQ(properties(R"("properties":{},"traits":{"t":[]})"), "{}");
+  EXPECT_THAT(
+      Errors(parser.ParseLine(
+          R"({"type":"track","userId":"u","event":"E","properties":{"a":1},"properties":[1]})",
+          kReceived)),
+      ElementsAre("0 properties: must be an object"));
+
+  // Whatever the text, the values are the ones a request carrying the same message keeps.
+  for (std::string_view line : {
+           R"({"type":"track","userId":"u","event":"E","properties":{"p":[1,-0,2.5e-3,"\/"]}})",
+           R"({"type":"identify","userId":"u","traits":{ "a" : { "b" : [ true , null ] } }})",
+           R"({"type":"page","userId":"u","context":{"page":{"url":"https://x.io/?q=\"a\""}}})",
+       }) {
+    ParseResult from_line = parser.ParseLine(line, kReceived);
+    ParseResult from_request =
+        parser.Parse(Batch({std::string(line)}), Endpoint::kBatch, kReceived);
+    ASSERT_THAT(from_line.messages, SizeIs(1)) << line;
+    ASSERT_THAT(from_request.messages, SizeIs(1)) << line;
+    const Message& a = from_line.messages[0];
+    const Message& b = from_request.messages[0];
+    simdjson::dom::parser json;
+    auto values = [&](const std::string& text) {
+      return text.empty() ? text : MinifiedJson(json.parse(text).value());
+    };
+    EXPECT_EQ(values(a.properties), values(b.properties)) << line;
+    EXPECT_EQ(values(a.traits), values(b.traits)) << line;
+    EXPECT_EQ(values(a.context), values(b.context)) << line;
+  }
+}
+
 TEST(ParseLineTest, AcceptsAccountOnlyGroup) {
   MessageParser parser;
   ParseResult r = parser.ParseLine(
