@@ -483,7 +483,7 @@ class Worker::Applier {
       }
     }
     if (m.check_message_id) {
-      batch_->Put(store_->handle(Family::kMessages), m.message_id, ContactKey(contact->id));
+      batch_->Put(store_->handle(Family::kMessages), m.message_id, std::string_view());
     }
     ++stats_.activities;
     ++result->stored;

@@ -23,7 +23,7 @@ enum class Family : int {
   kContacts,           // contact id -> Contact record
   kActivities,         // seq -> activity JSON
   kContactActivities,  // (contact id, time, seq) -> "" (each contact's activities in time order)
-  kMessages,           // messageId -> where it was stored (deduplication)
+  kMessages,           // messageId -> "" (deduplication: only a key's presence is read)
   kAccounts,           // groupId -> Account record
   kAccountMembers,     // (groupId, contact id) -> ""
   kRedirects,          // absorbed contact id -> survivor contact id
