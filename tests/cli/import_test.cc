@@ -254,7 +254,9 @@ TEST_F(ImportTest, BulkImportStoresWhatTheDurableWritePathStores) {
     RunResult b = Import({"activities", "--buffer-mb", "2", files[i]});
     ASSERT_EQ(b.exit_code, 0) << b.err;
     // The third, all duplicates, merges nothing.
-    if (i < 2) EXPECT_THAT(b.err, Not(HasSubstr("merges +0"))) << i;
+    if (i < 2) {
+      EXPECT_THAT(b.err, Not(HasSubstr("merges +0"))) << i;
+    }
   }
   std::vector<std::string> expected = Records(durable);
   std::vector<std::string> bulk = Records(data_);
