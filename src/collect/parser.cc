@@ -201,8 +201,9 @@ struct MessageParser::Impl {
 
   // Line mode: keeps in field_text the text of each object-valued field among traits,
   // properties, context and integrations, copied from `line` (just parsed by ParseJson, so
-  // valid JSON) with its whitespace removed. False, leaving field_text_present empty, when
-  // the line cannot be read so (a key with escapes): the DOM's text is used instead.
+  // valid JSON) with its whitespace removed, and sets their bits in field_text_present.
+  // False, leaving field_text_present as it was, when the line cannot be read so (a key with
+  // escapes): FieldText then writes the DOM's text.
   //
   // Why not the DOM: it unescapes every string, and writing them back escaped
   // (AppendMinifiedJson) was a quarter of an import's parsing. The DOM keeps no offsets into
