@@ -360,7 +360,10 @@ bool MessageParser::Impl::CopyObjectFields(std::string_view line) {
     }
     const std::string_view raw = line.substr(at[value], at[last] + 1 - at[value]);
     std::string& text = field_text[f];
-    text.resize(raw.size());
+    // simdjson::minify's own contract asks for `raw.size()` bytes, but its implementations
+    // write whole SIMD registers: those without AVX-512 may write up to SIMDJSON_PADDING
+    // bytes past the minified text (the implementation class documents it).
+    text.resize(raw.size() + simdjson::SIMDJSON_PADDING);
     size_t size = 0;
     if (simdjson::minify(raw.data(), raw.size(), text.data(), size) != simdjson::SUCCESS) {
       return false;

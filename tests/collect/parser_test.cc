@@ -856,6 +856,30 @@ TEST(ParseLineTest, CopiesObjectsFromTheLineWithoutWhitespace) {
   }
 }
 
+// The spans come from the parse's structural indexes, which each of simdjson's
+// implementations (AVX-512, AVX2, SSE4.2, scalar) computes with its own code.
+TEST(ParseLineTest, CopiesObjectsAlikeWithEverySimdjsonImplementation) {
+  const simdjson::implementation* active = simdjson::get_active_implementation();
+  const std::string line =
+      R"({"type":"track","userId":"u","event":"E","x":[{"y":"}]\"{"}],"properties":{ "a" : )"
+      R"([1, {"k":"\u00e9 \"q\""}], "b" : "{\\" } , "context":{"ip":"1.2.3.4", "l":[ ]} })";
+  int tried = 0;
+  for (const simdjson::implementation* implementation : simdjson::get_available_implementations()) {
+    if (!implementation->supported_by_runtime_system()) continue;
+    simdjson::get_active_implementation() = implementation;
+    MessageParser parser;  // its JSON parser takes the active implementation
+    ParseResult r = parser.ParseLine(line, kReceived);
+    ASSERT_THAT(Errors(r), IsEmpty()) << implementation->name();
+    ASSERT_THAT(r.messages, SizeIs(1)) << implementation->name();
+    EXPECT_EQ(r.messages[0].properties, R"({"a":[1,{"k":"\u00e9 \"q\""}],"b":"{\\"})")
+        << implementation->name();
+    EXPECT_EQ(r.messages[0].context, R"({"ip":"1.2.3.4","l":[]})") << implementation->name();
+    ++tried;
+  }
+  simdjson::get_active_implementation() = active;
+  EXPECT_GE(tried, 2);  // the CPU's best and the scalar fallback, at least
+}
+
 TEST(ParseLineTest, AcceptsAccountOnlyGroup) {
   MessageParser parser;
   ParseResult r = parser.ParseLine(
