@@ -140,6 +140,108 @@ struct Envelope {
   bool line_mode = false;
   // The line itself, in line mode.
   std::string_view line_text;
+  // The parsed text (body or line), and the structural index (see StructuralWalk) at which
+  // each message's object opens, by the message's index; empty when the text could not be
+  // read so. The messages' free-form objects are then copied from the text.
+  std::string_view text;
+  std::vector<uint32_t> message_starts;
+};
+
+// Walks the text just parsed by a simdjson DOM parser through the positions of its
+// structural characters (braces, brackets, colons, commas, the opening quote of each string,
+// the first character of each other scalar), in order, as the parse found them.
+//
+// Why: the DOM keeps no offsets into the text, and copying an object from the text is far
+// cheaper than writing its DOM back (AppendMinifiedJson), which re-escapes every string.
+// The positions are a member simdjson leaves public "for benchmarking access", stable since
+// its first versions (Debian's is 3.0.1). simdjson's On-Demand API has spans too, but
+// Debian's header compiles it for the build's target only (x86-64 without AVX2): its scalar
+// fallback. The text is valid JSON (the parse succeeded); anything unexpected is reported,
+// and the caller then uses the DOM.
+class StructuralWalk {
+ public:
+  StructuralWalk(const simdjson::dom::parser& parser, std::string_view text)
+      : text_(text),
+        at_(parser.implementation->structural_indexes.get()),
+        count_(parser.implementation->n_structural_indexes) {}
+
+  uint32_t count() const { return count_; }
+  char at(uint32_t i) const { return text_[at_[i]]; }
+  // The text of the value from structural `first` to structural `last`.
+  std::string_view Span(uint32_t first, uint32_t last) const {
+    return text_.substr(at_[first], at_[last] + 1 - at_[first]);
+  }
+
+  // The last structural of the value that starts at structural `first` (`first` itself
+  // for a scalar); count() when the text ends first.
+  uint32_t ValueEnd(uint32_t first) const {
+    if (first >= count_) return count_;
+    if (at(first) != '{' && at(first) != '[') return first;
+    int depth = 0;
+    for (uint32_t i = first; i < count_; ++i) {
+      const char c = at(i);
+      if (c == '{' || c == '[') {
+        ++depth;
+      } else if ((c == '}' || c == ']') && --depth == 0) {
+        return i;
+      }
+    }
+    return count_;
+  }
+
+  // Calls visit(key, first, last) for each member of the object that opens at structural
+  // `open`, in order (first and last: its value's structurals), until visit returns false.
+  // False then, or when a key has escapes (it may spell any name: left to the DOM), or the
+  // text is not as expected.
+  template <typename Visit>
+  bool ForEachMember(uint32_t open, Visit visit) const {
+    if (open >= count_ || at(open) != '{') return false;
+    uint32_t i = open + 1;
+    if (i < count_ && at(i) == '}') return true;
+    while (true) {
+      if (i + 2 >= count_ || at(i) != '"' || at(i + 1) != ':') return false;
+      std::string_view key = text_.substr(at_[i] + 1, at_[i + 1] - at_[i] - 1);
+      while (!key.empty() && key.back() != '"') key.remove_suffix(1);  // whitespace
+      if (key.empty()) return false;
+      key.remove_suffix(1);  // the closing quote
+      if (key.find('\\') != std::string_view::npos) return false;
+      const uint32_t last = ValueEnd(i + 2);
+      if (last + 1 >= count_) return false;
+      if (!visit(key, i + 2, last)) return false;
+      i = last + 1;
+      if (at(i) == '}') return true;
+      if (at(i) != ',') return false;
+      ++i;
+    }
+  }
+
+  // Where each element of the array `batch` of the object that opens at structural 0 opens;
+  // false when there is no such array or the text is not as expected.
+  bool BatchElements(std::vector<uint32_t>* starts) const {
+    uint32_t batch = count_;
+    // As ParseBatch: a null is no value, and of a key sent twice the last one wins.
+    auto visit = [&](std::string_view key, uint32_t first, uint32_t) {
+      if (key == "batch" && at(first) != 'n') batch = first;
+      return true;
+    };
+    if (!ForEachMember(0, visit) || batch == count_ || at(batch) != '[') return false;
+    uint32_t i = batch + 1;
+    if (i < count_ && at(i) == ']') return true;
+    while (i < count_) {
+      starts->push_back(i);
+      const uint32_t last = ValueEnd(i);
+      if (last + 1 >= count_) return false;
+      if (at(last + 1) == ']') return true;
+      if (at(last + 1) != ',') return false;
+      i = last + 2;
+    }
+    return false;
+  }
+
+ private:
+  std::string_view text_;
+  const uint32_t* at_;
+  uint32_t count_;
 };
 
 // Converts an identifier that Segment accepts as a string or a number into text.
@@ -199,19 +301,21 @@ struct MessageParser::Impl {
   bool ParseJson(std::string_view text, std::string_view what, element* root,
                  std::vector<FieldError>* errors);
 
-  // Line mode: keeps in field_text the text of each object-valued field among traits,
-  // properties, context and integrations, copied from `line` (just parsed by ParseJson, so
-  // valid JSON) with its whitespace removed, and sets their bits in field_text_present.
-  // False, leaving field_text_present as it was, when the line cannot be read so (a key with
-  // escapes): FieldText then writes the DOM's text.
-  //
-  // Why not the DOM: it unescapes every string, and writing them back escaped
-  // (AppendMinifiedJson) was a quarter of an import's parsing. The DOM keeps no offsets into
-  // the text, so the spans come from the parse's structural indexes, a member simdjson
-  // leaves public "for benchmarking access" (stable since its first versions; Debian's is
-  // 3.0.1). The text is the client's: escapes and numbers stay as they were sent
-  // ("\u00e9", 1e3), which parse to the same values.
-  bool CopyObjectFields(std::string_view line);
+  // Keeps in field_text the text of each object-valued member among traits, properties,
+  // context and integrations of the message that opens at structural `open` of `text`
+  // (just parsed by ParseJson), copied with its whitespace removed, and sets their bits in
+  // field_text_present. False, leaving field_text_present as it was, when the text cannot
+  // be read so (see StructuralWalk): FieldText then writes the DOM's text. The text is the
+  // client's: escapes and numbers stay as they were sent ("\u00e9", 1e3), which parse to
+  // the same values.
+  bool CopyObjectFields(std::string_view text, uint32_t open);
+
+  // The message that opens at structural `open` of `text`, minified, in `minified`; false
+  // when it cannot be read so.
+  bool MinifyMessage(std::string_view text, uint32_t open);
+
+  // Copies `raw` (valid JSON) into `out` without its whitespace; false on a minify error.
+  static bool AssignMinified(std::string_view raw, std::string* out);
 
   // Validates the object `msg` (message `index` of its body) and appends the Message to
   // `result`, or its errors.
@@ -315,75 +419,46 @@ bool MessageParser::Impl::ParseJson(std::string_view text, std::string_view what
   }
 }
 
-bool MessageParser::Impl::CopyObjectFields(std::string_view line) {
-  // The positions of the line's structural characters (braces, brackets, colons, commas, the
-  // opening quote of each string, the first character of each other scalar), in order, as
-  // the parse found them.
-  const simdjson::internal::dom_parser_implementation& parsed = *json.implementation;
-  const uint32_t* at = parsed.structural_indexes.get();
-  const uint32_t count = parsed.n_structural_indexes;
-  auto char_at = [&](uint32_t i) { return line[at[i]]; };
+bool MessageParser::Impl::AssignMinified(std::string_view raw, std::string* out) {
+  // simdjson::minify's own contract asks for `raw.size()` bytes, but its implementations
+  // write whole SIMD registers: those without AVX-512 may write up to SIMDJSON_PADDING
+  // bytes past the minified text (the implementation class documents it).
+  out->resize(raw.size() + simdjson::SIMDJSON_PADDING);
+  size_t size = 0;
+  if (simdjson::minify(raw.data(), raw.size(), out->data(), size) != simdjson::SUCCESS) {
+    return false;
+  }
+  out->resize(size);
+  return true;
+}
+
+bool MessageParser::Impl::CopyObjectFields(std::string_view text, uint32_t open) {
+  const StructuralWalk walk(json, text);
   uint32_t present = 0;
-  // Reads one `"key": value` of the top-level object from structural `i`, leaving `i` past
-  // it; false on anything unexpected.
-  auto read_field = [&](uint32_t* i) {
-    if (*i + 2 >= count || char_at(*i) != '"' || char_at(*i + 1) != ':') return false;
-    std::string_view key = line.substr(at[*i] + 1, at[*i + 1] - at[*i] - 1);
-    while (!key.empty() && key.back() != '"') key.remove_suffix(1);  // whitespace
-    if (key.empty()) return false;
-    key.remove_suffix(1);  // the closing quote
-    // An escaped key may spell a field's name: left to the DOM.
-    if (key.find('\\') != std::string_view::npos) return false;
-    const uint32_t value = *i + 2;
-    uint32_t last = value;  // the value's last structural
-    const char first = char_at(value);
-    if (first == '{' || first == '[') {
-      int depth = 0;
-      for (; last < count; ++last) {
-        const char c = char_at(last);
-        if (c == '{' || c == '[') {
-          ++depth;
-        } else if ((c == '}' || c == ']') && --depth == 0) {
-          break;
-        }
-      }
-      if (last == count) return false;
-    }
-    *i = last + 1;
+  auto visit = [&](std::string_view key, uint32_t first, uint32_t last) {
     const Field f = LookupField(key);
     if (f != kTraits && f != kProperties && f != kContext && f != kIntegrations) return true;
     // As CollectFields: a null is no value, and of a key sent twice the last one wins.
-    if (first == 'n') return true;
-    if (first != '{') {
+    const char c = walk.at(first);
+    if (c == 'n') return true;
+    if (c != '{') {
       present &= ~(1u << f);  // not an object: the DOM's check says so
       return true;
     }
-    const std::string_view raw = line.substr(at[value], at[last] + 1 - at[value]);
-    std::string& text = field_text[f];
-    // simdjson::minify's own contract asks for `raw.size()` bytes, but its implementations
-    // write whole SIMD registers: those without AVX-512 may write up to SIMDJSON_PADDING
-    // bytes past the minified text (the implementation class documents it).
-    text.resize(raw.size() + simdjson::SIMDJSON_PADDING);
-    size_t size = 0;
-    if (simdjson::minify(raw.data(), raw.size(), text.data(), size) != simdjson::SUCCESS) {
-      return false;
-    }
-    text.resize(size);
+    if (!AssignMinified(walk.Span(first, last), &field_text[f])) return false;
     present |= 1u << f;
     return true;
   };
-  if (count < 2 || char_at(0) != '{') return false;
-  uint32_t i = 1;
-  if (char_at(i) != '}') {
-    while (true) {
-      if (!read_field(&i) || i >= count) return false;
-      if (char_at(i) == '}') break;
-      if (char_at(i) != ',') return false;
-      ++i;
-    }
-  }
+  if (!walk.ForEachMember(open, visit)) return false;
   field_text_present = present;
   return true;
+}
+
+bool MessageParser::Impl::MinifyMessage(std::string_view text, uint32_t open) {
+  const StructuralWalk walk(json, text);
+  const uint32_t end = walk.ValueEnd(open);
+  if (open >= walk.count() || walk.at(open) != '{' || end == walk.count()) return false;
+  return AssignMinified(walk.Span(open, end), &minified);
 }
 
 void MessageParser::Impl::MergeContext(object own, object batch, std::string* out) {
@@ -416,17 +491,19 @@ void MessageParser::Impl::ParseMessage(const element& msg, int index, const Enve
     return;
   }
   field_text_present = 0;
+  const bool has_text = static_cast<size_t>(index) < envelope.message_starts.size();
+  const uint32_t open = has_text ? envelope.message_starts[index] : 0;
   if (envelope.check_message_size) {
-    size_t size = MinifyFields(obj);
+    const size_t size =
+        has_text && MinifyMessage(envelope.text, open) ? minified.size() : MinifyFields(obj);
     if (size > limits.max_message_bytes) {
       errors.push_back({index, "",
                         fmt::format("message is {} bytes, more than the {}-byte limit", size,
                                     limits.max_message_bytes)});
       return;
     }
-  } else if (envelope.line_mode) {
-    CopyObjectFields(envelope.line_text);
   }
+  if (has_text && field_text_present == 0) CopyObjectFields(envelope.text, open);
 
   Fields fields;
   CollectFields(obj, &fields);
@@ -721,6 +798,13 @@ ParseResult MessageParser::Parse(std::string_view body, Endpoint endpoint, absl:
   envelope.received_at = received_at;
   // No message can outgrow the limit when the whole body is this small.
   envelope.check_message_size = body.size() * kMaxMinifiedGrowth > limits_.max_message_bytes;
+  envelope.text = body;
+  const StructuralWalk walk(impl_->json, body);
+  if (endpoint != Endpoint::kBatch) {
+    envelope.message_starts.push_back(0);
+  } else if (!walk.BatchElements(&envelope.message_starts)) {
+    envelope.message_starts.clear();
+  }
   switch (endpoint) {
     case Endpoint::kBatch: {
       object body_object;
@@ -762,6 +846,8 @@ ParseResult MessageParser::ParseLine(std::string_view line, absl::Time received_
   envelope.check_message_size = line.size() * kMaxMinifiedGrowth > limits_.max_message_bytes;
   envelope.line_mode = true;
   envelope.line_text = line;
+  envelope.text = line;
+  envelope.message_starts.push_back(0);
   impl_->ParseMessage(root, 0, envelope, &result);
   if (!result.errors.empty()) result.messages.clear();
   return result;

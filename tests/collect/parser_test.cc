@@ -176,6 +176,44 @@ TEST(ParserTest, KeepsObjectsAsMinifiedJsonText) {
   EXPECT_TRUE(t.traits.empty());
 }
 
+// A request's objects are copied from its text, less the whitespace: escapes and numbers
+// as sent, in a batch and from a single endpoint alike.
+TEST(ParserTest, KeepsEachMessagesObjectsAsSent) {
+  MessageParser parser;
+  ParseResult r = parser.Parse(
+      R"({ "batch" : [ {"type":"track","userId":"u","event":"E",
+                        "properties":{ "a" : "\u00e9" , "n" : 1.50 }} ,
+                       {"type":"identify","userId":"v","traits":{"t" : [ 1e3 ]}} ],
+           "sentAt":"2026-11-24T10:00:00Z" })",
+      Endpoint::kBatch, kReceived);
+  ASSERT_THAT(Errors(r), IsEmpty());
+  ASSERT_THAT(r.messages, SizeIs(2));
+  EXPECT_EQ(r.messages[0].properties, R"({"a":"\u00e9","n":1.50})");
+  EXPECT_EQ(r.messages[1].traits, R"({"t":[1e3]})");
+  // Of `batch` sent twice the last one is read; an element that is not an object keeps its
+  // place in the errors.
+  r = parser.Parse(
+      R"({"batch":[{"type":"track","userId":"u","event":"First"}],"batch":[{"type":"track",)"
+      R"("userId":"u","event":"E","properties":{"b" : 2}}]})",
+      Endpoint::kBatch, kReceived);
+  ASSERT_THAT(r.messages, SizeIs(1));
+  EXPECT_EQ(r.messages[0].properties, R"({"b":2})");
+  EXPECT_THAT(Errors(parser.Parse(R"({"batch":[{"type":"track","userId":"u","event":"E"},[1],)"
+                                  R"({"type":"track","userId":"u","properties":[]}]})",
+                                  Endpoint::kBatch, kReceived)),
+              ElementsAre("1 : message must be a JSON object", "2 event: is required",
+                          "2 properties: must be an object"));
+  // A body whose keys have escapes is read through the DOM, whose text is its own.
+  r = parser.Parse(R"({"b\u0061tch":[{"type":"track","userId":"u","event":"E",)"
+                   R"("properties":{"c" : "\u00e9"}}]})",
+                   Endpoint::kBatch, kReceived);
+  ASSERT_THAT(r.messages, SizeIs(1));
+  EXPECT_EQ(r.messages[0].properties, "{\"c\":\"\xc3\xa9\"}");
+  Message t =
+      ParseOk(parser, R"({"userId":"u","event":"E","properties":{ "d" : 1.0 }})", Endpoint::kTrack);
+  EXPECT_EQ(t.properties, R"({"d":1.0})");
+}
+
 TEST(ParserTest, IdentifyFallsBackToContextTraits) {
   MessageParser parser;
   Message m = ParseOk(
@@ -651,9 +689,8 @@ TEST(ParserTest, RejectsMessageOverTheLimitMeasuredMinified) {
   EXPECT_THAT(Errors(r), ElementsAre("0 : message is 32769 bytes, more than the 32768-byte limit"));
 }
 
-// The size is measured field by field, and the measured text is kept for the message: both
-// must agree with minifying the whole message, whatever its escapes, numbers, nulls,
-// unknown fields and repeated keys.
+// The size is the message's text without its whitespace, and the text kept for its objects
+// is theirs, as sent: whatever its escapes, numbers, nulls, unknown fields and repeated keys.
 TEST(ParserTest, MeasuresAndKeepsEachFieldAsTheWholeMessageMinified) {
   const std::string message =
       R"({ "type" : "track", "messageId" : "m1", "userId" : "caf\u00e9 \"u\"",
@@ -661,9 +698,13 @@ TEST(ParserTest, MeasuresAndKeepsEachFieldAsTheWholeMessageMinified) {
       "properties" : {"a" : 1}, "properties" : null, "traits" : null,
       "context" : {"ip" : "1.2.3.4"}, "context" : {"page" : {"url" : "https://x.test/\u0001"}},
       "integrations" : {"All" : false} })";
-  simdjson::dom::parser json;
-  const size_t minified = MinifiedJson(json.parse(message)).size();
+  std::string without_whitespace(message.size() + simdjson::SIMDJSON_PADDING, ' ');
+  size_t minified = 0;
+  ASSERT_EQ(simdjson::minify(message.data(), message.size(), without_whitespace.data(), minified),
+            simdjson::SUCCESS);
   ASSERT_LT(minified, message.size());
+  simdjson::dom::parser json;
+  ASSERT_LT(MinifiedJson(json.parse(message)).size(), minified);  // the escapes, as sent
 
   Limits limits;
   limits.max_message_bytes = minified;  // small enough that every message is measured
