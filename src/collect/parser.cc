@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <utility>
 
 #include "absl/random/random.h"
@@ -144,7 +145,7 @@ struct Envelope {
   // each message's object opens, by the message's index; empty when the text could not be
   // read so. The messages' free-form objects are then copied from the text.
   std::string_view text;
-  std::vector<uint32_t> message_starts;
+  std::span<const uint32_t> message_starts;
 };
 
 // Walks the text just parsed by a simdjson DOM parser through the positions of its
@@ -379,6 +380,8 @@ struct MessageParser::Impl {
   Limits limits;
   simdjson::dom::parser json;
   bool allocated = false;
+  // What Envelope::message_starts views, kept between calls.
+  std::vector<uint32_t> message_starts;
   // Minify()'s buffer, kept between calls.
   std::string minified;
   // MinifyFields()'s text of the message's known fields, and which of them it holds.
@@ -800,11 +803,14 @@ ParseResult MessageParser::Parse(std::string_view body, Endpoint endpoint, absl:
   envelope.check_message_size = body.size() * kMaxMinifiedGrowth > limits_.max_message_bytes;
   envelope.text = body;
   const StructuralWalk walk(impl_->json, body);
+  std::vector<uint32_t>& starts = impl_->message_starts;
+  starts.clear();
   if (endpoint != Endpoint::kBatch) {
-    envelope.message_starts.push_back(0);
-  } else if (!walk.BatchElements(&envelope.message_starts)) {
-    envelope.message_starts.clear();
+    starts.push_back(0);
+  } else if (!walk.BatchElements(&starts)) {
+    starts.clear();
   }
+  envelope.message_starts = starts;
   switch (endpoint) {
     case Endpoint::kBatch: {
       object body_object;
@@ -847,7 +853,8 @@ ParseResult MessageParser::ParseLine(std::string_view line, absl::Time received_
   envelope.line_mode = true;
   envelope.line_text = line;
   envelope.text = line;
-  envelope.message_starts.push_back(0);
+  impl_->message_starts.assign(1, 0);
+  envelope.message_starts = impl_->message_starts;
   impl_->ParseMessage(root, 0, envelope, &result);
   if (!result.errors.empty()) result.messages.clear();
   return result;
