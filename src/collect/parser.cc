@@ -139,11 +139,10 @@ struct Envelope {
   // JSONL import: a group message may name only the account, and `receivedAt` in the line
   // replaces the import time.
   bool line_mode = false;
-  // The line itself, in line mode.
-  std::string_view line_text;
-  // The parsed text (body or line), and the structural index (see StructuralWalk) at which
-  // each message's object opens, by the message's index; empty when the text could not be
-  // read so. The messages' free-form objects are then copied from the text.
+  // The parsed text (the body, or the line in line mode), and the structural index (see
+  // StructuralWalk) at which each message's object opens, by the message's index; empty
+  // when the text could not be read so. The messages' free-form objects are then copied
+  // from the text.
   std::string_view text;
   std::span<const uint32_t> message_starts;
 };
@@ -718,7 +717,7 @@ void MessageParser::Impl::ParseMessage(const element& msg, int index, const Enve
   if (m.message_id.empty()) {
     // An imported line without one gets an id derived from its text, so that importing a
     // file again stores nothing twice; a request gets a random one, as Segment does.
-    m.message_id = envelope.line_mode ? DerivedMessageId("line", envelope.line_text) : NewUuid();
+    m.message_id = envelope.line_mode ? DerivedMessageId("line", envelope.text) : NewUuid();
   }
 
   if (fields.Has(kWriteKey) && result->write_key.empty()) {
@@ -802,12 +801,11 @@ ParseResult MessageParser::Parse(std::string_view body, Endpoint endpoint, absl:
   // No message can outgrow the limit when the whole body is this small.
   envelope.check_message_size = body.size() * kMaxMinifiedGrowth > limits_.max_message_bytes;
   envelope.text = body;
-  const StructuralWalk walk(impl_->json, body);
   std::vector<uint32_t>& starts = impl_->message_starts;
   starts.clear();
   if (endpoint != Endpoint::kBatch) {
     starts.push_back(0);
-  } else if (!walk.BatchElements(&starts)) {
+  } else if (!StructuralWalk(impl_->json, body).BatchElements(&starts)) {
     starts.clear();
   }
   envelope.message_starts = starts;
@@ -851,7 +849,6 @@ ParseResult MessageParser::ParseLine(std::string_view line, absl::Time received_
   envelope.received_at = received_at;
   envelope.check_message_size = line.size() * kMaxMinifiedGrowth > limits_.max_message_bytes;
   envelope.line_mode = true;
-  envelope.line_text = line;
   envelope.text = line;
   impl_->message_starts.assign(1, 0);
   envelope.message_starts = impl_->message_starts;
