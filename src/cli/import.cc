@@ -24,8 +24,10 @@ namespace {
 
 // Messages per submission to the worker in a local import.
 constexpr size_t kChunkMessages = 2000;
-// Submissions in flight before the reader waits.
-constexpr int kChunksInFlight = 8;
+// Submissions in flight before the reader waits. A submission counts until it is stored, and
+// the worker applies every queued one as a group: with 8, the reader and the worker often
+// both waited while the store alone wrote a group (docs/benchmarks.md, stop 20).
+constexpr int kChunksInFlight = 24;
 // Refused records printed before the rest are only counted.
 constexpr uint64_t kPrintedErrors = 100;
 
@@ -43,7 +45,7 @@ struct ImportFlags {
   bool durable = false;
   bool merge_on_email = true;
   uint32_t max_anonymous_ids = 100;
-  size_t buffer_mb = 1024;
+  double buffer_mb = 1024;
 };
 
 [[noreturn]] void Fail(const std::string& message) {
@@ -88,7 +90,7 @@ class LocalSink : public Sink {
     // run again (every record has a stable messageId).
     store_options.disable_wal = !flags.durable;
     store_options.bulk_load = !flags.durable;
-    store_options.bulk_load_buffer_bytes = flags.buffer_mb << 20;
+    store_options.bulk_load_buffer_bytes = static_cast<size_t>(flags.buffer_mb * (1 << 20));
     absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(common.data_dir, store_options);
     if (absl::IsFailedPrecondition(store.status())) {
       Fail(
@@ -369,10 +371,11 @@ void AddImportCommand(CLI::App& app, CommonOptions& common) {
                   "does (slower); by default the import builds table files and adds them to the "
                   "store as it goes, and an interrupted import is run again");
     sub->add_option("--buffer-mb", flags->buffer_mb,
-                    "Memory in MiB for the table files an import builds (without --durable); "
-                    "a larger buffer leaves the store less to compact")
+                    "Memory in MiB for sorting what an import writes besides the activities "
+                    "(without --durable; a fraction of a MiB is allowed); a larger buffer "
+                    "leaves the store less to compact")
         ->capture_default_str()
-        ->check(CLI::Range(1, 1 << 16));
+        ->check(CLI::Range(0.1, 65536.0));
     sub->add_flag("!--no-merge-on-email", flags->merge_on_email,
                   "Do not link contacts by the email trait (match the server's setting)");
     sub->add_option("--max-anonymous-ids", flags->max_anonymous_ids,

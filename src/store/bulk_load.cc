@@ -1,5 +1,7 @@
 #include "store/bulk_load.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -7,7 +9,6 @@
 
 #include "core/status.h"
 #include "fmt/format.h"
-#include "rocksdb/sst_file_writer.h"
 #include "store/store.h"
 
 namespace segmenta {
@@ -17,6 +18,8 @@ namespace {
 constexpr size_t kBlockBytes = 4 << 20;
 // How many entries ahead WriteFile fetches a key.
 constexpr size_t kPrefetchAhead = 16;
+// Batches handed to the ordered thread before Add waits.
+constexpr size_t kOrderedQueue = 4;
 
 }  // namespace
 
@@ -56,31 +59,49 @@ class BulkLoad::BatchReader : public rocksdb::WriteBatch::Handler {
 };
 
 BulkLoad::BulkLoad(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> families,
-                   std::string dir, size_t buffer_bytes)
+                   std::string dir, size_t buffer_bytes, rocksdb::ColumnFamilyHandle* ordered)
     : db_(db), families_(std::move(families)), dir_(std::move(dir)), buffer_bytes_(buffer_bytes) {
   TakeBuffer();  // the first buffer
   for (size_t i = 0; i < families_.size(); ++i) {
     const uint32_t id = families_[i]->GetID();
     if (family_of_id_.size() <= id) family_of_id_.resize(id + 1, -1);
     family_of_id_[id] = static_cast<int>(i);
+    if (families_[i] == ordered) ordered_ = static_cast<int>(i);
   }
 }
 
 BulkLoad::~BulkLoad() {
   if (spilling_.valid()) spilling_.wait();
+  if (ordered_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(ordered_mu_);
+      stopping_ = true;
+    }
+    ordered_cv_.notify_all();
+    ordered_thread_.join();
+  }
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
 }
 
-absl::Status BulkLoad::Add(const rocksdb::WriteBatch& batch) {
+absl::Status BulkLoad::Add(rocksdb::WriteBatch* batch) {
   std::lock_guard<std::mutex> lock(mu_);
+  {
+    std::lock_guard<std::mutex> ordered_lock(ordered_mu_);
+    SEGMENTA_RETURN_IF_ERROR(ordered_status_);
+  }
+  // Moved where it is kept before its writes are read: the ordered ones then point into
+  // memory that stays put (a batch small enough to live inside its object has no heap
+  // memory).
+  auto kept = std::make_unique<rocksdb::WriteBatch>(std::move(*batch));
   // What the buffer held before: a batch refused halfway is taken back out.
   std::vector<size_t> entries_before;
   for (const FamilyBuffer& family : buffer_->families) {
     entries_before.push_back(family.entries.size());
   }
+  ordered_writes_.clear();
   BatchReader reader(this);
-  rocksdb::Status s = batch.Iterate(&reader);
+  rocksdb::Status s = kept->Iterate(&reader);
   absl::Status status = reader.status();
   if (status.ok() && !s.ok()) {
     status = absl::InvalidArgumentError(
@@ -97,9 +118,28 @@ absl::Status BulkLoad::Add(const rocksdb::WriteBatch& batch) {
       }
       family.entries.resize(entries_before[i]);
     }
+    ordered_writes_.clear();
+    *batch = std::move(*kept);
     return status;
   }
+  if (ordered_writes_.empty()) {
+    *batch = std::move(*kept);
+    batch->Clear();  // keeps its memory
+  } else {
+    const size_t size = kept->GetDataSize();
+    absl::StatusOr<std::unique_ptr<rocksdb::WriteBatch>> written = QueueOrdered(std::move(kept));
+    if (!written.ok()) {
+      // The buffer holds the batch's other writes: it must never be ingested.
+      std::lock_guard<std::mutex> ordered_lock(ordered_mu_);
+      ordered_status_ = written.status();
+      *batch = rocksdb::WriteBatch();
+      return ordered_status_;
+    }
+    // Without a written batch, room for one as large as this one.
+    *batch = *written != nullptr ? std::move(**written) : rocksdb::WriteBatch(size);
+  }
   if (buffer_->bytes < buffer_bytes_) return absl::OkStatus();
+  SEGMENTA_RETURN_IF_ERROR(AwaitOrdered());
   SEGMENTA_RETURN_IF_ERROR(AwaitSpill());
   spilling_ = std::async(std::launch::async, [this, full = TakeBuffer()] {
     absl::Status status = SpillBuffer(full.get());
@@ -139,6 +179,18 @@ absl::Status BulkLoad::AddLocked(uint32_t family_id, std::string_view key, std::
   if (family_id >= family_of_id_.size() || family_of_id_[family_id] < 0) {
     return absl::InvalidArgumentError(fmt::format("unknown column family {}", family_id));
   }
+  if (family_of_id_[family_id] == ordered_) {
+    std::string_view last = !ordered_writes_.empty() ? ordered_writes_.back().key
+                            : ordered_started_       ? std::string_view(last_ordered_key_)
+                                                     : std::string_view();
+    if ((!ordered_writes_.empty() || ordered_started_) && key <= last) {
+      return absl::InvalidArgumentError(
+          fmt::format("the bulk load's family {} takes keys in increasing order only",
+                      families_[ordered_]->GetName()));
+    }
+    ordered_writes_.push_back({key, value, deleted});
+    return absl::OkStatus();
+  }
   FamilyBuffer& buffer = buffer_->families[family_of_id_[family_id]];
   unsigned __int128 prefix = 0;
   for (size_t i = 0; i < 16; ++i) {
@@ -177,23 +229,99 @@ const char* BulkLoad::Copy(std::string_view key, std::string_view value) {
   return at;
 }
 
+absl::StatusOr<std::unique_ptr<rocksdb::WriteBatch>> BulkLoad::QueueOrdered(
+    std::unique_ptr<rocksdb::WriteBatch> batch) {
+  if (buffer_->ordered_file == nullptr) {
+    const std::string dir = BufferDir(*buffer_);
+    std::error_code error;
+    std::filesystem::create_directories(dir, error);
+    if (error) {
+      return absl::InternalError(fmt::format("creating {}: {}", dir, error.message()));
+    }
+    auto file = std::make_unique<rocksdb::SstFileWriter>(
+        rocksdb::EnvOptions(), db_->GetOptions(families_[ordered_]), families_[ordered_]);
+    rocksdb::Status opened = file->Open(FilePath(*buffer_, ordered_));
+    if (!opened.ok()) return FromRocks(opened, "opening a bulk load table file");
+    buffer_->ordered_file = std::move(file);
+  }
+  last_ordered_key_.assign(ordered_writes_.back().key);
+  ordered_started_ = true;
+  std::unique_ptr<rocksdb::WriteBatch> written;
+  {
+    std::unique_lock<std::mutex> lock(ordered_mu_);
+    if (!ordered_thread_.joinable()) ordered_thread_ = std::thread([this] { OrderedLoop(); });
+    ordered_cv_.wait(lock, [&] { return ordered_queue_.size() < kOrderedQueue; });
+    ordered_queue_.push_back(
+        {std::move(batch), std::move(ordered_writes_), buffer_->ordered_file.get()});
+    if (!written_batches_.empty()) {
+      written = std::move(written_batches_.back());
+      written_batches_.pop_back();
+    }
+  }
+  ordered_cv_.notify_all();
+  ordered_writes_.clear();  // moved from
+  return written;
+}
+
+absl::Status BulkLoad::AwaitOrdered() {
+  std::unique_lock<std::mutex> lock(ordered_mu_);
+  ordered_cv_.wait(lock, [&] { return ordered_queue_.empty(); });
+  return ordered_status_;
+}
+
+void BulkLoad::OrderedLoop() {
+  pthread_setname_np(pthread_self(), "bulk-ordered");
+  std::unique_lock<std::mutex> lock(ordered_mu_);
+  while (true) {
+    ordered_cv_.wait(lock, [&] { return !ordered_queue_.empty() || stopping_; });
+    if (ordered_queue_.empty()) return;  // stopping
+    OrderedWork& work = ordered_queue_.front();
+    absl::Status status = ordered_status_;
+    lock.unlock();
+    // After a failure, the rest is dropped: the buffer is never ingested.
+    for (size_t i = 0; i < work.writes.size() && status.ok(); ++i) {
+      const OrderedWrite& w = work.writes[i];
+      const rocksdb::Slice key(w.key.data(), w.key.size());
+      rocksdb::Status s = w.deleted
+                              ? work.file->Delete(key)
+                              : work.file->Put(key, rocksdb::Slice(w.value.data(), w.value.size()));
+      if (!s.ok()) status = FromRocks(s, "writing a bulk load table file");
+    }
+    work.batch->Clear();  // keeps its memory
+    lock.lock();
+    if (ordered_status_.ok()) ordered_status_ = status;
+    written_batches_.push_back(std::move(work.batch));
+    ordered_queue_.pop_front();
+    ordered_cv_.notify_all();
+  }
+}
+
+std::string BulkLoad::BufferDir(const Buffer& buffer) const {
+  return fmt::format("{}/{:06}", dir_, buffer.number);
+}
+
+std::string BulkLoad::FilePath(const Buffer& buffer, size_t family) const {
+  return fmt::format("{}/{:02}.sst", BufferDir(buffer), family);
+}
+
 absl::Status BulkLoad::Spill() {
   std::lock_guard<std::mutex> lock(mu_);
   absl::Status previous = AwaitSpill();
+  SEGMENTA_RETURN_IF_ERROR(AwaitOrdered());
   std::unique_ptr<Buffer> last = TakeBuffer();
   if (!previous.ok()) return previous;
   return SpillBuffer(last.get());
 }
 
 absl::Status BulkLoad::SpillBuffer(Buffer* buffer) const {
-  if (buffer->bytes == 0) return absl::OkStatus();
-  const std::string dir = fmt::format("{}/{:06}", dir_, buffer->number);
+  if (buffer->bytes == 0 && buffer->ordered_file == nullptr) return absl::OkStatus();
+  const std::string dir = BufferDir(*buffer);
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) {
     return absl::InternalError(fmt::format("creating {}: {}", dir, error.message()));
   }
-  auto path = [&](size_t family) { return fmt::format("{}/{:02}.sst", dir, family); };
+  auto path = [&](size_t family) { return FilePath(*buffer, family); };
   // The largest family's file is written by a thread of its own, the others meanwhile.
   size_t largest = 0;
   for (size_t i = 1; i < buffer->families.size(); ++i) {
@@ -223,6 +351,12 @@ absl::Status BulkLoad::SpillBuffer(Buffer* buffer) const {
     if (i != largest) add(i, WriteFile(i, &buffer->families[i], path(i)));
   }
   add(largest, largest_written.get());
+  if (buffer->ordered_file != nullptr) {
+    rocksdb::Status finished = buffer->ordered_file->Finish();
+    add(static_cast<size_t>(ordered_),
+        finished.ok() ? absl::StatusOr<bool>(true)
+                      : FromRocks(finished, "finishing a bulk load table file"));
+  }
   if (status.ok() && !files.empty()) {
     status = FromRocks(db_->IngestExternalFiles(files), "ingesting the bulk load's table files");
   }

@@ -7,21 +7,30 @@
 // Why not the ordinary write path for an import: inserting into skip lists, flushing them
 // and compacting the result was 40 % of an import's CPU (docs/benchmarks.md, stop 15).
 //
+// One family may be written in order (activities, keyed by sequence number): its writes need
+// no sort, so a thread of their own writes them to the spill's table file for that family as
+// they come, from the added batch's memory, instead of copying them into the buffer. The
+// buffer holds the other families' writes only.
+//
 // What is buffered is not visible to readers of the database until the next Spill(): the
 // writer must not need to read back what it wrote since (the worker keeps it in memory in
 // a bulk load; see profile/worker.h and StoreOptions::bulk_load).
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <future>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "rocksdb/db.h"
+#include "rocksdb/sst_file_writer.h"
 #include "rocksdb/write_batch.h"
 
 namespace segmenta {
@@ -31,18 +40,24 @@ class BulkLoad {
   // Loads into `db`, whose column families are `families` (the handles stay owned by the
   // caller and must outlive this object). Table files are written under `dir`, which is
   // created if needed and must be on the database's file system (files are moved, not
-  // copied). A spill happens when the buffer holds `buffer_bytes`.
+  // copied). A spill happens when the buffer holds `buffer_bytes`. `ordered`, one of
+  // `families` or null, is the family whose writes come in increasing key order.
   BulkLoad(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> families, std::string dir,
-           size_t buffer_bytes);
+           size_t buffer_bytes, rocksdb::ColumnFamilyHandle* ordered);
   // Removes table files left by a spill that failed. Whatever was not spilled is lost.
   ~BulkLoad();
 
-  // Buffers every Put and Delete of `batch` (in order: a later write of a key wins). Once
-  // the buffer is full, a thread of its own spills it while the next one fills; a buffer
-  // full before that spill ended waits for it.
-  // Errors: InvalidArgument when the batch holds another kind of write (a merge, a range
-  // deletion); as Spill(). Thread-safe.
-  absl::Status Add(const rocksdb::WriteBatch& batch);
+  // Buffers every Put and Delete of `batch` (in order: a later write of a key wins). The
+  // ordered family's writes are handed to the thread that writes its file, with the batch's
+  // memory: `*batch` is left empty, with the memory of a batch already written when there is
+  // one. Once the buffer is full, a thread of its own spills it while the next one fills; a
+  // buffer full before that spill ended waits for it.
+  // Errors: InvalidArgument, with nothing of the batch kept and `*batch` as it was, when the
+  // batch holds another kind of write (a merge, a range deletion) or a key of the ordered
+  // family not above every one written before; Internal when the ordered family's file
+  // cannot be written, and every later call then fails (what was not spilled is lost); as
+  // Spill(). Thread-safe.
+  absl::Status Add(rocksdb::WriteBatch* batch);
 
   // Writes everything buffered as table files, one per column family that has writes, and
   // ingests them all at once: after a crash, all of them are in the database or none.
@@ -74,6 +89,20 @@ class BulkLoad {
     std::vector<std::unique_ptr<char[]>> blocks;  // the arena
     size_t bytes = 0;
     uint64_t number = 0;  // names its files
+    // The ordered family's writes, opened at the first.
+    std::unique_ptr<rocksdb::SstFileWriter> ordered_file;
+  };
+  // A write of the ordered family in the batch being added.
+  struct OrderedWrite {
+    std::string_view key;
+    std::string_view value;
+    bool deleted;
+  };
+  // What the ordered thread writes: the ordered writes of one batch, into `file`.
+  struct OrderedWork {
+    std::unique_ptr<rocksdb::WriteBatch> batch;  // holds the writes' bytes
+    std::vector<OrderedWrite> writes;
+    rocksdb::SstFileWriter* file;
   };
   class BatchReader;
 
@@ -85,6 +114,18 @@ class BulkLoad {
   std::unique_ptr<Buffer> TakeBuffer();
   // Waits for the spill in progress, if any, and returns its status.
   absl::Status AwaitSpill();
+  // Hands the batch's writes of the ordered family (ordered_writes_, in `batch`) to the
+  // ordered thread, which is started at the first; waits while it has kOrderedQueue batches.
+  // Returns a batch it wrote (cleared), or null. Errors: Internal when the buffer's file for
+  // the family cannot be created.
+  absl::StatusOr<std::unique_ptr<rocksdb::WriteBatch>> QueueOrdered(
+      std::unique_ptr<rocksdb::WriteBatch> batch);
+  // Waits until the ordered thread wrote everything handed to it; its error, if any.
+  absl::Status AwaitOrdered();
+  void OrderedLoop();
+  // Where `buffer`'s table files go, and the file of `family` there.
+  std::string BufferDir(const Buffer& buffer) const;
+  std::string FilePath(const Buffer& buffer, size_t family) const;
   // Writes `buffer` as table files and ingests them. Touches no member but the database's.
   absl::Status SpillBuffer(Buffer* buffer) const;
   // Writes `family`'s entries, sorted, to a table file at `path`; false when it had none.
@@ -99,6 +140,21 @@ class BulkLoad {
   std::mutex mu_;
   // Index in families_ of each column family id.
   std::vector<int> family_of_id_;
+  int ordered_ = -1;  // index in families_ of the ordered family, if any
+  // The last key written to the ordered family, over every spill.
+  std::string last_ordered_key_;
+  bool ordered_started_ = false;
+  std::vector<OrderedWrite> ordered_writes_;  // of the batch being added
+
+  // The ordered thread and what it is handed.
+  std::thread ordered_thread_;
+  std::mutex ordered_mu_;
+  std::condition_variable ordered_cv_;
+  std::deque<OrderedWork> ordered_queue_;  // the front one is being written
+  std::vector<std::unique_ptr<rocksdb::WriteBatch>> written_batches_;  // cleared, for reuse
+  // The first write that failed: the buffer then misses writes, and every call fails.
+  absl::Status ordered_status_;
+  bool stopping_ = false;
   std::unique_ptr<Buffer> buffer_;  // filling
   // Where the next write goes in buffer_'s last block, and that block's size.
   size_t block_used_ = 0;

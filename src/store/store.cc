@@ -117,7 +117,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   for (size_t i = 0; i < handles.size(); ++i) store->handles_[i] = handles[i];
   if (options.bulk_load) {
     store->bulk_ =
-        std::make_unique<BulkLoad>(db, handles, dir + "/bulk-load", options.bulk_load_buffer_bytes);
+        std::make_unique<BulkLoad>(db, handles, dir + "/bulk-load", options.bulk_load_buffer_bytes,
+                                   handles[static_cast<int>(Family::kActivities)]);
   }
   return store;
 }
@@ -132,7 +133,7 @@ Store::~Store() {
 }
 
 absl::Status Store::Write(rocksdb::WriteBatch* batch, bool sync) {
-  if (bulk_ != nullptr) return bulk_->Add(*batch);
+  if (bulk_ != nullptr) return bulk_->Add(batch);
   rocksdb::WriteOptions options;
   options.sync = sync && !options_.disable_wal;
   options.disableWAL = options_.disable_wal;

@@ -191,17 +191,18 @@ std::string WriteLines(const std::string& path, const std::vector<std::string>& 
   return path;
 }
 
-// Runs `segmenta --data-dir DIR import activities --buffer-mb 1 FIFO`, writes `lines` to
+// Runs `segmenta --data-dir DIR import activities --buffer-mb 0.2 FIFO`, writes `lines` to
 // the FIFO (a named pipe under `work`), and kills it (SIGKILL) once a spill has added its
-// table files to the store (the spill's directory under DIR came and went), while its input
-// is still open: in the middle of the import. False if no spill ended within 30 s.
+// table files to the store (the first buffer's directory, DIR/bulk-load/000000, came and
+// went), while its input is still open: in the middle of the import. False if no spill
+// ended within 30 s.
 bool ImportKilledAfterASpill(const std::string& dir, const std::string& work,
                              const std::vector<std::string>& lines) {
   signal(SIGPIPE, SIG_IGN);  // a write after the child is gone fails instead
   const std::string fifo = work + "/input.fifo";
   if (mkfifo(fifo.c_str(), 0600) != 0) return false;
   auto child = ChildProcess::Spawn({testing::SegmentaBinary(), "--data-dir", dir, "import",
-                                    "activities", "--buffer-mb", "1", fifo});
+                                    "activities", "--buffer-mb", "0.2", fifo});
   if (!child.ok()) return false;
   // The FIFO opens for writing once the import has opened it to read (ENXIO until then).
   int fd = -1;
@@ -212,7 +213,7 @@ bool ImportKilledAfterASpill(const std::string& dir, const std::string& work,
   if (fd < 0) return false;
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   std::FILE* input = fdopen(fd, "w");
-  const std::string spill_dir = dir + "/bulk-load";
+  const std::string spill_dir = dir + "/bulk-load/000000";
   bool spilling = false;
   for (size_t i = 0; i < lines.size() && !spilling; ++i) {
     if (std::fprintf(input, "%s\n", lines[i].c_str()) < 0 || std::fflush(input) != 0) break;
@@ -234,7 +235,7 @@ bool ImportKilledAfterASpill(const std::string& dir, const std::string& work,
 
 // An import without --durable builds table files (a bulk load) instead of going through the
 // write path that the server uses; both must store the same records. Two imports, each of
-// half of the traffic, with a buffer of 2 MiB that spills many times: merges move
+// half of the traffic, with a buffer of 0.2 MiB that spills many times: merges move
 // activities written several submissions before them, spilled or still buffered, or by the
 // first import; retried messageIds (lines again at the end of the second file) meet their
 // first copy in an earlier spill or the first import. A third import, of the second file
@@ -251,7 +252,7 @@ TEST_F(ImportTest, BulkImportStoresWhatTheDurableWritePathStores) {
     RunResult a =
         RunSegmentaFull({"--data-dir", durable, "import", "activities", "--durable", files[i]});
     ASSERT_EQ(a.exit_code, 0) << a.err;
-    RunResult b = Import({"activities", "--buffer-mb", "2", files[i]});
+    RunResult b = Import({"activities", "--buffer-mb", "0.2", files[i]});
     ASSERT_EQ(b.exit_code, 0) << b.err;
     // The third, all duplicates, merges nothing.
     if (i < 2) {

@@ -386,7 +386,7 @@ TEST_F(WorkerTest, MergesAndRetriesRightAfterAGroupStillBeingWrittenLoseNothing)
 // however long ago its first copy came. One message per group; a buffer that spills only at
 // the end, then one that spills every few groups.
 TEST_F(WorkerTest, BulkLoadMergesAndRetriesReachWritesOfEveryEarlierGroup) {
-  for (size_t buffer_bytes : {size_t{64} << 20, size_t{16} << 10}) {
+  for (size_t buffer_bytes : {size_t{64} << 20, size_t{8} << 10}) {
     SCOPED_TRACE(buffer_bytes);
     Close();
     std::filesystem::remove_all(dir_);

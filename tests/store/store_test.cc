@@ -52,14 +52,21 @@ TEST(StoreTest, BulkLoadShowsWritesAtSpillsWithTheLastWriteOfEachKeyWinning) {
     batch.Delete(s.handle(Family::kMessages), "gone");
     batch.Put(s.handle(Family::kMessages), "kept", "x");
     ASSERT_TRUE(s.Write(&batch, /*sync=*/false).ok());
+    EXPECT_EQ(batch.Count(), 0u);                              // taken
     EXPECT_FALSE(s.Get(Family::kContacts, "a")->has_value());  // buffered, not spilled yet
-    // Writes of about a kilobyte fill the buffer: spills on a thread of their own.
+    // Writes of about 300 bytes to buffered families fill the buffer: spills on a thread of
+    // their own. Activities go to their file, which takes nothing of the buffer.
     for (int i = 0; i < 40; ++i) {
       rocksdb::WriteBatch more;
-      more.Put(s.handle(Family::kActivities), ActivitySeqKey(i), std::string(1000, 'x'));
+      more.Put(s.handle(Family::kActivities), ActivitySeqKey(2 * i), std::string(1000, 'x'));
       more.Put(s.handle(Family::kContacts), "a", std::to_string(i + 2));
+      more.Put(s.handle(Family::kAccounts), std::to_string(i), std::string(250, 'p'));
       if (i == 20) more.Delete(s.handle(Family::kContacts), "b");
       if (i == 30) more.Put(s.handle(Family::kContacts), "b", "3");
+      ASSERT_TRUE(s.Write(&more, /*sync=*/false).ok());
+      EXPECT_EQ(more.Count(), 0u);
+      // The batch, given the memory of one already written, serves again.
+      more.Put(s.handle(Family::kActivities), ActivitySeqKey(2 * i + 1), std::string(10, 'y'));
       ASSERT_TRUE(s.Write(&more, /*sync=*/false).ok());
     }
     rocksdb::WriteBatch merge;  // refused whole: its put is not kept
@@ -77,13 +84,58 @@ TEST(StoreTest, BulkLoadShowsWritesAtSpillsWithTheLastWriteOfEachKeyWinning) {
   ASSERT_TRUE(store.ok()) << store.status();
   int activities = 0;
   auto it = (*store)->NewIterator(Family::kActivities);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) ++activities;
-  EXPECT_EQ(activities, 40);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const bool reused = activities % 2 == 1;
+    const std::string expected(reused ? 10 : 1000, reused ? 'y' : 'x');
+    EXPECT_EQ(it->value().ToString(), expected) << activities;
+    ++activities;
+  }
+  EXPECT_EQ(activities, 80);
   EXPECT_EQ((*store)->Get(Family::kContacts, "a")->value_or(""), "41");
   rocksdb::WriteBatch batch;
   batch.Put((*store)->handle(Family::kContacts), "a", "42");
   ASSERT_TRUE((*store)->Write(&batch, /*sync=*/true).ok());
   EXPECT_EQ((*store)->Get(Family::kContacts, "a")->value_or(""), "42");
+}
+
+// Activities are written to their table file as they come: a key not above every one
+// written before refuses its whole batch, which the caller gets back as it was, and the
+// load goes on.
+TEST(StoreTest, BulkLoadRefusesActivitiesOutOfOrderWithTheirWholeBatch) {
+  std::string dir = TempDir("bulk_ordered");
+  StoreOptions options;
+  options.bulk_load = true;
+  auto store = Store::Open(dir, options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  Store& s = **store;
+  rocksdb::WriteBatch first;
+  first.Put(s.handle(Family::kActivities), ActivitySeqKey(5), "five");
+  first.Put(s.handle(Family::kActivities), ActivitySeqKey(6), "six");
+  ASSERT_TRUE(s.Write(&first, /*sync=*/false).ok());
+  for (uint64_t seq : {6, 3}) {  // equal to the last, below it
+    rocksdb::WriteBatch late;
+    late.Put(s.handle(Family::kContacts), "c", "late");
+    late.Put(s.handle(Family::kActivities), ActivitySeqKey(7), "seven");
+    late.Put(s.handle(Family::kActivities), ActivitySeqKey(seq), "late");
+    absl::Status refused = s.Write(&late, /*sync=*/false);
+    EXPECT_TRUE(absl::IsInvalidArgument(refused)) << refused;
+    EXPECT_NE(refused.message().find("activities"), std::string::npos) << refused;
+    EXPECT_EQ(late.Count(), 3u);  // given back
+  }
+  rocksdb::WriteBatch within;  // out of order inside one batch
+  within.Put(s.handle(Family::kActivities), ActivitySeqKey(9), "nine");
+  within.Put(s.handle(Family::kActivities), ActivitySeqKey(8), "eight");
+  EXPECT_TRUE(absl::IsInvalidArgument(s.Write(&within, /*sync=*/false)));
+  rocksdb::WriteBatch next;
+  next.Put(s.handle(Family::kActivities), ActivitySeqKey(7), "seven");
+  next.Put(s.handle(Family::kContacts), "c", "next");
+  ASSERT_TRUE(s.Write(&next, /*sync=*/false).ok());
+  ASSERT_TRUE(s.Flush().ok());
+  std::vector<std::string> stored;
+  auto it = s.NewIterator(Family::kActivities);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) stored.push_back(it->value().ToString());
+  EXPECT_EQ(stored, (std::vector<std::string>{"five", "six", "seven"}));
+  EXPECT_EQ(s.Get(Family::kContacts, "c")->value_or(""), "next");
 }
 
 // Keys that agree on their first 16 bytes, or are zero-padded versions of one another, are
