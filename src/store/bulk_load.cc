@@ -138,7 +138,7 @@ absl::Status BulkLoad::Add(rocksdb::WriteBatch* batch) {
     // Without a written batch, room for one as large as this one.
     *batch = *written != nullptr ? std::move(**written) : rocksdb::WriteBatch(size);
   }
-  if (buffer_->bytes < buffer_bytes_) return absl::OkStatus();
+  if (MemoryHeld() < buffer_bytes_) return absl::OkStatus();
   SEGMENTA_RETURN_IF_ERROR(AwaitOrdered());
   SEGMENTA_RETURN_IF_ERROR(AwaitSpill());
   spilling_ = std::async(std::launch::async, [this, full = TakeBuffer()] {
@@ -153,6 +153,14 @@ absl::Status BulkLoad::Add(rocksdb::WriteBatch* batch) {
     return status;
   });
   return absl::OkStatus();
+}
+
+size_t BulkLoad::MemoryHeld() const {
+  size_t bytes = buffer_->bytes;
+  for (const FamilyBuffer& family : buffer_->families) {
+    bytes += (family.entries.capacity() - family.entries.size()) * sizeof(Entry);
+  }
+  return bytes;
 }
 
 std::unique_ptr<BulkLoad::Buffer> BulkLoad::TakeBuffer() {

@@ -110,6 +110,9 @@ class BulkLoad {
   const char* Copy(std::string_view key, std::string_view value);
   absl::Status AddLocked(uint32_t family_id, std::string_view key, std::string_view value,
                          bool deleted);
+  // What buffer_ holds in memory: its writes, and its entries' vectors whole (a vector that
+  // doubled holds up to twice what it has filled).
+  size_t MemoryHeld() const;
   // The buffer filled so far, leaving an empty one.
   std::unique_ptr<Buffer> TakeBuffer();
   // Waits for the spill in progress, if any, and returns its status.
