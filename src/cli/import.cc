@@ -121,6 +121,8 @@ class LocalSink : public Sink {
   // A failure of the worker shows at the next Submit, within kChunkMessages messages: no
   // lock taken per message.
   absl::Status Add(Message message, int64_t, const std::string&) override {
+    // Built here, on the reader's thread, so that the worker's does not (Message::json).
+    message.json = MessageJson(message);
     chunk_.push_back(std::move(message));
     if (chunk_.size() >= kChunkMessages) return Submit();
     return absl::OkStatus();

@@ -42,6 +42,10 @@ struct Message {
   std::string properties;
   std::string context;
   std::string integrations;
+  // The message as stored (MessageJson), when whoever made the message built it already:
+  // an import's reader does, so that the worker's thread need not. Empty otherwise; when
+  // set, it must be what MessageJson gives for the other fields.
+  std::string json;
   // False when the sender guarantees that `message_id` was never stored: the worker then
   // neither looks it up nor records it (exposures, which the decider deduplicates against
   // the profile). Never stored. Default: true.

@@ -120,6 +120,7 @@ class Worker::Applier {
                           WorkerObserver* observer, Millis now, bool run_timers,
                           const std::function<void()>& between_messages) {
     batch_->Clear();
+    activities_.clear();
     // Contacts and accounts stay cached between groups (the writer is their only writer),
     // up to a bound; past it the cache starts over (the caller waited for the previous
     // group's batch to reach the store: see NeedsStoreCurrent).
@@ -223,6 +224,9 @@ class Worker::Applier {
     std::swap(batch_, next);
     return next;
   }
+  // A bulk load's activities that ApplyGroup put aside (PutActivity), which follow the
+  // batch's writes.
+  std::vector<OwnedPut> TakeActivities() { return std::exchange(activities_, {}); }
 
   const WorkerStats& stats() const { return stats_; }
 
@@ -291,8 +295,18 @@ class Worker::Applier {
   }
 
   // Puts the activity `m` under `seq`: its JSON (MessageJson) written into the batch in
-  // parts, so that its properties and context are copied once.
-  void PutActivity(uint64_t seq, const Message& m) {
+  // parts, so that its properties and context are copied once. A bulk load takes the JSON
+  // the message came with (Message::json), without a copy, into activities_ instead.
+  void PutActivity(uint64_t seq, Message& m) {
+    if (bulk_load_) {
+      activities_.push_back(
+          {ActivitySeqKey(seq), m.json.empty() ? MessageJson(m) : std::move(m.json)});
+      return;
+    }
+    if (!m.json.empty()) {
+      batch_->Put(store_->handle(Family::kActivities), ActivitySeqKey(seq), m.json);
+      return;
+    }
     MessageJsonParts(m, &activity_scratch_, &activity_parts_);
     activity_slices_.assign(activity_parts_.begin(), activity_parts_.end());
     const std::string key = ActivitySeqKey(seq);
@@ -385,7 +399,7 @@ class Worker::Applier {
   }
 
   // `fingerprint`: as RememberMessageId.
-  absl::Status ApplyMessage(const Message& m, absl::uint128 fingerprint, IngestResult* result) {
+  absl::Status ApplyMessage(Message& m, absl::uint128 fingerprint, IngestResult* result) {
     if (m.check_message_id && IsDuplicate(m.message_id, fingerprint)) {
       ++result->duplicates;
       ++stats_.duplicates;
@@ -684,6 +698,8 @@ class Worker::Applier {
   // The previous group's, still moved by merges here: its batch may not be written yet.
   absl::flat_hash_map<ContactId, std::vector<PendingActivity>> previous_pending_activities_;
   ProfileTable* profiles_;
+  // A bulk load's activities of the group being applied (PutActivity).
+  std::vector<OwnedPut> activities_;
   // PutActivity's buffers, kept between messages.
   std::string activity_scratch_;
   std::vector<std::string_view> activity_parts_;
@@ -698,6 +714,7 @@ struct Worker::Group {
   std::vector<absl::StatusOr<IngestResult>> results;
   // What the store thread writes, unless `status` (the applier's) is an error.
   std::unique_ptr<rocksdb::WriteBatch> batch;
+  std::vector<OwnedPut> activities;  // a bulk load's, after the batch (Store::Write)
   absl::Status status;
   WorkerStats stats;  // the totals once this group is written
   // Completed only once the WAL is fsynced: false when every submission in it asked for
@@ -910,6 +927,7 @@ void Worker::WriteLoop() {
     group->batch =
         applier_->TakeBatch(spare_batch_ != nullptr ? std::move(spare_batch_)
                                                     : std::make_unique<rocksdb::WriteBatch>());
+    group->activities = applier_->TakeActivities();
     store_busy_ = true;
     if (messages < options_.min_pipelined_group_messages) {
       lock.unlock();
@@ -949,7 +967,7 @@ void Worker::WriteToStore(std::unique_ptr<Group> group) {
   }
   // Writing needs no hold of the profile table: a write that waits on RocksDB (a full
   // memtable, a stall) must not stall readers.
-  if (status.ok()) status = store_->Write(group->batch.get(), /*sync=*/false);
+  if (status.ok()) status = store_->Write(group->batch.get(), /*sync=*/false, &group->activities);
   group->batch->Clear();
   const bool written = status.ok() && options_.durable;
   const bool to_sync = written && group->needs_sync;

@@ -84,7 +84,7 @@ BulkLoad::~BulkLoad() {
   std::filesystem::remove_all(dir_, ignored);
 }
 
-absl::Status BulkLoad::Add(rocksdb::WriteBatch* batch) {
+absl::Status BulkLoad::Add(rocksdb::WriteBatch* batch, std::vector<OwnedPut>* ordered) {
   std::lock_guard<std::mutex> lock(mu_);
   {
     std::lock_guard<std::mutex> ordered_lock(ordered_mu_);
@@ -107,6 +107,20 @@ absl::Status BulkLoad::Add(rocksdb::WriteBatch* batch) {
     status = absl::InvalidArgumentError(
         fmt::format("a bulk load takes puts and deletes only: {}", s.ToString()));
   }
+  const bool owned = ordered != nullptr && !ordered->empty();
+  if (status.ok() && owned) {
+    if (ordered_ < 0) {
+      status = absl::InvalidArgumentError("this bulk load has no family written in order");
+    }
+    std::string_view last = ordered_writes_.empty() ? std::string_view(last_ordered_key_)
+                                                    : ordered_writes_.back().key;
+    bool any = !ordered_writes_.empty() || ordered_started_;
+    for (size_t i = 0; i < ordered->size() && status.ok(); ++i) {
+      if (any && (*ordered)[i].key <= last) status = OutOfOrder();
+      last = (*ordered)[i].key;
+      any = true;
+    }
+  }
   if (!status.ok()) {
     for (size_t i = 0; i < entries_before.size(); ++i) {
       FamilyBuffer& family = buffer_->families[i];
@@ -122,21 +136,30 @@ absl::Status BulkLoad::Add(rocksdb::WriteBatch* batch) {
     *batch = std::move(*kept);
     return status;
   }
-  if (ordered_writes_.empty()) {
+  // A batch with writes of the ordered family goes to the ordered thread; any other is
+  // given back, cleared.
+  const bool batch_ordered = !ordered_writes_.empty();
+  if (!batch_ordered) {
     *batch = std::move(*kept);
     batch->Clear();  // keeps its memory
-  } else {
-    const size_t size = kept->GetDataSize();
-    absl::StatusOr<std::unique_ptr<rocksdb::WriteBatch>> written = QueueOrdered(std::move(kept));
+  }
+  if (batch_ordered || owned) {
+    const size_t size = batch_ordered ? kept->GetDataSize() : 0;
+    std::vector<OwnedPut> handed;
+    if (owned) handed.swap(*ordered);
+    absl::StatusOr<std::unique_ptr<rocksdb::WriteBatch>> written =
+        QueueOrdered(batch_ordered ? std::move(kept) : nullptr, std::move(handed));
     if (!written.ok()) {
       // The buffer holds the batch's other writes: it must never be ingested.
       std::lock_guard<std::mutex> ordered_lock(ordered_mu_);
       ordered_status_ = written.status();
-      *batch = rocksdb::WriteBatch();
+      if (batch_ordered) *batch = rocksdb::WriteBatch();
       return ordered_status_;
     }
     // Without a written batch, room for one as large as this one.
-    *batch = *written != nullptr ? std::move(**written) : rocksdb::WriteBatch(size);
+    if (batch_ordered) {
+      *batch = *written != nullptr ? std::move(**written) : rocksdb::WriteBatch(size);
+    }
   }
   if (MemoryHeld() < buffer_bytes_) return absl::OkStatus();
   SEGMENTA_RETURN_IF_ERROR(AwaitOrdered());
@@ -188,14 +211,7 @@ absl::Status BulkLoad::AddLocked(uint32_t family_id, std::string_view key, std::
     return absl::InvalidArgumentError(fmt::format("unknown column family {}", family_id));
   }
   if (family_of_id_[family_id] == ordered_) {
-    std::string_view last = !ordered_writes_.empty() ? ordered_writes_.back().key
-                            : ordered_started_       ? std::string_view(last_ordered_key_)
-                                                     : std::string_view();
-    if ((!ordered_writes_.empty() || ordered_started_) && key <= last) {
-      return absl::InvalidArgumentError(
-          fmt::format("the bulk load's family {} takes keys in increasing order only",
-                      families_[ordered_]->GetName()));
-    }
+    if (!FollowsOrdered(key)) return OutOfOrder();
     ordered_writes_.push_back({key, value, deleted});
     return absl::OkStatus();
   }
@@ -237,8 +253,19 @@ const char* BulkLoad::Copy(std::string_view key, std::string_view value) {
   return at;
 }
 
+bool BulkLoad::FollowsOrdered(std::string_view key) const {
+  if (!ordered_writes_.empty()) return key > ordered_writes_.back().key;
+  return !ordered_started_ || key > last_ordered_key_;
+}
+
+absl::Status BulkLoad::OutOfOrder() const {
+  return absl::InvalidArgumentError(
+      fmt::format("the bulk load's family {} takes keys in increasing order only",
+                  families_[ordered_]->GetName()));
+}
+
 absl::StatusOr<std::unique_ptr<rocksdb::WriteBatch>> BulkLoad::QueueOrdered(
-    std::unique_ptr<rocksdb::WriteBatch> batch) {
+    std::unique_ptr<rocksdb::WriteBatch> batch, std::vector<OwnedPut> owned) {
   if (buffer_->ordered_file == nullptr) {
     const std::string dir = BufferDir(*buffer_);
     std::error_code error;
@@ -252,16 +279,21 @@ absl::StatusOr<std::unique_ptr<rocksdb::WriteBatch>> BulkLoad::QueueOrdered(
     if (!opened.ok()) return FromRocks(opened, "opening a bulk load table file");
     buffer_->ordered_file = std::move(file);
   }
-  last_ordered_key_.assign(ordered_writes_.back().key);
+  if (!owned.empty()) {
+    last_ordered_key_ = owned.back().key;
+  } else {
+    last_ordered_key_.assign(ordered_writes_.back().key);
+  }
   ordered_started_ = true;
+  const bool batch_given = batch != nullptr;
   std::unique_ptr<rocksdb::WriteBatch> written;
   {
     std::unique_lock<std::mutex> lock(ordered_mu_);
     if (!ordered_thread_.joinable()) ordered_thread_ = std::thread([this] { OrderedLoop(); });
     ordered_cv_.wait(lock, [&] { return ordered_queue_.size() < kOrderedQueue; });
-    ordered_queue_.push_back(
-        {std::move(batch), std::move(ordered_writes_), buffer_->ordered_file.get()});
-    if (!written_batches_.empty()) {
+    ordered_queue_.push_back({std::move(batch), std::move(ordered_writes_), std::move(owned),
+                              buffer_->ordered_file.get()});
+    if (batch_given && !written_batches_.empty()) {
       written = std::move(written_batches_.back());
       written_batches_.pop_back();
     }
@@ -295,10 +327,16 @@ void BulkLoad::OrderedLoop() {
                               : work.file->Put(key, rocksdb::Slice(w.value.data(), w.value.size()));
       if (!s.ok()) status = FromRocks(s, "writing a bulk load table file");
     }
-    work.batch->Clear();  // keeps its memory
+    for (size_t i = 0; i < work.owned.size() && status.ok(); ++i) {
+      const OwnedPut& put = work.owned[i];
+      rocksdb::Status s = work.file->Put(put.key, put.value);
+      if (!s.ok()) status = FromRocks(s, "writing a bulk load table file");
+    }
+    work.owned = {};  // freed here, off the caller's thread
+    if (work.batch != nullptr) work.batch->Clear();  // keeps its memory
     lock.lock();
     if (ordered_status_.ok()) ordered_status_ = status;
-    written_batches_.push_back(std::move(work.batch));
+    if (work.batch != nullptr) written_batches_.push_back(std::move(work.batch));
     ordered_queue_.pop_front();
     ordered_cv_.notify_all();
   }

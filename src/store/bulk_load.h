@@ -35,6 +35,12 @@
 
 namespace segmenta {
 
+// A write handed over with its memory (BulkLoad::Add).
+struct OwnedPut {
+  std::string key;
+  std::string value;
+};
+
 class BulkLoad {
  public:
   // Loads into `db`, whose column families are `families` (the handles stay owned by the
@@ -47,17 +53,18 @@ class BulkLoad {
   // Removes table files left by a spill that failed. Whatever was not spilled is lost.
   ~BulkLoad();
 
-  // Buffers every Put and Delete of `batch` (in order: a later write of a key wins). The
-  // ordered family's writes are handed to the thread that writes its file, with the batch's
-  // memory: `*batch` is left empty, with the memory of a batch already written when there is
-  // one. Once the buffer is full, a thread of its own spills it while the next one fills; a
-  // buffer full before that spill ended waits for it.
-  // Errors: InvalidArgument, with nothing of the batch kept and `*batch` as it was, when the
-  // batch holds another kind of write (a merge, a range deletion) or a key of the ordered
-  // family not above every one written before; Internal when the ordered family's file
-  // cannot be written, and every later call then fails (what was not spilled is lost); as
-  // Spill(). Thread-safe.
-  absl::Status Add(rocksdb::WriteBatch* batch);
+  // Buffers every Put and Delete of `batch` (in order: a later write of a key wins), then
+  // the puts of `ordered`, all of the ordered family, if given. The ordered family's writes
+  // are handed to the thread that writes its file, with their memory: `*batch` is left
+  // empty, with the memory of a batch already written when there is one, and `*ordered`
+  // empty. Once the buffer is full, a thread of its own spills it while the next one fills;
+  // a buffer full before that spill ended waits for it.
+  // Errors: InvalidArgument, with nothing of the batch kept and `*batch` and `*ordered` as
+  // they were, when the batch holds another kind of write (a merge, a range deletion) or a
+  // key of the ordered family not above every one written before; Internal when the
+  // ordered family's file cannot be written, and every later call then fails (what was not
+  // spilled is lost); as Spill(). Thread-safe.
+  absl::Status Add(rocksdb::WriteBatch* batch, std::vector<OwnedPut>* ordered = nullptr);
 
   // Writes everything buffered as table files, one per column family that has writes, and
   // ingests them all at once: after a crash, all of them are in the database or none.
@@ -98,10 +105,11 @@ class BulkLoad {
     std::string_view value;
     bool deleted;
   };
-  // What the ordered thread writes: the ordered writes of one batch, into `file`.
+  // What the ordered thread writes into `file`: the ordered writes of one batch, then `owned`.
   struct OrderedWork {
-    std::unique_ptr<rocksdb::WriteBatch> batch;  // holds the writes' bytes
+    std::unique_ptr<rocksdb::WriteBatch> batch;  // holds the writes' bytes; null without
     std::vector<OrderedWrite> writes;
+    std::vector<OwnedPut> owned;
     rocksdb::SstFileWriter* file;
   };
   class BatchReader;
@@ -117,12 +125,17 @@ class BulkLoad {
   std::unique_ptr<Buffer> TakeBuffer();
   // Waits for the spill in progress, if any, and returns its status.
   absl::Status AwaitSpill();
-  // Hands the batch's writes of the ordered family (ordered_writes_, in `batch`) to the
-  // ordered thread, which is started at the first; waits while it has kOrderedQueue batches.
-  // Returns a batch it wrote (cleared), or null. Errors: Internal when the buffer's file for
-  // the family cannot be created.
+  // Whether `key` may follow the ordered family's last write (in ordered_writes_ or before).
+  bool FollowsOrdered(std::string_view key) const;
+  // InvalidArgument: a key of the ordered family out of order.
+  absl::Status OutOfOrder() const;
+  // Hands the batch's writes of the ordered family (ordered_writes_, in `batch`, which is
+  // null when there are none) and `owned` to the ordered thread, which is started at the
+  // first; waits while it has kOrderedQueue batches. Returns, when `batch` is given, a batch
+  // it wrote (cleared) if there is one; else null. Errors: Internal when the buffer's file
+  // for the family cannot be created.
   absl::StatusOr<std::unique_ptr<rocksdb::WriteBatch>> QueueOrdered(
-      std::unique_ptr<rocksdb::WriteBatch> batch);
+      std::unique_ptr<rocksdb::WriteBatch> batch, std::vector<OwnedPut> owned);
   // Waits until the ordered thread wrote everything handed to it; its error, if any.
   absl::Status AwaitOrdered();
   void OrderedLoop();

@@ -132,8 +132,14 @@ Store::~Store() {
   db_->Close().PermitUncheckedError();
 }
 
-absl::Status Store::Write(rocksdb::WriteBatch* batch, bool sync) {
-  if (bulk_ != nullptr) return bulk_->Add(batch);
+absl::Status Store::Write(rocksdb::WriteBatch* batch, bool sync,
+                          std::vector<OwnedPut>* activities) {
+  if (bulk_ != nullptr) return bulk_->Add(batch, activities);
+  if (activities != nullptr) {
+    for (const OwnedPut& put : *activities) {
+      batch->Put(handle(Family::kActivities), put.key, put.value);
+    }
+  }
   rocksdb::WriteOptions options;
   options.sync = sync && !options_.disable_wal;
   options.disableWAL = options_.disable_wal;

@@ -68,8 +68,12 @@ class Store {
   // Applies `batch` atomically. With `sync`, returns only once the batch is in the fsynced
   // WAL. Without it, the batch is in the OS page cache and visible to readers; SyncWal()
   // makes it durable (group commit: one SyncWal serves every write before it). In a bulk
-  // load (StoreOptions::bulk_load), buffers it instead (see there).
-  absl::Status Write(rocksdb::WriteBatch* batch, bool sync);
+  // load (StoreOptions::bulk_load), buffers it instead (see there) and takes its memory:
+  // `*batch` is then left empty (BulkLoad::Add). `activities`, if given, are puts of the
+  // activities family that follow the batch's writes, atomically with them; a bulk load
+  // takes their memory and leaves the vector empty.
+  absl::Status Write(rocksdb::WriteBatch* batch, bool sync,
+                     std::vector<OwnedPut>* activities = nullptr);
 
   // Fsyncs the write-ahead log: every Write() that returned before this call is durable
   // when it returns OK. Safe to call concurrently with Write().
