@@ -112,8 +112,8 @@ absl::Status BulkLoad::Add(rocksdb::WriteBatch* batch, std::vector<OwnedPut>* or
     if (ordered_ < 0) {
       status = absl::InvalidArgumentError("this bulk load has no family written in order");
     }
-    std::string_view last = ordered_writes_.empty() ? std::string_view(last_ordered_key_)
-                                                    : ordered_writes_.back().key;
+    std::string_view last =
+        ordered_writes_.empty() ? std::string_view(last_ordered_key_) : ordered_writes_.back().key;
     bool any = !ordered_writes_.empty() || ordered_started_;
     for (size_t i = 0; i < ordered->size() && status.ok(); ++i) {
       if (any && (*ordered)[i].key <= last) status = OutOfOrder();
@@ -332,7 +332,7 @@ void BulkLoad::OrderedLoop() {
       rocksdb::Status s = work.file->Put(put.key, put.value);
       if (!s.ok()) status = FromRocks(s, "writing a bulk load table file");
     }
-    work.owned = {};  // freed here, off the caller's thread
+    work.owned = {};                                 // freed here, off the caller's thread
     if (work.batch != nullptr) work.batch->Clear();  // keeps its memory
     lock.lock();
     if (ordered_status_.ok()) ordered_status_ = status;

@@ -138,6 +138,40 @@ TEST(StoreTest, BulkLoadRefusesActivitiesOutOfOrderWithTheirWholeBatch) {
   EXPECT_EQ(s.Get(Family::kContacts, "c")->value_or(""), "next");
 }
 
+// Activities handed over with their memory follow the batch's writes, in a bulk load as in
+// an ordinary write; out of order, they refuse the batch and are given back.
+TEST(StoreTest, ActivitiesHandedOverFollowTheBatchInEitherWritePath) {
+  for (bool bulk : {true, false}) {
+    SCOPED_TRACE(bulk);
+    std::string dir = TempDir(bulk ? "owned_bulk" : "owned");
+    StoreOptions options;
+    options.bulk_load = bulk;
+    auto store = Store::Open(dir, options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    Store& s = **store;
+    rocksdb::WriteBatch batch;
+    batch.Put(s.handle(Family::kActivities), ActivitySeqKey(1), "one");
+    batch.Put(s.handle(Family::kContacts), "c", "1");
+    std::vector<OwnedPut> activities = {{ActivitySeqKey(2), "two"}, {ActivitySeqKey(3), "three"}};
+    ASSERT_TRUE(s.Write(&batch, /*sync=*/false, &activities).ok());
+    if (bulk) {
+      EXPECT_TRUE(activities.empty());  // taken
+      rocksdb::WriteBatch late;
+      late.Put(s.handle(Family::kContacts), "c", "late");
+      std::vector<OwnedPut> again = {{ActivitySeqKey(4), "four"}, {ActivitySeqKey(3), "late"}};
+      EXPECT_TRUE(absl::IsInvalidArgument(s.Write(&late, /*sync=*/false, &again)));
+      EXPECT_EQ(again.size(), 2u);  // given back
+      EXPECT_EQ(late.Count(), 1u);
+      ASSERT_TRUE(s.Flush().ok());
+    }
+    std::vector<std::string> stored;
+    auto it = s.NewIterator(Family::kActivities);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) stored.push_back(it->value().ToString());
+    EXPECT_EQ(stored, (std::vector<std::string>{"one", "two", "three"}));
+    EXPECT_EQ(s.Get(Family::kContacts, "c")->value_or(""), "1");
+  }
+}
+
 // Keys that agree on their first 16 bytes, or are zero-padded versions of one another, are
 // kept apart and in RocksDB's (memcmp) order.
 TEST(StoreTest, BulkLoadOrdersKeysThatShareALongPrefix) {
