@@ -58,7 +58,7 @@ class Sink {
  public:
   virtual ~Sink() = default;
   // Errors: the failure that stops the import.
-  virtual absl::Status Add(Message message, int64_t line, const std::string& file) = 0;
+  virtual absl::Status Add(Message&& message, int64_t line, const std::string& file) = 0;
   // Waits until everything added is stored. Errors: as Add.
   virtual absl::Status Finish() = 0;
   // Records refused downstream (by the server), as "FILE:LINE: reason".
@@ -68,7 +68,7 @@ class Sink {
 
 class DryRunSink : public Sink {
  public:
-  absl::Status Add(Message, int64_t, const std::string&) override {
+  absl::Status Add(Message&&, int64_t, const std::string&) override {
     ++messages_;
     return absl::OkStatus();
   }
@@ -120,7 +120,7 @@ class LocalSink : public Sink {
 
   // A failure of the worker shows at the next Submit, within kChunkMessages messages: no
   // lock taken per message.
-  absl::Status Add(Message message, int64_t, const std::string&) override {
+  absl::Status Add(Message&& message, int64_t, const std::string&) override {
     // Built here, on the reader's thread, so that the worker's does not (Message::json).
     message.json = MessageJson(message);
     chunk_.push_back(std::move(message));
@@ -193,7 +193,7 @@ class RemoteSink : public Sink {
     return sink;
   }
 
-  absl::Status Add(Message message, int64_t line, const std::string& file) override {
+  absl::Status Add(Message&& message, int64_t line, const std::string& file) override {
     if (files_.empty() || files_.back() != file) files_.push_back(file);
     // The line, with the file's index in the high bits, locates a refusal.
     return loader_->Add(MessageJson(message),

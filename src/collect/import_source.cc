@@ -328,14 +328,14 @@ absl::StatusOr<bool> ImportSource::NextJsonl(ImportItem* item) {
     }
     if (!line_.empty() && line_.back() == '\r') line_.pop_back();
     if (Trim(line_).empty()) continue;  // blank lines are skipped
-    ParseResult parsed = parser_.ParseLine(line_, options_.now);
-    if (!parsed.errors.empty()) {
-      const FieldError& e = parsed.errors.front();
+    parser_.ParseLine(line_, options_.now, &parsed_);
+    if (!parsed_.errors.empty()) {
+      const FieldError& e = parsed_.errors.front();
       item->field = e.field;
       item->error = e.field.empty() ? e.reason : fmt::format("{}: {}", e.field, e.reason);
       return true;
     }
-    item->message = std::move(parsed.messages.front());
+    item->message = std::move(parsed_.messages.front());
     return true;
   }
 }

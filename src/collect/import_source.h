@@ -103,6 +103,7 @@ class ImportSource {
   int64_t line_number_ = 0;
   std::string line_;
   bool line_too_long_ = false;
+  ParseResult parsed_;  // the last line's, kept for its memory
 
   // CSV: the reader, and which column is what.
   std::unique_ptr<CsvReader> csv_;

@@ -37,14 +37,20 @@ bool ParseMessageType(std::string_view name, MessageType* type) {
   return false;
 }
 
-void MessageJsonParts(const Message& m, std::string* scratch,
-                      std::vector<std::string_view>* parts) {
-  scratch->clear();
-  parts->clear();
-  // Room for the names, quotes and the two timestamps, once.
-  scratch->reserve(m.message_id.size() + m.user_id.size() + m.anonymous_id.size() + m.event.size() +
-                   m.name.size() + m.group_id.size() + m.previous_id.size() + 200);
-  JsonWriter w(scratch);
+namespace {
+
+// Room for a message's JSON but its objects: names, quotes, the two timestamps.
+size_t HeadBytes(const Message& m) {
+  return m.message_id.size() + m.user_id.size() + m.anonymous_id.size() + m.event.size() +
+         m.name.size() + m.group_id.size() + m.previous_id.size() + 200;
+}
+
+// Appends `m`'s JSON to *out. With `objects` null, its objects too; otherwise only their
+// keys, each object and where it goes (out's size after its key) put in `objects`, and
+// returns how many.
+size_t WriteMessageJson(const Message& m, std::string* out,
+                        std::pair<size_t, std::string_view>* objects) {
+  JsonWriter w(out);
   w.BeginObject().Field("type", MessageTypeName(m.type)).Field("messageId", m.message_id);
   // The two timestamps without a string of their own each (a heap allocation apiece).
   auto time_field = [&](std::string_view key, absl::Time t) {
@@ -61,8 +67,6 @@ void MessageJsonParts(const Message& m, std::string* scratch,
   if (!m.name.empty()) w.Field("name", m.name);
   if (!m.group_id.empty()) w.Field("groupId", m.group_id);
   if (!m.previous_id.empty()) w.Field("previousId", m.previous_id);
-  // Each object goes where scratch stood after its key: (that offset, the object).
-  std::pair<size_t, std::string_view> objects[4];
   size_t count = 0;
   const std::pair<std::string_view, std::string_view> kept[] = {{"properties", m.properties},
                                                                 {"traits", m.traits},
@@ -70,10 +74,26 @@ void MessageJsonParts(const Message& m, std::string* scratch,
                                                                 {"integrations", m.integrations}};
   for (const auto& [key, text] : kept) {
     if (text.empty()) continue;
+    if (objects == nullptr) {
+      w.Key(key).Raw(text);
+      continue;
+    }
     w.Key(key).Raw({});  // the writer now counts a value there
-    objects[count++] = {scratch->size(), text};
+    objects[count++] = {out->size(), text};
   }
   w.EndObject();
+  return count;
+}
+
+}  // namespace
+
+void MessageJsonParts(const Message& m, std::string* scratch,
+                      std::vector<std::string_view>* parts) {
+  scratch->clear();
+  parts->clear();
+  scratch->reserve(HeadBytes(m));
+  std::pair<size_t, std::string_view> objects[4];
+  const size_t count = WriteMessageJson(m, scratch, objects);
   size_t from = 0;
   for (size_t i = 0; i < count; ++i) {
     parts->emplace_back(scratch->data() + from, objects[i].first - from);
@@ -84,14 +104,10 @@ void MessageJsonParts(const Message& m, std::string* scratch,
 }
 
 std::string MessageJson(const Message& m) {
-  std::string scratch;
-  std::vector<std::string_view> parts;
-  MessageJsonParts(m, &scratch, &parts);
-  size_t size = 0;
-  for (std::string_view part : parts) size += part.size();
   std::string out;
-  out.reserve(size);
-  for (std::string_view part : parts) out.append(part);
+  out.reserve(HeadBytes(m) + m.properties.size() + m.traits.size() + m.context.size() +
+              m.integrations.size());
+  WriteMessageJson(m, &out, nullptr);
   return out;
 }
 

@@ -843,8 +843,16 @@ ParseResult MessageParser::Parse(std::string_view body, Endpoint endpoint, absl:
 
 ParseResult MessageParser::ParseLine(std::string_view line, absl::Time received_at) {
   ParseResult result;
+  ParseLine(line, received_at, &result);
+  return result;
+}
+
+void MessageParser::ParseLine(std::string_view line, absl::Time received_at, ParseResult* result) {
+  result->messages.clear();
+  result->errors.clear();
+  result->write_key.clear();
   element root;
-  if (!impl_->ParseJson(line, "line", &root, &result.errors)) return result;
+  if (!impl_->ParseJson(line, "line", &root, &result->errors)) return;
   Envelope envelope;
   envelope.received_at = received_at;
   envelope.check_message_size = line.size() * kMaxMinifiedGrowth > limits_.max_message_bytes;
@@ -852,9 +860,8 @@ ParseResult MessageParser::ParseLine(std::string_view line, absl::Time received_
   envelope.text = line;
   impl_->message_starts.assign(1, 0);
   envelope.message_starts = impl_->message_starts;
-  impl_->ParseMessage(root, 0, envelope, &result);
-  if (!result.errors.empty()) result.messages.clear();
-  return result;
+  impl_->ParseMessage(root, 0, envelope, result);
+  if (!result->errors.empty()) result->messages.clear();
 }
 
 bool IsPlaceholderId(std::string_view id) {

@@ -64,6 +64,8 @@ class MessageParser {
   // Parse, it accepts a group message with neither userId nor anonymousId (an account alone),
   // and a `receivedAt` in the line (an export) replaces `received_at`.
   ParseResult ParseLine(std::string_view line, absl::Time received_at);
+  // As above, into `*result`, whose vectors keep their memory from line to line.
+  void ParseLine(std::string_view line, absl::Time received_at, ParseResult* result);
 
   const Limits& limits() const { return limits_; }
 
