@@ -165,6 +165,9 @@ class LocalSink : public Sink {
       space_cv_.notify_one();
     });
     chunk_.clear();
+    // Moved out with its memory: sized again, so that it does not grow (moving every
+    // message each time) as it fills.
+    chunk_.reserve(kChunkMessages);
     return absl::OkStatus();
   }
 
