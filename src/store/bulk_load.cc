@@ -112,13 +112,10 @@ absl::Status BulkLoad::Add(rocksdb::WriteBatch* batch, std::vector<OwnedPut>* or
     if (ordered_ < 0) {
       status = absl::InvalidArgumentError("this bulk load has no family written in order");
     }
-    std::string_view last =
-        ordered_writes_.empty() ? std::string_view(last_ordered_key_) : ordered_writes_.back().key;
-    bool any = !ordered_writes_.empty() || ordered_started_;
+    std::optional<std::string_view> last = LastOrderedKey();
     for (size_t i = 0; i < ordered->size() && status.ok(); ++i) {
-      if (any && (*ordered)[i].key <= last) status = OutOfOrder();
+      if (last && (*ordered)[i].key <= *last) status = OutOfOrder();
       last = (*ordered)[i].key;
-      any = true;
     }
   }
   if (!status.ok()) {
@@ -211,7 +208,8 @@ absl::Status BulkLoad::AddLocked(uint32_t family_id, std::string_view key, std::
     return absl::InvalidArgumentError(fmt::format("unknown column family {}", family_id));
   }
   if (family_of_id_[family_id] == ordered_) {
-    if (!FollowsOrdered(key)) return OutOfOrder();
+    std::optional<std::string_view> last = LastOrderedKey();
+    if (last && key <= *last) return OutOfOrder();
     ordered_writes_.push_back({key, value, deleted});
     return absl::OkStatus();
   }
@@ -253,9 +251,9 @@ const char* BulkLoad::Copy(std::string_view key, std::string_view value) {
   return at;
 }
 
-bool BulkLoad::FollowsOrdered(std::string_view key) const {
-  if (!ordered_writes_.empty()) return key > ordered_writes_.back().key;
-  return !ordered_started_ || key > last_ordered_key_;
+std::optional<std::string_view> BulkLoad::LastOrderedKey() const {
+  if (!ordered_writes_.empty()) return ordered_writes_.back().key;
+  return last_ordered_key_;
 }
 
 absl::Status BulkLoad::OutOfOrder() const {
@@ -279,12 +277,7 @@ absl::StatusOr<std::unique_ptr<rocksdb::WriteBatch>> BulkLoad::QueueOrdered(
     if (!opened.ok()) return FromRocks(opened, "opening a bulk load table file");
     buffer_->ordered_file = std::move(file);
   }
-  if (!owned.empty()) {
-    last_ordered_key_ = owned.back().key;
-  } else {
-    last_ordered_key_.assign(ordered_writes_.back().key);
-  }
-  ordered_started_ = true;
+  last_ordered_key_ = owned.empty() ? std::string(ordered_writes_.back().key) : owned.back().key;
   const bool batch_given = batch != nullptr;
   std::unique_ptr<rocksdb::WriteBatch> written;
   {

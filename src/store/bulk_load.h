@@ -23,7 +23,9 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -125,8 +127,9 @@ class BulkLoad {
   std::unique_ptr<Buffer> TakeBuffer();
   // Waits for the spill in progress, if any, and returns its status.
   absl::Status AwaitSpill();
-  // Whether `key` may follow the ordered family's last write (in ordered_writes_ or before).
-  bool FollowsOrdered(std::string_view key) const;
+  // The key of the ordered family's last write (in ordered_writes_ or before); none before
+  // the first. A key must be above it.
+  std::optional<std::string_view> LastOrderedKey() const;
   // InvalidArgument: a key of the ordered family out of order.
   absl::Status OutOfOrder() const;
   // Hands the batch's writes of the ordered family (ordered_writes_, in `batch`, which is
@@ -158,8 +161,7 @@ class BulkLoad {
   std::vector<int> family_of_id_;
   int ordered_ = -1;  // index in families_ of the ordered family, if any
   // The last key written to the ordered family, over every spill.
-  std::string last_ordered_key_;
-  bool ordered_started_ = false;
+  std::optional<std::string> last_ordered_key_;
   std::vector<OrderedWrite> ordered_writes_;  // of the batch being added
 
   // The ordered thread and what it is handed.
