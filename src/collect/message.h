@@ -58,6 +58,17 @@ struct Message {
 // store keeps as an activity and what `segmenta import --url` sends. Thread-safe.
 std::string MessageJson(const Message& message);
 
+// A message's free-form objects as minified JSON text, each "" when absent.
+struct MessageObjects {
+  std::string_view properties;
+  std::string_view traits;
+  std::string_view context;
+  std::string_view integrations;
+};
+// MessageJson's text for `message` with `objects` in place of its own objects: for a parser
+// that has them as text already and need not copy them into the message. Thread-safe.
+std::string MessageJson(const Message& message, const MessageObjects& objects);
+
 // MessageJson's text as pieces that concatenate to it: the ones it writes (names, ids,
 // timestamps) in `scratch`, the objects kept as text (properties, traits, context,
 // integrations) by reference into `message`. For writers that take a value in parts

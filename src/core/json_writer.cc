@@ -64,35 +64,47 @@ size_t PlainPrefix(std::string_view s) {
   return position(0, special(ShortWord(s.data(), s.size())));
 }
 
-void AppendEscaped(unsigned char c, std::string* out) {
+// The escape of `c`, a character that needs one (PlainPrefix stops at it), at `p`; returns
+// its end.
+char* WriteEscaped(unsigned char c, char* p) {
   static constexpr char kHex[] = "0123456789abcdef";
+  char short_form = 0;
   switch (c) {
     case '"':
-      out->append("\\\"");
+      short_form = '"';
       break;
     case '\\':
-      out->append("\\\\");
+      short_form = '\\';
       break;
     case '\n':
-      out->append("\\n");
+      short_form = 'n';
       break;
     case '\r':
-      out->append("\\r");
+      short_form = 'r';
       break;
     case '\t':
-      out->append("\\t");
+      short_form = 't';
       break;
     case '\b':
-      out->append("\\b");
+      short_form = 'b';
       break;
     case '\f':
-      out->append("\\f");
+      short_form = 'f';
       break;
     default:
-      out->append("\\u00");
-      out->push_back(kHex[(c >> 4) & 0xf]);
-      out->push_back(kHex[c & 0xf]);
+      std::memcpy(p, "\\u00", 4);
+      p[4] = kHex[(c >> 4) & 0xf];
+      p[5] = kHex[c & 0xf];
+      return p + 6;
   }
+  p[0] = '\\';
+  p[1] = short_form;
+  return p + 2;
+}
+
+void AppendEscaped(unsigned char c, std::string* out) {
+  char escape[6];
+  out->append(escape, WriteEscaped(c, escape) - escape);
 }
 
 }  // namespace
@@ -108,6 +120,32 @@ void AppendJsonString(std::string_view s, std::string* out) {
     s.remove_prefix(plain + 1);
   }
   out->push_back('"');
+}
+
+size_t JsonStringSize(std::string_view s) {
+  size_t size = 2;  // the quotes
+  while (true) {
+    const size_t plain = PlainPrefix(s);
+    size += plain;
+    if (plain == s.size()) return size;
+    char escape[6];
+    size += WriteEscaped(static_cast<unsigned char>(s[plain]), escape) - escape;
+    s.remove_prefix(plain + 1);
+  }
+}
+
+char* WriteJsonString(std::string_view s, char* p) {
+  *p++ = '"';
+  while (true) {
+    const size_t plain = PlainPrefix(s);
+    std::memcpy(p, s.data(), plain);
+    p += plain;
+    if (plain == s.size()) break;
+    p = WriteEscaped(static_cast<unsigned char>(s[plain]), p);
+    s.remove_prefix(plain + 1);
+  }
+  *p++ = '"';
+  return p;
 }
 
 void AppendJsonNumber(double value, std::string* out) {

@@ -59,6 +59,12 @@ class JsonWriter {
 // Appends `s` to `out` as a quoted JSON string, escaping as RFC 8259 requires.
 void AppendJsonString(std::string_view s, std::string* out);
 
+// The size of `s` as AppendJsonString writes it, quotes included. Thread-safe.
+size_t JsonStringSize(std::string_view s);
+// Writes `s` as AppendJsonString does at `p`, which has room for JsonStringSize(s) bytes;
+// returns the end of what it wrote. For writers that size their output first. Thread-safe.
+char* WriteJsonString(std::string_view s, char* p);
+
 // Appends `value` as a JSON number in its shortest form that reads back the same; a NaN or
 // an infinity (which JSON cannot hold) as null.
 void AppendJsonNumber(double value, std::string* out);

@@ -23,7 +23,8 @@ TEST(JsonWriterTest, EscapesControlCharactersQuotesAndBackslashes) {
 
 // The scan tests eight bytes at a time and the last few as one word: every length up to
 // three words, with each character that needs an escape (and its neighbours that do not)
-// at every position, against an escaper that looks at one character at a time.
+// at every position, against an escaper that looks at one character at a time; the writer
+// that sizes first (JsonStringSize, WriteJsonString) as well.
 TEST(JsonWriterTest, EscapesAtEveryPositionOfEveryLength) {
   auto one_at_a_time = [](std::string_view s) {
     std::string out = "\"";
@@ -52,32 +53,40 @@ TEST(JsonWriterTest, EscapesAtEveryPositionOfEveryLength) {
     }
     return out + "\"";
   };
+  // AppendJsonString after other text, and JsonStringSize with WriteJsonString.
+  auto check = [&](const std::string& s) {
+    const std::string expected = one_at_a_time(s);
+    std::string out = "prefix";
+    AppendJsonString(s, &out);
+    if (out != "prefix" + expected) return testing::AssertionFailure() << "appended " << out;
+    if (JsonStringSize(s) != expected.size()) {
+      return testing::AssertionFailure() << "sized " << JsonStringSize(s);
+    }
+    std::string written(expected.size() + 1, '#');  // one byte more, left alone
+    const char* end = WriteJsonString(s, written.data());
+    if (end != written.data() + expected.size() || written != expected + "#") {
+      return testing::AssertionFailure() << "wrote " << written;
+    }
+    return testing::AssertionSuccess();
+  };
   const std::string plain = "abcdefghijklmnopqrstuvwx";  // 24 characters
   const char specials[] = {'"', '\\', '\n', '\x01', '\x1f', '\0'};
   const char others[] = {' ', '!', '#', '[', ']', '\x7f', '\x80', '\xc3', '\xff'};
   for (size_t length = 0; length <= plain.size(); ++length) {
     const std::string base = plain.substr(0, length);
-    std::string out;
-    AppendJsonString(base, &out);
-    ASSERT_EQ(out, one_at_a_time(base)) << length;
+    ASSERT_TRUE(check(base)) << length;
     for (size_t at = 0; at < length; ++at) {
       for (char c : specials) {
         std::string s = base;
         s[at] = c;
-        out.clear();
-        AppendJsonString(s, &out);
-        ASSERT_EQ(out, one_at_a_time(s)) << length << " " << at << " " << int{c};
+        ASSERT_TRUE(check(s)) << length << " " << at << " " << int{c};
         s.back() = '"';  // a second one, last
-        out.clear();
-        AppendJsonString(s, &out);
-        ASSERT_EQ(out, one_at_a_time(s)) << length << " " << at << " " << int{c};
+        ASSERT_TRUE(check(s)) << length << " " << at << " " << int{c};
       }
       for (char c : others) {
         std::string s = base;
         s[at] = c;
-        out = "prefix";
-        AppendJsonString(s, &out);
-        ASSERT_EQ(out, "prefix" + one_at_a_time(s)) << length << " " << at << " " << int{c};
+        ASSERT_TRUE(check(s)) << length << " " << at << " " << int{c};
       }
     }
   }

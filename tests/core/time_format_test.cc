@@ -56,6 +56,23 @@ TEST(TimeFormatTest, FastPathsAgreeWithAbslOverManyInstants) {
   EXPECT_FALSE(ParseTimestamp("2026-11-24T10:00:00.Z").ok());
 }
 
+// Each thread keeps the last dates it wrote: instants that go back and forth between a few
+// days, as an import's timestamps and receivedAt do, must still each get their own date.
+TEST(TimeFormatTest, DatesKeptBetweenCallsAreTheRightOnes) {
+  absl::BitGen gen;
+  const int64_t day = 86400000;
+  const int64_t base = 20000 * day;  // 2024-10-04
+  for (int i = 0; i < 20000; ++i) {
+    // Mostly the same two days, sometimes a third or a time before 1970.
+    const int64_t pick = absl::Uniform<int64_t>(gen, 0, 10);
+    const int64_t days = pick < 4 ? 0 : pick < 8 ? 55 : pick < 9 ? 1 : -20001;
+    const int64_t ms = base + days * day + absl::Uniform<int64_t>(gen, 0, day);
+    const absl::Time t = FromMillis(ms);
+    ASSERT_EQ(FormatTimestamp(t), absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone()))
+        << ms;
+  }
+}
+
 // Outside years 0-9999 FormatTimestamp falls back on absl's formatter; the text still fits
 // kMaxTimestampChars, down to the smallest and largest times in milliseconds.
 TEST(TimeFormatTest, ExtremeYearsFitTheBufferAndMatchAbsl) {
