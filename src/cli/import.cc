@@ -121,8 +121,9 @@ class LocalSink : public Sink {
   // A failure of the worker shows at the next Submit, within kChunkMessages messages: no
   // lock taken per message.
   absl::Status Add(Message&& message, int64_t, const std::string&) override {
-    // Built here, on the reader's thread, so that the worker's does not (Message::json).
-    message.json = MessageJson(message);
+    // A CSV row's JSON is built here, on the reader's thread, so that the worker's does not
+    // (Message::json); a JSONL line's is built by the parser.
+    if (message.json.empty()) message.json = MessageJson(message);
     chunk_.push_back(std::move(message));
     if (chunk_.size() >= kChunkMessages) return Submit();
     return absl::OkStatus();
@@ -199,7 +200,7 @@ class RemoteSink : public Sink {
   absl::Status Add(Message&& message, int64_t line, const std::string& file) override {
     if (files_.empty() || files_.back() != file) files_.push_back(file);
     // The line, with the file's index in the high bits, locates a refusal.
-    return loader_->Add(MessageJson(message),
+    return loader_->Add(message.json.empty() ? MessageJson(message) : std::move(message.json),
                         (static_cast<int64_t>(files_.size() - 1) << 40) | line);
   }
 

@@ -328,7 +328,7 @@ absl::StatusOr<bool> ImportSource::NextJsonl(ImportItem* item) {
     }
     if (!line_.empty() && line_.back() == '\r') line_.pop_back();
     if (Trim(line_).empty()) continue;  // blank lines are skipped
-    parser_.ParseLine(line_, options_.now, &parsed_);
+    parser_.ParseLine(line_, options_.now, &parsed_, MessageParser::LineOutput::kStoredJson);
     if (!parsed_.errors.empty()) {
       const FieldError& e = parsed_.errors.front();
       item->field = e.field;

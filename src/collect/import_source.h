@@ -52,6 +52,9 @@ struct ImportOptions {
 // One record of the input: a message, or why the record at `line` was refused.
 struct ImportItem {
   int64_t line = 0;  // 1-based line where the record starts
+  // A JSONL line's message has its stored form in `json`, and its properties, context and
+  // integrations only there (MessageParser::LineOutput::kStoredJson); a CSV row's has no
+  // `json`.
   Message message;
   // Empty when `message` is valid; otherwise the reason, and `message` is to be ignored.
   std::string error;

@@ -139,6 +139,9 @@ struct Envelope {
   // JSONL import: a group message may name only the account, and `receivedAt` in the line
   // replaces the import time.
   bool line_mode = false;
+  // Each message gets `json` in place of its properties, context and integrations
+  // (LineOutput::kStoredJson).
+  bool stored_json = false;
   // The parsed text (the body, or the line in line mode), and the structural index (see
   // StructuralWalk) at which each message's object opens, by the message's index; empty
   // when the text could not be read so. The messages' free-form objects are then copied
@@ -353,23 +356,27 @@ struct MessageParser::Impl {
     return size;
   }
 
-  // Field `f` (present in `fields`) as minified JSON; valid until the next Minify or
-  // MinifyFields.
+  // Field `f` (present in `fields`) as minified JSON, kept in field_text: valid until the
+  // next message.
   std::string_view FieldText(const Fields& fields, Field f) {
-    if ((field_text_present >> f) & 1u) return field_text[f];
-    return Minify(fields[f]);
+    if (((field_text_present >> f) & 1u) == 0) {
+      field_text[f].clear();
+      AppendMinifiedJson(fields[f], &field_text[f]);
+      field_text_present |= 1u << f;
+    }
+    return field_text[f];
   }
 
-  // Reads an optional object field into minified text; errors unless it is an object.
-  void ReadObject(const Fields& fields, Field f, int index, std::string* out,
-                  std::vector<FieldError>* errors) {
-    if (!fields.Has(f)) return;
+  // An optional object field as minified text (FieldText), "" when absent; errors unless it
+  // is an object.
+  std::string_view ObjectText(const Fields& fields, Field f, int index,
+                              std::vector<FieldError>* errors) {
+    if (!fields.Has(f)) return {};
     if (!fields[f].is_object()) {
       errors->push_back({index, std::string(kFieldNames[f]), "must be an object"});
-      return;
+      return {};
     }
-    std::string_view text = FieldText(fields, f);
-    out->assign(text.data(), text.size());
+    return FieldText(fields, f);
   }
 
   // The message's own context with the batch context's keys that it lacks (shallow merge,
@@ -383,9 +390,13 @@ struct MessageParser::Impl {
   std::vector<uint32_t> message_starts;
   // Minify()'s buffer, kept between calls.
   std::string minified;
-  // MinifyFields()'s text of the message's known fields, and which of them it holds.
+  // The text of the message's known fields (MinifyFields, CopyObjectFields, FieldText), and
+  // which of them it holds.
   std::string field_text[kFieldCount];
   uint32_t field_text_present = 0;
+  // A message's context merged with its batch's, and identify traits found in a context.
+  std::string merged_context;
+  std::string context_traits;
 };
 
 bool MessageParser::Impl::ParseJson(std::string_view text, std::string_view what, element* root,
@@ -624,49 +635,52 @@ void MessageParser::Impl::ParseMessage(const element& msg, int index, const Enve
     }
   }
 
-  // Free-form objects, kept as minified JSON text.
-  std::string traits_text, properties_text;
-  ReadObject(fields, kTraits, index, &traits_text, &errors);
-  ReadObject(fields, kProperties, index, &properties_text, &errors);
-  ReadObject(fields, kIntegrations, index, &m.integrations, &errors);
+  // Free-form objects, as minified JSON text: views into field_text, merged_context and
+  // context_traits, copied into the message (or its `json`) at the end.
+  MessageObjects objects;
+  const std::string_view traits_text = ObjectText(fields, kTraits, index, &errors);
+  const std::string_view properties_text = ObjectText(fields, kProperties, index, &errors);
+  objects.integrations = ObjectText(fields, kIntegrations, index, &errors);
   object own_context;
   bool has_context = fields.Has(kContext);
   if (has_context && fields[kContext].get(own_context) != simdjson::SUCCESS) {
     error(kContext, "must be an object");
     has_context = false;
   } else if (has_context && envelope.context) {
-    MergeContext(own_context, *envelope.context, &m.context);
+    MergeContext(own_context, *envelope.context, &merged_context);
+    objects.context = merged_context;
   } else if (has_context) {
-    std::string_view text = FieldText(fields, kContext);
-    m.context.assign(text.data(), text.size());
+    objects.context = FieldText(fields, kContext);
   } else if (envelope.context) {
-    std::string_view text = Minify(*envelope.context);
-    m.context.assign(text.data(), text.size());
+    merged_context.clear();
+    AppendMinifiedJson(*envelope.context, &merged_context);
+    objects.context = merged_context;
   }
   if (type_known) {
     switch (m.type) {
       case MessageType::kIdentify:
-        m.traits = std::move(traits_text);
-        if (m.traits.empty() && !fields.Has(kTraits)) {
+        objects.traits = traits_text;
+        if (traits_text.empty() && !fields.Has(kTraits)) {
           // Segment's libraries may send identify traits in context.traits only.
-          element context_traits;
+          element found_traits;
           bool found = (has_context &&
-                        own_context.at_key("traits").get(context_traits) == simdjson::SUCCESS) ||
-                       (envelope.context && envelope.context->at_key("traits").get(
-                                                context_traits) == simdjson::SUCCESS);
-          if (found && context_traits.is_object()) {
-            std::string_view text = Minify(context_traits);
-            m.traits.assign(text.data(), text.size());
+                        own_context.at_key("traits").get(found_traits) == simdjson::SUCCESS) ||
+                       (envelope.context &&
+                        envelope.context->at_key("traits").get(found_traits) == simdjson::SUCCESS);
+          if (found && found_traits.is_object()) {
+            context_traits.clear();
+            AppendMinifiedJson(found_traits, &context_traits);
+            objects.traits = context_traits;
           }
         }
         break;
       case MessageType::kGroup:
-        m.traits = std::move(traits_text);
+        objects.traits = traits_text;
         break;
       case MessageType::kTrack:
       case MessageType::kPage:
       case MessageType::kScreen:
-        m.properties = std::move(properties_text);
+        objects.properties = properties_text;
         break;
       case MessageType::kAlias:
         break;
@@ -725,7 +739,18 @@ void MessageParser::Impl::ParseMessage(const element& msg, int index, const Enve
     if (fields[kWriteKey].get(key) == simdjson::SUCCESS) result->write_key.assign(key);
   }
 
-  if (errors.size() != errors_before) result->messages.pop_back();
+  if (errors.size() != errors_before) {
+    result->messages.pop_back();
+    return;
+  }
+  m.traits.assign(objects.traits.data(), objects.traits.size());
+  if (envelope.stored_json) {
+    m.json = MessageJson(m, objects);
+  } else {
+    m.properties.assign(objects.properties.data(), objects.properties.size());
+    m.context.assign(objects.context.data(), objects.context.size());
+    m.integrations.assign(objects.integrations.data(), objects.integrations.size());
+  }
 }
 
 void MessageParser::Impl::ParseBatch(object body, Envelope envelope, ParseResult* result) {
@@ -847,7 +872,8 @@ ParseResult MessageParser::ParseLine(std::string_view line, absl::Time received_
   return result;
 }
 
-void MessageParser::ParseLine(std::string_view line, absl::Time received_at, ParseResult* result) {
+void MessageParser::ParseLine(std::string_view line, absl::Time received_at, ParseResult* result,
+                              LineOutput output) {
   result->messages.clear();
   result->errors.clear();
   result->write_key.clear();
@@ -857,6 +883,7 @@ void MessageParser::ParseLine(std::string_view line, absl::Time received_at, Par
   envelope.received_at = received_at;
   envelope.check_message_size = line.size() * kMaxMinifiedGrowth > limits_.max_message_bytes;
   envelope.line_mode = true;
+  envelope.stored_json = output == LineOutput::kStoredJson;
   envelope.text = line;
   impl_->message_starts.assign(1, 0);
   envelope.message_starts = impl_->message_starts;

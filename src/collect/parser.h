@@ -64,8 +64,18 @@ class MessageParser {
   // Parse, it accepts a group message with neither userId nor anonymousId (an account alone),
   // and a `receivedAt` in the line (an export) replaces `received_at`.
   ParseResult ParseLine(std::string_view line, absl::Time received_at);
+  // What ParseLine puts in a message.
+  enum class LineOutput {
+    // Every field, as Parse does.
+    kFields,
+    // The message as stored (`json`, what MessageJson gives) in place of `properties`,
+    // `context` and `integrations`, which are left empty; the other fields as kFields. For
+    // an import, which stores those objects and reads nothing in them: each is copied once.
+    kStoredJson,
+  };
   // As above, into `*result`, whose vectors keep their memory from line to line.
-  void ParseLine(std::string_view line, absl::Time received_at, ParseResult* result);
+  void ParseLine(std::string_view line, absl::Time received_at, ParseResult* result,
+                 LineOutput output = LineOutput::kFields);
 
   const Limits& limits() const { return limits_; }
 

@@ -921,6 +921,51 @@ TEST(ParseLineTest, CopiesObjectsAlikeWithEverySimdjsonImplementation) {
   EXPECT_GE(tried, 2);  // the CPU's best and the scalar fallback, at least
 }
 
+// An import asks for the stored JSON: it must be what MessageJson gives for the message the
+// line makes otherwise, with the objects only there; the other fields are the same.
+TEST(ParseLineTest, StoredJsonIsMessageJsonWithTheObjectsOnlyThere) {
+  MessageParser parser;
+  for (std::string_view line : {
+           // Objects read from the line's text, with whitespace and escapes.
+           R"({ "type" : "track", "userId" : "u\"1", "event" : "Order \u00e9",
+                "properties" : { "a" : [ 1 , "}" ] }, "context" : { "ip" : "1.2.3.4" },
+                "integrations" : { "All" : false }, "timestamp" : "2025-03-01T10:00:00Z" })",
+           // A key spelled with an escape: the objects come from the parsed document.
+           R"({"type":"page","anonymousId":"a","name":"Home","propert\u0069es":{"p":1},)"
+           R"("context":{"page":{"url":"https://x.io/"}}})",
+           // Identify traits found in context.traits only.
+           R"({"type":"identify","userId":"u","context":{"traits":{"email":"u@x.io"}}})",
+           R"({"type":"group","userId":"u","groupId":"g","traits":{"name":"Acme"},)"
+           R"("receivedAt":"2025-03-01T10:00:05Z"})",
+           R"({"type":"alias","userId":"u","previousId":"a","properties":{"ignored":1}})",
+       }) {
+    ParseResult fields = parser.ParseLine(line, kReceived);
+    ParseResult stored;
+    parser.ParseLine(line, kReceived, &stored, MessageParser::LineOutput::kStoredJson);
+    ASSERT_THAT(Errors(fields), IsEmpty()) << line;
+    ASSERT_THAT(Errors(stored), IsEmpty()) << line;
+    ASSERT_THAT(stored.messages, SizeIs(1)) << line;
+    Message& m = stored.messages[0];
+    const Message& expected = fields.messages[0];
+    EXPECT_EQ(m.json, MessageJson(expected)) << line;
+    EXPECT_EQ(m.traits, expected.traits) << line;
+    EXPECT_TRUE(m.properties.empty() && m.context.empty() && m.integrations.empty()) << line;
+    // The rest is the message the line makes otherwise.
+    m.json.clear();
+    m.properties = expected.properties;
+    m.context = expected.context;
+    m.integrations = expected.integrations;
+    EXPECT_EQ(MessageJson(m), MessageJson(expected)) << line;
+    EXPECT_EQ(m.message_id, expected.message_id) << line;
+  }
+  // A refused line makes no message.
+  ParseResult refused;
+  parser.ParseLine(R"({"type":"track","userId":"u","event":"E","context":[1]})", kReceived,
+                   &refused, MessageParser::LineOutput::kStoredJson);
+  EXPECT_THAT(Errors(refused), ElementsAre("0 context: must be an object"));
+  EXPECT_THAT(refused.messages, IsEmpty());
+}
+
 TEST(ParseLineTest, AcceptsAccountOnlyGroup) {
   MessageParser parser;
   ParseResult r = parser.ParseLine(
