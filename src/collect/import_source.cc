@@ -189,8 +189,9 @@ absl::Status ImportSource::ReadCsvHeader() {
 absl::StatusOr<bool> ImportSource::Next(ImportItem* item) {
   item->error.clear();
   item->field.clear();
-  item->message = Message();
+  // A line's message replaces it whole (NextJsonl): a row's is built field by field.
   if (options_.format == ImportFormat::kActivitiesJsonl) return NextJsonl(item);
+  item->message = Message();
   return NextCsv(item);
 }
 
@@ -281,25 +282,43 @@ absl::StatusOr<bool> ImportSource::NextCsv(ImportItem* item) {
 absl::StatusOr<bool> ImportSource::ReadLine() {
   line_.clear();
   line_too_long_ = false;
+  line_padded_ = false;
   bool got_any = false;
   while (true) {
     if (buffer_pos_ == buffer_end_) {
-      if (eof_) return got_any;
-      if (buffer_.size() < kReadChunkBytes) buffer_.resize(kReadChunkBytes);
-      buffer_end_ = std::fread(buffer_.data(), 1, buffer_.size(), file_);
+      if (eof_) break;
+      // Read into all but the last kPadding bytes: a line read whole from the buffer is
+      // followed by as many, and is parsed where it is.
+      if (buffer_.empty()) buffer_.resize(kReadChunkBytes + MessageParser::kPadding);
+      buffer_end_ = std::fread(buffer_.data(), 1, kReadChunkBytes, file_);
       buffer_pos_ = 0;
-      if (buffer_end_ < buffer_.size()) {
+      if (buffer_end_ < kReadChunkBytes) {
         if (std::ferror(file_)) return absl::InternalError(fmt::format("{}: read error", path_));
         eof_ = true;
       }
-      if (buffer_end_ == 0) return got_any;
+      if (buffer_end_ == 0) break;
     }
-    got_any = true;
     const char* start = buffer_.data() + buffer_pos_;
     const char* newline =
         static_cast<const char*>(std::memchr(start, '\n', buffer_end_ - buffer_pos_));
     size_t n =
         newline != nullptr ? static_cast<size_t>(newline - start) : buffer_end_ - buffer_pos_;
+    const size_t taken = n + (newline != nullptr ? 1 : 0);
+    buffer_pos_ += taken;
+    consumed_ += taken;
+    if (!got_any && newline != nullptr) {
+      // The whole line is in the buffer: no copy.
+      got_any = true;
+      if (n > options_.limits.max_batch_bytes) {
+        line_too_long_ = true;
+        line_view_ = {};
+      } else {
+        line_view_ = std::string_view(start, n);
+        line_padded_ = true;
+      }
+      return true;
+    }
+    got_any = true;
     // A line longer than a message may be is refused without keeping it all in memory.
     if (!line_too_long_) {
       if (line_.size() + n > options_.limits.max_batch_bytes) {
@@ -309,10 +328,10 @@ absl::StatusOr<bool> ImportSource::ReadLine() {
         line_.append(start, n);
       }
     }
-    buffer_pos_ += n + (newline != nullptr ? 1 : 0);
-    consumed_ += n + (newline != nullptr ? 1 : 0);
-    if (newline != nullptr) return true;
+    if (newline != nullptr) break;
   }
+  line_view_ = line_;
+  return got_any;
 }
 
 absl::StatusOr<bool> ImportSource::NextJsonl(ImportItem* item) {
@@ -326,9 +345,11 @@ absl::StatusOr<bool> ImportSource::NextJsonl(ImportItem* item) {
       item->error = fmt::format("line longer than {} bytes", options_.limits.max_batch_bytes);
       return true;
     }
-    if (!line_.empty() && line_.back() == '\r') line_.pop_back();
-    if (Trim(line_).empty()) continue;  // blank lines are skipped
-    parser_.ParseLine(line_, options_.now, &parsed_, MessageParser::LineOutput::kStoredJson);
+    std::string_view line = line_view_;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (Trim(line).empty()) continue;  // blank lines are skipped
+    parser_.ParseLine(line, options_.now, &parsed_,
+                      {.output = LineOutput::kStoredJson, .padded = line_padded_});
     if (!parsed_.errors.empty()) {
       const FieldError& e = parsed_.errors.front();
       item->field = e.field;

@@ -53,7 +53,7 @@ struct ImportOptions {
 struct ImportItem {
   int64_t line = 0;  // 1-based line where the record starts
   // A JSONL line's message has its stored form in `json`, and its properties, context and
-  // integrations only there (MessageParser::LineOutput::kStoredJson); a CSV row's has no
+  // integrations only there (LineOutput::kStoredJson); a CSV row's has no
   // `json`.
   Message message;
   // Empty when `message` is valid; otherwise the reason, and `message` is to be ignored.
@@ -88,7 +88,8 @@ class ImportSource {
   absl::Status ReadCsvHeader();
   absl::StatusOr<bool> NextCsv(ImportItem* item);
   absl::StatusOr<bool> NextJsonl(ImportItem* item);
-  // Fills `line_` with the next line (without its end); false at the end of input.
+  // Points `line_view_` at the next line (without its end): in the read buffer when it is
+  // whole there, else copied into `line_`. False at the end of input.
   absl::StatusOr<bool> ReadLine();
 
   std::string path_;
@@ -105,6 +106,8 @@ class ImportSource {
   uint64_t consumed_ = 0;
   int64_t line_number_ = 0;
   std::string line_;
+  std::string_view line_view_;
+  bool line_padded_ = false;  // line_view_ is in buffer_, followed by kPadding bytes of it
   bool line_too_long_ = false;
   ParseResult parsed_;  // the last line's, kept for its memory
 

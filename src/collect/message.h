@@ -43,7 +43,7 @@ struct Message {
   std::string context;
   std::string integrations;
   // The message as stored (MessageJson), when whoever made the message built it already:
-  // an import's parser does (MessageParser::LineOutput::kStoredJson), so that the worker's
+  // an import's parser does (LineOutput::kStoredJson), so that the worker's
   // thread need not. Empty otherwise. When set, it holds the message's `properties`,
   // `context` and `integrations`, and those fields may be empty: code that reads them must
   // not be given such messages (the worker stores `json` and reads only ids and traits).

@@ -24,6 +24,8 @@ using simdjson::dom::element;
 using simdjson::dom::element_type;
 using simdjson::dom::object;
 
+static_assert(MessageParser::kPadding >= simdjson::SIMDJSON_PADDING);
+
 // Longest accepted messageId; Segment deduplicates on it, so it must stay a reasonable key.
 constexpr size_t kMaxMessageIdChars = 256;
 // The parse buffers start at this size and grow, up to Limits::max_batch_bytes, on demand.
@@ -299,10 +301,11 @@ struct MessageParser::Impl {
     return allocated;
   }
 
-  // Parses `text` into json's document. On failure appends a body-level error and returns
-  // false. `what` names the input in size errors ("body", "line").
+  // Parses `text` into json's document; in place when `padded` (LineOptions::padded), else
+  // from a copy. On failure appends a body-level error and returns false. `what` names the
+  // input in size errors ("body", "line").
   bool ParseJson(std::string_view text, std::string_view what, element* root,
-                 std::vector<FieldError>* errors);
+                 std::vector<FieldError>* errors, bool padded = false);
 
   // Keeps in field_text the text of each object-valued member among traits, properties,
   // context and integrations of the message that opens at structural `open` of `text`
@@ -400,7 +403,7 @@ struct MessageParser::Impl {
 };
 
 bool MessageParser::Impl::ParseJson(std::string_view text, std::string_view what, element* root,
-                                    std::vector<FieldError>* errors) {
+                                    std::vector<FieldError>* errors, bool padded) {
   if (text.size() > limits.max_batch_bytes) {
     errors->push_back({-1, "",
                        fmt::format("{} is {} bytes, more than the {}-byte limit", what, text.size(),
@@ -412,7 +415,7 @@ bool MessageParser::Impl::ParseJson(std::string_view text, std::string_view what
     return false;
   }
   // realloc_if_needed copies the text into the parser's padded buffer (reused between calls).
-  simdjson::error_code error = json.parse(text.data(), text.size(), true).get(*root);
+  simdjson::error_code error = json.parse(text.data(), text.size(), !padded).get(*root);
   switch (error) {
     case simdjson::SUCCESS:
       return true;
@@ -873,17 +876,17 @@ ParseResult MessageParser::ParseLine(std::string_view line, absl::Time received_
 }
 
 void MessageParser::ParseLine(std::string_view line, absl::Time received_at, ParseResult* result,
-                              LineOutput output) {
+                              const LineOptions& options) {
   result->messages.clear();
   result->errors.clear();
   result->write_key.clear();
   element root;
-  if (!impl_->ParseJson(line, "line", &root, &result->errors)) return;
+  if (!impl_->ParseJson(line, "line", &root, &result->errors, options.padded)) return;
   Envelope envelope;
   envelope.received_at = received_at;
   envelope.check_message_size = line.size() * kMaxMinifiedGrowth > limits_.max_message_bytes;
   envelope.line_mode = true;
-  envelope.stored_json = output == LineOutput::kStoredJson;
+  envelope.stored_json = options.output == LineOutput::kStoredJson;
   envelope.text = line;
   impl_->message_starts.assign(1, 0);
   envelope.message_starts = impl_->message_starts;

@@ -45,6 +45,25 @@ struct ParseResult {
 // Which endpoint a body came to: a single-message endpoint implies the message type.
 enum class Endpoint { kIdentify, kTrack, kPage, kScreen, kGroup, kAlias, kBatch };
 
+// What MessageParser::ParseLine puts in a message.
+enum class LineOutput {
+  // Every field, as Parse does.
+  kFields,
+  // The message as stored (`json`, what MessageJson gives) in place of `properties`,
+  // `context` and `integrations`, which are left empty; the other fields as kFields. For an
+  // import, which stores those objects and reads nothing in them: each is copied once.
+  kStoredJson,
+};
+
+// How MessageParser::ParseLine reads a line, and what it makes of it.
+struct LineOptions {
+  LineOutput output = LineOutput::kFields;
+  // The line is followed in memory by MessageParser::kPadding readable bytes, of any value
+  // (the JSON parser reads ahead in blocks): it is then parsed where it is, instead of
+  // being copied first.
+  bool padded = false;
+};
+
 // Parses bodies. Not thread-safe (keeps parse buffers); use one per thread.
 class MessageParser {
  public:
@@ -64,18 +83,12 @@ class MessageParser {
   // Parse, it accepts a group message with neither userId nor anonymousId (an account alone),
   // and a `receivedAt` in the line (an export) replaces `received_at`.
   ParseResult ParseLine(std::string_view line, absl::Time received_at);
-  // What ParseLine puts in a message.
-  enum class LineOutput {
-    // Every field, as Parse does.
-    kFields,
-    // The message as stored (`json`, what MessageJson gives) in place of `properties`,
-    // `context` and `integrations`, which are left empty; the other fields as kFields. For
-    // an import, which stores those objects and reads nothing in them: each is copied once.
-    kStoredJson,
-  };
   // As above, into `*result`, whose vectors keep their memory from line to line.
   void ParseLine(std::string_view line, absl::Time received_at, ParseResult* result,
-                 LineOutput output = LineOutput::kFields);
+                 const LineOptions& options = {});
+
+  // See LineOptions::padded.
+  static constexpr size_t kPadding = 64;
 
   const Limits& limits() const { return limits_; }
 

@@ -1,1 +1,102 @@
+#include "collect/import_source.h"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "fmt/format.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+
+namespace segmenta {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::SizeIs;
+using ::testing::StartsWith;
+
+// What ImportSource made of each record of a file: "LINE id" for a message (its
+// messageId, and the stored JSON's length), "LINE error: reason" for a refusal.
+struct Read {
+  std::vector<std::string> records;
+  std::vector<std::string> json;
+};
+
+std::string WriteFile(const std::string& name, const std::string& content) {
+  const std::string path = ::testing::TempDir() + name;
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  EXPECT_NE(f, nullptr);
+  std::fwrite(content.data(), 1, content.size(), f);
+  std::fclose(f);
+  return path;
+}
+
+Read ReadAll(const std::string& path, ImportOptions options = {}) {
+  Read read;
+  absl::StatusOr<std::unique_ptr<ImportSource>> source = ImportSource::Open(path, options);
+  EXPECT_TRUE(source.ok()) << source.status();
+  if (!source.ok()) return read;
+  ImportItem item;
+  while (true) {
+    absl::StatusOr<bool> more = (*source)->Next(&item);
+    EXPECT_TRUE(more.ok()) << more.status();
+    if (!more.ok() || !*more) break;
+    if (!item.error.empty()) {
+      read.records.push_back(fmt::format("{} error: {}", item.line, item.error));
+    } else {
+      read.records.push_back(fmt::format("{} {}", item.line, item.message.message_id));
+      read.json.push_back(item.message.json);
+    }
+  }
+  EXPECT_EQ((*source)->bytes_read(), (*source)->total_bytes());
+  return read;
+}
+
+std::string Line(int id, size_t padding = 0) {
+  return fmt::format(R"({{"type":"track","userId":"u","event":"E","messageId":"m{}",)"
+                     R"("properties":{{"p":"{}"}}}})",
+                     id, std::string(padding, 'x'));
+}
+
+// Lines end with \n or \r\n, blank ones are skipped, the last needs no end; each record
+// keeps its line number, and a line's message carries its stored JSON.
+TEST(ImportSourceTest, ReadsEveryLineWithItsNumberWhateverItsEnd) {
+  const std::string path =
+      WriteFile("ends.jsonl", Line(1) + "\n" + Line(2) + "\r\n\n   \r\n" + "{not json\n" + Line(3));
+  Read read = ReadAll(path);
+  EXPECT_THAT(read.records,
+              ElementsAre("1 m1", "2 m2", StartsWith("5 error: malformed JSON"), "6 m3"));
+  ASSERT_THAT(read.json, SizeIs(3));
+  EXPECT_EQ(read.json[0],
+            R"({"type":"track","messageId":"m1","timestamp":"1970-01-01T00:00:00.000Z",)"
+            R"("receivedAt":"1970-01-01T00:00:00.000Z","userId":"u","event":"E",)"
+            R"("properties":{"p":""}})");
+}
+
+// Lines are read in chunks of 4 MiB: lines across chunk ends, and lines longer than the
+// limit (refused without being kept, the next line read), read alike wherever they fall.
+TEST(ImportSourceTest, LinesAcrossReadChunksAndOverTheLimit) {
+  ImportOptions options;
+  options.limits.max_batch_bytes = 5000;
+  std::string content;
+  std::vector<std::string> expected;
+  int line = 0;
+  for (int i = 0; content.size() < (10 << 20); ++i) {
+    ++line;
+    if (i % 97 == 13) {
+      content += Line(i, 6000) + "\n";  // over the limit
+      expected.push_back(fmt::format("{} error: line longer than 5000 bytes", line));
+      continue;
+    }
+    content += Line(i, 1000 + i % 3001) + "\n";
+    expected.push_back(fmt::format("{} m{}", line, i));
+  }
+  Read read = ReadAll(WriteFile("chunks.jsonl", content), options);
+  EXPECT_EQ(read.records, expected);
+  for (const std::string& json : read.json) {
+    ASSERT_EQ(json.substr(json.size() - 3), "\"}}") << json.substr(0, 100);
+  }
+}
+
+}  // namespace
+}  // namespace segmenta

@@ -941,7 +941,7 @@ TEST(ParseLineTest, StoredJsonIsMessageJsonWithTheObjectsOnlyThere) {
        }) {
     ParseResult fields = parser.ParseLine(line, kReceived);
     ParseResult stored;
-    parser.ParseLine(line, kReceived, &stored, MessageParser::LineOutput::kStoredJson);
+    parser.ParseLine(line, kReceived, &stored, {.output = LineOutput::kStoredJson});
     ASSERT_THAT(Errors(fields), IsEmpty()) << line;
     ASSERT_THAT(Errors(stored), IsEmpty()) << line;
     ASSERT_THAT(stored.messages, SizeIs(1)) << line;
@@ -961,7 +961,7 @@ TEST(ParseLineTest, StoredJsonIsMessageJsonWithTheObjectsOnlyThere) {
   // A refused line makes no message.
   ParseResult refused;
   parser.ParseLine(R"({"type":"track","userId":"u","event":"E","context":[1]})", kReceived,
-                   &refused, MessageParser::LineOutput::kStoredJson);
+                   &refused, {.output = LineOutput::kStoredJson});
   EXPECT_THAT(Errors(refused), ElementsAre("0 context: must be an object"));
   EXPECT_THAT(refused.messages, IsEmpty());
 }
