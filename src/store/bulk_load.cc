@@ -18,8 +18,9 @@ namespace {
 constexpr size_t kBlockBytes = 4 << 20;
 // How many entries ahead WriteFile fetches a key.
 constexpr size_t kPrefetchAhead = 16;
-// Batches handed to the ordered thread before Add waits.
-constexpr size_t kOrderedQueue = 4;
+// Batches handed to the ordered thread before Add waits: an import's are about 2 MB each.
+// 4 made the import's other threads wait on it more often (a 10M import about 2 % slower).
+constexpr size_t kOrderedQueue = 16;
 
 }  // namespace
 
