@@ -1,6 +1,8 @@
 #include "collect/parser.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -918,6 +920,16 @@ bool IsPlaceholderId(std::string_view id) {
       "00000000000000000000000000000000",
   };
   constexpr size_t kLongest = 36;
+  // The placeholders of each length, as bits of their indexes in kPlaceholders: an id (a
+  // UUID, most of the time) is compared with the few of its length only.
+  static constexpr std::array<uint32_t, kLongest + 1> kByLength = [] {
+    std::array<uint32_t, kLongest + 1> by_length{};
+    for (size_t i = 0; i < std::size(kPlaceholders); ++i) {
+      by_length[kPlaceholders[i].size()] |= uint32_t{1} << i;
+    }
+    return by_length;
+  }();
+  static_assert(std::size(kPlaceholders) <= 32);
   auto is_space = [](char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
   };
@@ -926,14 +938,11 @@ bool IsPlaceholderId(std::string_view id) {
   if (id.empty()) return true;
   if (id.size() > kLongest) return false;
   // Compared with each placeholder of the same length and first character, up to the first
-  // difference: an id (a UUID, most of the time) is rejected without a call or being folded
-  // to lower case first.
+  // difference, without folding the id to lower case first.
   const char first = absl::ascii_tolower(static_cast<unsigned char>(id.front()));
-  for (std::string_view p : kPlaceholders) {
-    if (p.size() == id.size() && p.front() == first &&
-        absl::EqualsIgnoreCase(AbslView(p), AbslView(id))) {
-      return true;
-    }
+  for (uint32_t candidates = kByLength[id.size()]; candidates != 0; candidates &= candidates - 1) {
+    const std::string_view p = kPlaceholders[std::countr_zero(candidates)];
+    if (p.front() == first && absl::EqualsIgnoreCase(AbslView(p), AbslView(id))) return true;
   }
   return false;
 }
