@@ -308,7 +308,6 @@ absl::StatusOr<bool> ImportSource::ReadLine() {
     consumed_ += taken;
     if (!got_any && newline != nullptr) {
       // The whole line is in the buffer: no copy.
-      got_any = true;
       if (n > options_.limits.max_batch_bytes) {
         line_too_long_ = true;
         line_view_ = {};

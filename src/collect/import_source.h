@@ -53,8 +53,7 @@ struct ImportOptions {
 struct ImportItem {
   int64_t line = 0;  // 1-based line where the record starts
   // A JSONL line's message has its stored form in `json`, and its properties, context and
-  // integrations only there (LineOutput::kStoredJson); a CSV row's has no
-  // `json`.
+  // integrations only there (LineOutput::kStoredJson); a CSV row's has no `json`.
   Message message;
   // Empty when `message` is valid; otherwise the reason, and `message` is to be ignored.
   std::string error;

@@ -43,10 +43,10 @@ struct Message {
   std::string context;
   std::string integrations;
   // The message as stored (MessageJson), when whoever made the message built it already:
-  // an import's parser does (LineOutput::kStoredJson), so that the worker's
-  // thread need not. Empty otherwise. When set, it holds the message's `properties`,
-  // `context` and `integrations`, and those fields may be empty: code that reads them must
-  // not be given such messages (the worker stores `json` and reads only ids and traits).
+  // an import's parser does (LineOutput::kStoredJson), so that the worker's thread need
+  // not. Empty otherwise. When set, it holds the message's `properties`, `context` and
+  // `integrations`, and those fields may be empty: code that reads them must not be given
+  // such messages (the worker stores `json` and reads only ids and traits).
   std::string json;
   // False when the sender guarantees that `message_id` was never stored: the worker then
   // neither looks it up nor records it (exposures, which the decider deduplicates against
