@@ -349,27 +349,28 @@ struct MessageParser::Impl {
       AppendJsonString(kv.key, &minified);
       size += minified.size() + 1;  // and the colon
       const Field f = LookupField(kv.key);
-      std::string* text = &minified;
       if (f != kUnknownField && !kv.value.is_null()) {
-        text = &field_text[f];
-        field_text_present |= 1u << f;
+        size += KeepFieldText(f, kv.value).size();
+      } else {
+        size += Minify(kv.value).size();
       }
-      text->clear();
-      AppendMinifiedJson(kv.value, text);
-      size += text->size();
     }
     return size;
+  }
+
+  // `value` as minified JSON, kept as field `f`'s text in field_text.
+  std::string_view KeepFieldText(Field f, const element& value) {
+    field_text[f].clear();
+    AppendMinifiedJson(value, &field_text[f]);
+    field_text_present |= 1u << f;
+    return field_text[f];
   }
 
   // Field `f` (present in `fields`) as minified JSON, kept in field_text: valid until the
   // next message.
   std::string_view FieldText(const Fields& fields, Field f) {
-    if (((field_text_present >> f) & 1u) == 0) {
-      field_text[f].clear();
-      AppendMinifiedJson(fields[f], &field_text[f]);
-      field_text_present |= 1u << f;
-    }
-    return field_text[f];
+    if ((field_text_present >> f) & 1u) return field_text[f];
+    return KeepFieldText(f, fields[f]);
   }
 
   // An optional object field as minified text (FieldText), "" when absent; errors unless it
