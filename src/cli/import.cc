@@ -45,7 +45,7 @@ struct ImportFlags {
   bool durable = false;
   bool merge_on_email = true;
   uint32_t max_anonymous_ids = 100;
-  double buffer_mb = 1024;
+  double buffer_mb = 640;
 };
 
 [[noreturn]] void Fail(const std::string& message) {

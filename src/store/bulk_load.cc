@@ -128,7 +128,7 @@ absl::Status BulkLoad::Add(rocksdb::WriteBatch* batch, std::vector<OwnedPut>* or
         family.bytes -= bytes;
         buffer_->bytes -= bytes;
       }
-      family.entries.resize(entries_before[i]);
+      family.entries.truncate(entries_before[i]);
     }
     ordered_writes_.clear();
     *batch = std::move(*kept);
@@ -159,13 +159,13 @@ absl::Status BulkLoad::Add(rocksdb::WriteBatch* batch, std::vector<OwnedPut>* or
       *batch = *written != nullptr ? std::move(**written) : rocksdb::WriteBatch(size);
     }
   }
-  if (MemoryHeld() < buffer_bytes_) return absl::OkStatus();
+  if (buffer_->bytes < buffer_bytes_) return absl::OkStatus();
   SEGMENTA_RETURN_IF_ERROR(AwaitOrdered());
   SEGMENTA_RETURN_IF_ERROR(AwaitSpill());
   spilling_ = std::async(std::launch::async, [this, full = TakeBuffer()] {
     absl::Status status = SpillBuffer(full.get());
     for (FamilyBuffer& family : full->families) {
-      family.entries.clear();  // keeps its capacity
+      family.entries.clear();  // keeps its pages
       family.bytes = 0;
     }
     std::lock_guard<std::mutex> lock(free_mu_);
@@ -174,14 +174,6 @@ absl::Status BulkLoad::Add(rocksdb::WriteBatch* batch, std::vector<OwnedPut>* or
     return status;
   });
   return absl::OkStatus();
-}
-
-size_t BulkLoad::MemoryHeld() const {
-  size_t bytes = buffer_->bytes;
-  for (const FamilyBuffer& family : buffer_->families) {
-    bytes += (family.entries.capacity() - family.entries.size()) * sizeof(Entry);
-  }
-  return bytes;
 }
 
 std::unique_ptr<BulkLoad::Buffer> BulkLoad::TakeBuffer() {
@@ -214,21 +206,27 @@ absl::Status BulkLoad::AddLocked(uint32_t family_id, std::string_view key, std::
     ordered_writes_.push_back({key, value, deleted});
     return absl::OkStatus();
   }
-  FamilyBuffer& buffer = buffer_->families[family_of_id_[family_id]];
-  unsigned __int128 prefix = 0;
-  for (size_t i = 0; i < 16; ++i) {
-    prefix = (prefix << 8) | (i < key.size() ? static_cast<uint8_t>(key[i]) : 0);
+  if (key.size() >= (size_t{1} << 31)) {
+    return absl::InvalidArgumentError(fmt::format("a key of {} bytes", key.size()));
   }
-  buffer.entries.push_back({prefix, Copy(key, value), static_cast<uint32_t>(key.size()),
-                            static_cast<uint32_t>(value.size()),
-                            static_cast<uint32_t>(buffer.entries.size()), deleted});
+  FamilyBuffer& buffer = buffer_->families[family_of_id_[family_id]];
+  Entry entry;
+  entry.prefix = 0;
+  for (size_t i = 0; i < 16; ++i) {
+    entry.prefix = (entry.prefix << 8) | (i < key.size() ? static_cast<uint8_t>(key[i]) : 0);
+  }
+  entry.key_size = static_cast<uint32_t>(key.size());
+  entry.deleted = deleted;
+  entry.value_size = static_cast<uint32_t>(value.size());
+  Copy(key, value, &entry);
+  buffer.entries.push_back(entry);
   const size_t bytes = key.size() + value.size() + sizeof(Entry);
   buffer.bytes += bytes;
   buffer_->bytes += bytes;
   return absl::OkStatus();
 }
 
-const char* BulkLoad::Copy(std::string_view key, std::string_view value) {
+void BulkLoad::Copy(std::string_view key, std::string_view value, Entry* entry) {
   const size_t size = key.size() + value.size();
   if (block_used_ + size > block_size_) {
     block_size_ = std::max(kBlockBytes, size);
@@ -245,11 +243,12 @@ const char* BulkLoad::Copy(std::string_view key, std::string_view value) {
     buffer_->blocks.push_back(std::move(block));
     block_used_ = 0;
   }
+  entry->block = static_cast<uint32_t>(buffer_->blocks.size() - 1);
+  entry->offset = static_cast<uint32_t>(block_used_);
   char* at = buffer_->blocks.back().get() + block_used_;
   std::memcpy(at, key.data(), key.size());
   std::memcpy(at + key.size(), value.data(), value.size());
   block_used_ += size;
-  return at;
 }
 
 std::optional<std::string_view> BulkLoad::LastOrderedKey() const {
@@ -367,9 +366,8 @@ absl::Status BulkLoad::SpillBuffer(Buffer* buffer) const {
   for (size_t i = 1; i < buffer->families.size(); ++i) {
     if (buffer->families[i].bytes > buffer->families[largest].bytes) largest = i;
   }
-  std::future<absl::StatusOr<bool>> largest_written = std::async(std::launch::async, [&] {
-    return WriteFile(largest, &buffer->families[largest], path(largest));
-  });
+  std::future<absl::StatusOr<bool>> largest_written =
+      std::async(std::launch::async, [&] { return WriteFile(largest, buffer, path(largest)); });
   std::vector<rocksdb::IngestExternalFileArg> files;
   absl::Status status;
   auto add = [&](size_t family, const absl::StatusOr<bool>& written) {
@@ -388,7 +386,7 @@ absl::Status BulkLoad::SpillBuffer(Buffer* buffer) const {
     files.push_back(std::move(file));
   };
   for (size_t i = 0; i < buffer->families.size() && status.ok(); ++i) {
-    if (i != largest) add(i, WriteFile(i, &buffer->families[i], path(i)));
+    if (i != largest) add(i, WriteFile(i, buffer, path(i)));
   }
   add(largest, largest_written.get());
   if (buffer->ordered_file != nullptr) {
@@ -405,17 +403,18 @@ absl::Status BulkLoad::SpillBuffer(Buffer* buffer) const {
   return status;
 }
 
-absl::StatusOr<bool> BulkLoad::WriteFile(size_t family, FamilyBuffer* buffer,
+absl::StatusOr<bool> BulkLoad::WriteFile(size_t family, Buffer* buffer,
                                          const std::string& path) const {
-  std::vector<Entry>& entries = buffer->entries;
+  MappedVector<Entry>& entries = buffer->families[family].entries;
   if (entries.empty()) return false;
-  auto key_of = [](const Entry& e) { return std::string_view(e.data, e.key_size); };
+  auto key_of = [&](const Entry& e) { return std::string_view(DataOf(*buffer, e), e.key_size); };
   // Keys in order, and of the writes of one key the last one last. A family whose keys
   // only grow (activities) is sorted already.
   auto before = [&](const Entry& a, const Entry& b) {
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
     int c = key_of(a).compare(key_of(b));
-    return c != 0 ? c < 0 : a.order < b.order;
+    if (c != 0) return c < 0;
+    return a.block != b.block ? a.block < b.block : a.offset < b.offset;
   };
   if (!std::is_sorted(entries.begin(), entries.end(), before)) {
     std::sort(entries.begin(), entries.end(), before);
@@ -432,12 +431,15 @@ absl::StatusOr<bool> BulkLoad::WriteFile(size_t family, FamilyBuffer* buffer,
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     // Sorted, the entries point all over the arena: each key read would miss the caches.
-    if (i + kPrefetchAhead < entries.size()) __builtin_prefetch(entries[i + kPrefetchAhead].data);
+    if (i + kPrefetchAhead < entries.size()) {
+      __builtin_prefetch(DataOf(*buffer, entries[i + kPrefetchAhead]));
+    }
     if (i + 1 < entries.size() && same_key(entries[i + 1], e)) continue;
-    rocksdb::Slice key(e.data, e.key_size);
+    const char* data = DataOf(*buffer, e);
+    rocksdb::Slice key(data, e.key_size);
     rocksdb::Status s = e.deleted
                             ? writer.Delete(key)
-                            : writer.Put(key, rocksdb::Slice(e.data + e.key_size, e.value_size));
+                            : writer.Put(key, rocksdb::Slice(data + e.key_size, e.value_size));
     if (!s.ok()) return FromRocks(s, "writing a bulk load table file");
   }
   rocksdb::Status finished = writer.Finish();

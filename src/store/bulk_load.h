@@ -31,6 +31,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/mapped_vector.h"
 #include "rocksdb/db.h"
 #include "rocksdb/sst_file_writer.h"
 #include "rocksdb/write_batch.h"
@@ -77,19 +78,23 @@ class BulkLoad {
   absl::Status Spill();
 
  private:
-  // One write: key and value are adjacent in an arena block.
+  // One write: key and value are adjacent in an arena block. 32 bytes: for an import's
+  // messageIds and activity index, entries take more of the buffer than the keys do.
   struct Entry {
     // The key's first 16 bytes, big-endian (zero-padded): most comparisons of a sort end
     // here, without reading the key itself (16 bytes tell apart a contact's activities).
     unsigned __int128 prefix;
-    const char* data;
-    uint32_t key_size;
+    // Where the key is: Buffer::blocks[block] + offset. The arena fills in order, so of two
+    // writes the later has the greater (block, offset): of one key's writes, it wins.
+    uint32_t block;
+    uint32_t offset;
+    uint32_t key_size : 31;
+    uint32_t deleted : 1;
     uint32_t value_size;
-    uint32_t order;  // position among the family's writes: a later one wins
-    bool deleted;
   };
+  static_assert(sizeof(Entry) == 32);
   struct FamilyBuffer {
-    std::vector<Entry> entries;
+    MappedVector<Entry> entries;
     size_t bytes = 0;
   };
   // What one spill writes.
@@ -116,13 +121,14 @@ class BulkLoad {
   };
   class BatchReader;
 
-  // Copies key and value next to each other into the arena.
-  const char* Copy(std::string_view key, std::string_view value);
+  // Copies key and value next to each other into the arena; sets `entry`'s block and offset.
+  void Copy(std::string_view key, std::string_view value, Entry* entry);
+  // Where `entry`'s key is, followed by its value.
+  static const char* DataOf(const Buffer& buffer, const Entry& entry) {
+    return buffer.blocks[entry.block].get() + entry.offset;
+  }
   absl::Status AddLocked(uint32_t family_id, std::string_view key, std::string_view value,
                          bool deleted);
-  // What buffer_ holds in memory: its writes, and its entries' vectors whole (a vector that
-  // doubled holds up to twice what it has filled).
-  size_t MemoryHeld() const;
   // The buffer filled so far, leaving an empty one.
   std::unique_ptr<Buffer> TakeBuffer();
   // Waits for the spill in progress, if any, and returns its status.
@@ -147,9 +153,9 @@ class BulkLoad {
   std::string FilePath(const Buffer& buffer, size_t family) const;
   // Writes `buffer` as table files and ingests them. Touches no member but the database's.
   absl::Status SpillBuffer(Buffer* buffer) const;
-  // Writes `family`'s entries, sorted, to a table file at `path`; false when it had none.
-  absl::StatusOr<bool> WriteFile(size_t family, FamilyBuffer* buffer,
-                                 const std::string& path) const;
+  // Writes the entries of `buffer`'s `family`, sorted, to a table file at `path`; false
+  // when it had none.
+  absl::StatusOr<bool> WriteFile(size_t family, Buffer* buffer, const std::string& path) const;
 
   rocksdb::DB* db_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
@@ -181,10 +187,10 @@ class BulkLoad {
   // The spill running on its own thread, if any.
   std::future<absl::Status> spilling_;
   // Memory of spilled buffers, for the next ones: fresh memory costs a page fault and the
-  // kernel's zeroing of every page (and a vector grown from empty, copies as it doubles).
+  // kernel's zeroing of every page.
   std::mutex free_mu_;
   std::vector<std::unique_ptr<char[]>> free_blocks_;  // arena blocks
-  std::vector<FamilyBuffer> free_families_;           // empty, with their entries' capacity
+  std::vector<FamilyBuffer> free_families_;           // empty, with their entries' pages
 };
 
 }  // namespace segmenta

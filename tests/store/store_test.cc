@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "store/keys.h"
 
@@ -210,6 +211,47 @@ TEST(StoreTest, BulkLoadOrdersKeysThatShareALongPrefix) {
     EXPECT_EQ(it->value().ToString(), again ? "again" : stored.back());
   }
   EXPECT_EQ(stored, expected);
+}
+
+// The buffer's arena is made of 4 MiB blocks, a write larger than one in a block of its own:
+// of a key's writes in different blocks, whichever the blocks' addresses, the later wins.
+// Thousands of entries make the family's entries grow several times; a refused batch in
+// between leaves nothing.
+TEST(StoreTest, BulkLoadKeepsTheLastWriteOfAKeyAcrossArenaBlocks) {
+  std::string dir = TempDir("bulk_blocks");
+  StoreOptions options;
+  options.bulk_load = true;
+  options.bulk_load_buffer_bytes = size_t{40} << 20;  // two spills: blocks are reused
+  auto store = Store::Open(dir, options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  Store& s = **store;
+  const std::string big(5 << 20, 'B');  // over a block
+  for (int i = 0; i < 60; ++i) {
+    rocksdb::WriteBatch batch;
+    batch.Put(s.handle(Family::kContacts), "k", std::to_string(i));
+    if (i % 7 == 3) batch.Put(s.handle(Family::kContacts), "big", big + std::to_string(i));
+    for (int j = 0; j < 1000; ++j) {
+      batch.Put(s.handle(Family::kMessages), fmt::format("m{:03}{:04}", i, j),
+                std::string(900, 'v'));
+    }
+    ASSERT_TRUE(s.Write(&batch, /*sync=*/false).ok()) << i;
+    if (i == 41) {
+      rocksdb::WriteBatch refused;
+      refused.Put(s.handle(Family::kContacts), "k", "refused");
+      refused.Merge(s.handle(Family::kMeta), "k", "v");
+      EXPECT_TRUE(absl::IsInvalidArgument(s.Write(&refused, /*sync=*/false)));
+    }
+  }
+  ASSERT_TRUE(s.Flush().ok());
+  EXPECT_EQ(s.Get(Family::kContacts, "k")->value_or(""), "59");
+  EXPECT_EQ(s.Get(Family::kContacts, "big")->value_or(""), big + "59");
+  int messages = 0;
+  auto it = s.NewIterator(Family::kMessages);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ASSERT_EQ(it->key().ToString(), fmt::format("m{:03}{:04}", messages / 1000, messages % 1000));
+    ++messages;
+  }
+  EXPECT_EQ(messages, 60000);
 }
 
 TEST(StoreTest, SecondOpenOfTheSameDirectoryIsRefusedClearly) {
