@@ -83,7 +83,9 @@ class DryRunSink : public Sink {
 
 class LocalSink : public Sink {
  public:
-  static std::unique_ptr<LocalSink> Open(const CommonOptions& common, const ImportFlags& flags) {
+  // `expected_messages`: about how many the import holds (0: unknown).
+  static std::unique_ptr<LocalSink> Open(const CommonOptions& common, const ImportFlags& flags,
+                                         uint64_t expected_messages) {
     StoreOptions store_options;
     // Without --durable, the import writes no WAL: it builds table files and adds them to
     // the store (a bulk load), the last ones at the end. An interrupted import is simply
@@ -109,6 +111,7 @@ class LocalSink : public Sink {
     // the caches from the reader to the worker to the store's threads. Groups of up to 20,000
     // messages (the server's setting) made a 10M import 3.5 % slower (docs/benchmarks.md).
     options.max_group_messages = kChunkMessages;
+    options.expected_messages = expected_messages;
     absl::StatusOr<std::unique_ptr<Worker>> worker = Worker::Start(store->get(), options);
     if (!worker.ok()) Fail(std::string(worker.status().message()));
     auto sink = std::make_unique<LocalSink>();
@@ -272,7 +275,9 @@ void Import(const CommonOptions& common, const ImportFlags& flags) {
   } else if (!flags.url.empty()) {
     sink = RemoteSink::Start(flags);
   } else {
-    sink = LocalSink::Open(common, flags);
+    uint64_t expected = 0;
+    for (const auto& source : sources) expected += source->EstimatedRecords();
+    sink = LocalSink::Open(common, flags, expected);
   }
 
   absl::Time start = absl::Now();

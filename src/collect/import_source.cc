@@ -1,7 +1,9 @@
 #include "collect/import_source.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -19,6 +21,10 @@ namespace {
 
 // Bytes read from a JSONL file at a time.
 constexpr size_t kReadChunkBytes = 4 << 20;
+// What EstimatedRecords counts lines in, and about the shortest line a message takes
+// (`{"type":"page","userId":"1"}` and its end).
+constexpr size_t kEstimateSampleBytes = 1 << 20;
+constexpr uint64_t kShortestMessageBytes = 29;
 
 // Debian's Abseil has its own string_view, so its Strip/Equals helpers do not take ours.
 std::string_view Trim(std::string_view s) {
@@ -124,6 +130,20 @@ absl::StatusOr<std::unique_ptr<ImportSource>> ImportSource::Open(const std::stri
     if (!s.ok()) return s;
   }
   return source;
+}
+
+uint64_t ImportSource::EstimatedRecords() const {
+  if (total_bytes_ == 0) return 0;
+  std::string sample(std::min<uint64_t>(total_bytes_, kEstimateSampleBytes), '\0');
+  const ssize_t n = pread(fileno(file_), sample.data(), sample.size(), 0);
+  if (n <= 0) return 0;
+  // The whole file's last line may have no end.
+  const bool whole = static_cast<uint64_t>(n) == total_bytes_;
+  const auto lines = static_cast<uint64_t>(std::count(sample.data(), sample.data() + n, '\n') +
+                                           (whole && sample[n - 1] != '\n' ? 1 : 0));
+  const uint64_t estimate = static_cast<uint64_t>(
+      static_cast<double>(total_bytes_) * static_cast<double>(lines) / static_cast<double>(n));
+  return std::min(estimate, total_bytes_ / kShortestMessageBytes + 1);
 }
 
 uint64_t ImportSource::bytes_read() const {

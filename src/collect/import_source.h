@@ -80,6 +80,12 @@ class ImportSource {
   // Bytes of the file consumed so far, and its size (0 when unknown, as for stdin).
   uint64_t bytes_read() const;
   uint64_t total_bytes() const { return total_bytes_; }
+  // About how many records the file holds: its size times the lines per byte of its first
+  // MiB, at most one per 29 bytes (about the shortest message and its line end). 0 when
+  // unknown (stdin, a pipe, an empty file). For sizing memory up front: never exact, and
+  // wrong for a file whose first lines are unlike the others. Reads without moving the
+  // file's position.
+  uint64_t EstimatedRecords() const;
   const std::string& path() const { return path_; }
 
  private:

@@ -52,7 +52,9 @@ class Worker::Applier {
         options_(options),
         bulk_load_(store->options().bulk_load),
         graph_(options.identity),
-        profiles_(profiles) {}
+        profiles_(profiles) {
+    if (bulk_load_) bulk_message_ids_.reserve(options.expected_messages);
+  }
 
   const IdentityGraph& graph() const { return graph_; }
 

@@ -98,5 +98,33 @@ TEST(ImportSourceTest, LinesAcrossReadChunksAndOverTheLimit) {
   }
 }
 
+// The estimate sizes memory before an import: the lines of a small file, counted; those of
+// a large one, from its first MiB; none that the file's size cannot hold; 0 for stdin. It
+// leaves the file to be read from its start.
+TEST(ImportSourceTest, EstimatesRecordsFromTheFirstMiB) {
+  auto estimate = [](const std::string& path) {
+    absl::StatusOr<std::unique_ptr<ImportSource>> source = ImportSource::Open(path, {});
+    EXPECT_TRUE(source.ok()) << source.status();
+    return source.ok() ? (*source)->EstimatedRecords() : 0;
+  };
+  EXPECT_EQ(estimate(WriteFile("empty.jsonl", "")), 0);
+  EXPECT_EQ(estimate(WriteFile("three.jsonl", Line(1) + "\n\n" + Line(2))), 3);
+
+  // 40,000 lines of 200 bytes, then 20,000 of 1,000 bytes: the first MiB sees short lines.
+  std::string content;
+  for (int i = 0; i < 40000; ++i) content += Line(i, 200 - Line(i).size() - 1) + "\n";
+  for (int i = 40000; i < 60000; ++i) content += Line(i, 1000 - Line(i).size() - 1) + "\n";
+  ASSERT_EQ(content.size(), 28'000'000u);
+  const std::string path = WriteFile("uneven.jsonl", content);
+  EXPECT_NEAR(estimate(path), 140'000, 100);  // 28 MB at 200 bytes a line
+  Read read = ReadAll(path);
+  ASSERT_THAT(read.records, SizeIs(60000));
+  EXPECT_EQ(read.records.front(), "1 m0");
+
+  // Newlines alone: no more records than 29-byte messages would make.
+  EXPECT_EQ(estimate(WriteFile("newlines.jsonl", std::string(2900, '\n'))), 101u);
+  EXPECT_EQ(estimate("-"), 0);
+}
+
 }  // namespace
 }  // namespace segmenta

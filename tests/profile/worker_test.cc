@@ -384,9 +384,10 @@ TEST_F(WorkerTest, MergesAndRetriesRightAfterAGroupStillBeingWrittenLoseNothing)
 // move every activity of the absorbed contact, written many groups before (still buffered,
 // or spilled, or both across several spills), and a retried messageId is a duplicate
 // however long ago its first copy came. One message per group; a buffer that spills only at
-// the end, then one that spills every few groups.
+// the end, then one that spills every few groups (and a messageId set sized up front).
 TEST_F(WorkerTest, BulkLoadMergesAndRetriesReachWritesOfEveryEarlierGroup) {
-  for (size_t buffer_bytes : {size_t{64} << 20, size_t{8} << 10}) {
+  for (auto [buffer_bytes, expected_messages] :
+       {std::pair{size_t{64} << 20, size_t{0}}, std::pair{size_t{8} << 10, size_t{1500}}}) {
     SCOPED_TRACE(buffer_bytes);
     Close();
     std::filesystem::remove_all(dir_);
@@ -399,6 +400,7 @@ TEST_F(WorkerTest, BulkLoadMergesAndRetriesReachWritesOfEveryEarlierGroup) {
     WorkerOptions options;
     options.durable = false;
     options.max_group_messages = 1;
+    options.expected_messages = expected_messages;
     auto worker = Worker::Start(store_.get(), options);
     ASSERT_TRUE(worker.ok()) << worker.status();
     worker_ = std::move(*worker);
