@@ -63,8 +63,10 @@ class Worker::Applier {
   // applying it does not rehash or copy them while readers wait (a copy of a large index
   // held them off for 10 ms and more). `growth` gets the table's larger vectors.
   void PrepareGrowth(size_t messages, VectorGrowth* growth) {
-    // A message names at most a userId, an anonymousId and an e-mail address.
-    graph_.PrepareGrowth(3 * messages);
+    // A message names at most a userId, an anonymousId and an e-mail address. Without a
+    // profile table no reader waits (an import): the graph's index rehashes in place, moving
+    // its keys, instead of being copied key by key.
+    if (profiles_ != nullptr) graph_.PrepareGrowth(3 * messages);
     // Doubled as it would grow by itself (reserve alone would make room for just this group,
     // and rehash again at the next).
     const size_t contacts = contacts_.size() + messages;
