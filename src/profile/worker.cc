@@ -53,7 +53,9 @@ class Worker::Applier {
         bulk_load_(store->options().bulk_load),
         graph_(options.identity),
         profiles_(profiles) {
-    if (bulk_load_) bulk_message_ids_.reserve(options.expected_messages);
+    if (bulk_load_) {
+      bulk_message_ids_.reserve(std::min(options.expected_messages, kMaxReservedMessageIds));
+    }
   }
 
   const IdentityGraph& graph() const { return graph_; }
@@ -330,6 +332,10 @@ class Worker::Applier {
           messages[i].check_message_id ? Fingerprint(messages[i].message_id) : absl::uint128();
     }
   }
+
+  // An estimate of the messages to come is trusted up to this many (2.3 GB of set): a wrong
+  // one should not fail a load, or take the machine's memory, before its first message.
+  static constexpr size_t kMaxReservedMessageIds = 100'000'000;
 
   // In a bulk load, bulk_message_ids_ outgrows the caches (160 MB at 10 million messages)
   // and its lookups miss them. The slot of the message this many ahead is fetched while

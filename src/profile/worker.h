@@ -67,8 +67,8 @@ struct WorkerOptions {
   // In a bulk load (StoreOptions::bulk_load), about how many messages will come: what
   // remembers their messageIds is sized for them at once, instead of doubling as it fills
   // (each time rehashing it into fresh memory the kernel zeroes; about 1 s of CPU at 10
-  // million). An estimate too high costs memory: 20 to 40 bytes a message. Default: 0,
-  // unknown.
+  // million). An estimate too high costs memory: 20 to 40 bytes a message, for at most 100
+  // million (beyond, the set grows as it fills). Default: 0, unknown.
   size_t expected_messages = 0;
 };
 
