@@ -203,7 +203,7 @@ class RemoteSink : public Sink {
   absl::Status Add(Message&& message, int64_t line, const std::string& file) override {
     if (files_.empty() || files_.back() != file) files_.push_back(file);
     // The line, with the file's index in the high bits, locates a refusal.
-    return loader_->Add(message.json.empty() ? MessageJson(message) : std::move(message.json),
+    return loader_->Add(TakeMessageJson(&message),
                         (static_cast<int64_t>(files_.size() - 1) << 40) | line);
   }
 

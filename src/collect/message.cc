@@ -164,6 +164,10 @@ void MessageJsonParts(const Message& m, std::string* scratch,
 
 std::string MessageJson(const Message& m) { return MessageJson(m, ObjectsOf(m)); }
 
+std::string TakeMessageJson(Message* m) {
+  return m->json.empty() ? MessageJson(*m) : std::move(m->json);
+}
+
 std::string MessageJson(const Message& m, const MessageObjects& objects) {
   std::string out;
   WriteMessageJson(m, objects, &out, nullptr);

@@ -60,6 +60,10 @@ struct Message {
 // store keeps as an activity and what `segmenta import --url` sends. Thread-safe.
 std::string MessageJson(const Message& message);
 
+// The message as stored: its `json`, moved out, when it came with it; else MessageJson.
+// For a consumer that takes the message's stored form and no longer needs `json`.
+std::string TakeMessageJson(Message* message);
+
 // A message's free-form objects as minified JSON text, each "" when absent.
 struct MessageObjects {
   std::string_view properties;

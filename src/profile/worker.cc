@@ -305,8 +305,7 @@ class Worker::Applier {
   // the message came with (Message::json), without a copy, into activities_ instead.
   void PutActivity(uint64_t seq, Message& m) {
     if (bulk_load_) {
-      activities_.push_back(
-          {ActivitySeqKey(seq), m.json.empty() ? MessageJson(m) : std::move(m.json)});
+      activities_.push_back({ActivitySeqKey(seq), TakeMessageJson(&m)});
       return;
     }
     if (!m.json.empty()) {
