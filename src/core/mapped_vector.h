@@ -47,6 +47,8 @@ class MappedVector {
   // Elements that fit before the next growth.
   size_t capacity() const { return capacity_; }
 
+  // The first element is at the start of a page (mapped memory), as O_DIRECT I/O needs;
+  // null before the first growth.
   T* begin() { return data_; }
   T* end() { return data_ + size_; }
   const T* begin() const { return data_; }
@@ -60,6 +62,12 @@ class MappedVector {
     if (size_ == capacity_) Grow();
     std::memcpy(static_cast<void*>(data_ + size_), &value, sizeof(T));
     ++size_;
+  }
+  // Appends `values[0..n)`. Throws std::bad_alloc as push_back.
+  void append(const T* values, size_t n) {
+    while (capacity_ - size_ < n) Grow();
+    if (n > 0) std::memcpy(static_cast<void*>(data_ + size_), values, n * sizeof(T));
+    size_ += n;
   }
   // Drops the elements from `n` on; n <= size(). Keeps the pages.
   void truncate(size_t n) { size_ = n; }

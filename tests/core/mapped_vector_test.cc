@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "gtest/gtest.h"
@@ -61,6 +63,27 @@ TEST(MappedVectorTest, MovesTakeTheMemory) {
   EXPECT_EQ(c[123].a, 123u);
   a.push_back({9, 9, 9});  // a moved-from vector grows again
   EXPECT_EQ(a[0].key, 9u);
+}
+
+TEST(MappedVectorTest, AppendsRunsOfBytesPageAligned) {
+  MappedVector<char> v;
+  v.append("", 0);
+  EXPECT_TRUE(v.empty());
+  std::string expected;
+  // Runs that cross each growth, one larger than the whole mapping at the time.
+  for (size_t n : {size_t{10}, size_t{70'000}, size_t{3}, size_t{400'000}, size_t{1}}) {
+    const std::string run(n, static_cast<char>('a' + n % 26));
+    v.append(run.data(), run.size());
+    expected += run;
+  }
+  ASSERT_EQ(v.size(), expected.size());
+  EXPECT_EQ(std::string_view(v.begin(), v.size()), expected);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(v.begin()) % 4096, 0u);
+  const size_t capacity = v.capacity();
+  v.clear();
+  v.append(expected.data(), expected.size());
+  EXPECT_EQ(v.capacity(), capacity);
+  EXPECT_EQ(std::string_view(v.begin(), v.size()), expected);
 }
 
 }  // namespace
