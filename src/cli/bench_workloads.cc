@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "absl/time/clock.h"
+#include "cli/bench_ceiling.h"
 #include "cli/bench_harness.h"
 #include "cli/bench_process.h"
 #include "cli/http_loader.h"
@@ -257,6 +258,7 @@ absl::StatusOr<WorkloadResult> RunIngestBench(const BenchOptions& options) {
     SEGMENTA_ASSIGN_OR_RETURN(peer, StartPeer(options));
   }
   std::vector<double> ours, theirs, our_p50, our_p99, their_p50, their_p99;
+  std::vector<double> http_ceiling, log_ceiling;
   for (int r = 1; r <= options.repeats; ++r) {
     SEGMENTA_ASSIGN_OR_RETURN(TempDir dir, TempDir::Create(TempParent(options), "ingest"));
     std::string data_dir = dir.path() + "/data";
@@ -278,6 +280,24 @@ absl::StatusOr<WorkloadResult> RunIngestBench(const BenchOptions& options) {
         r, Rate(run->events_per_second), run->p50_ms, run->p99_ms, LoadAverage(),
         CheckStored(counters, data.lines.size()));
     std::fflush(stdout);
+    // The same load against servers that do only part of the work (cli/bench_ceiling.h).
+    for (CeilingKind kind : {CeilingKind::kHttp, CeilingKind::kValidateAndSync}) {
+      SEGMENTA_ASSIGN_OR_RETURN(
+          std::unique_ptr<CeilingServer> ceiling,
+          CeilingServer::Start(kind, dir.path() + "/ceiling.log", HttpServerOptions{}.io_threads));
+      SEGMENTA_ASSIGN_OR_RETURN(IngestRun c, PostLines(ceiling->url(), key, data.lines,
+                                                       options.connections, options.batch_size));
+      const bool http = kind == CeilingKind::kHttp;
+      (http ? http_ceiling : log_ceiling).push_back(c.events_per_second);
+      const double seconds = static_cast<double>(data.lines.size()) / c.events_per_second;
+      fmt::print("  run {}  {:<24}  {:>18}  batch p50 {:6.2f} ms  p99 {:6.2f} ms{}\n", r,
+                 http ? "ceiling: http only" : "ceiling: validate+fsync", Rate(c.events_per_second),
+                 c.p50_ms, c.p99_ms,
+                 http ? ""
+                      : fmt::format("  log {:.0f} MB/s",
+                                    static_cast<double>(ceiling->synced_bytes()) / 1e6 / seconds));
+      std::fflush(stdout);
+    }
     if (peer != nullptr) {
       SEGMENTA_RETURN_IF_ERROR(peer->ResetEventsTable());
       SEGMENTA_ASSIGN_OR_RETURN(
@@ -309,6 +329,15 @@ absl::StatusOr<WorkloadResult> RunIngestBench(const BenchOptions& options) {
                result.peer, Median(their_p50), Median(their_p99), Runs(theirs));
     fmt::print("  ratio     segmenta / postgresql = {}\n", result.ratio);
   }
+  fmt::print("  median    {:<24}  {:>18}  (runs: {})\n", "ceiling: http only",
+             Rate(Median(http_ceiling)), Runs(http_ceiling));
+  fmt::print("  median    {:<24}  {:>18}  (runs: {})\n", "ceiling: validate+fsync",
+             Rate(Median(log_ceiling)), Runs(log_ceiling));
+  fmt::print("  ceiling   segmenta reaches {:.0f} % of the validate+fsync ceiling{}\n",
+             100 * Median(ours) / Median(log_ceiling),
+             theirs.empty() ? ""
+                            : fmt::format("; the ceiling is {} postgresql",
+                                          Ratio(Median(log_ceiling), Median(theirs))));
   return result;
 }
 
