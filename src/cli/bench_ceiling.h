@@ -21,7 +21,7 @@ enum class CeilingKind {
   // message), appends the body to a log file and answers 200 only once an fdatasync covers
   // it, one fdatasync for every request that arrived meanwhile (group commit): the least a
   // collector that validates each message and acknowledges only durable data must do. No
-  // identities, profiles, dedup or index.
+  // write-key check, identities, profiles, dedup or index.
   kValidateAndSync,
 };
 
