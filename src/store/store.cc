@@ -6,6 +6,7 @@
 #include "fmt/format.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
+#include "store/unsorted_memtable.h"
 
 namespace segmenta {
 namespace {
@@ -48,6 +49,9 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& op
   // to share in a block, so the store is 30 % smaller and a bulk import writes them a
   // sixth faster; reading a contact with its activities took no longer (docs/benchmarks.md).
   if (family == Family::kActivities) table.block_size = 16 << 10;
+  // MessageIds are random and only looked up one by one: a memtable that sorts them once
+  // when flushed instead of on every insert (store/unsorted_memtable.h).
+  if (family == Family::kMessages) cf.memtable_factory = NewUnsortedMemTableFactory();
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf.level_compaction_dynamic_level_bytes = true;
   return cf;
@@ -77,6 +81,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
+  // One thread writes at a time (the worker's store thread), and the messages family's
+  // memtable (UnsortedMemTable) takes one insert at a time.
+  db_options.allow_concurrent_memtable_write = false;
   db_options.bytes_per_sync = 1 << 20;
   // The log written without an fsync (exposures) starts to reach the disk every 512 KiB
   // instead of in one burst at the kernel's next writeback: on a virtual machine whose host
