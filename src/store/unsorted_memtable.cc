@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -32,8 +34,19 @@ struct LookupKeyLayout {
 };
 
 rocksdb::Slice InternalKeyOf(const rocksdb::LookupKey& key) {
-  const auto& layout = reinterpret_cast<const LookupKeyLayout&>(key);
-  return rocksdb::Slice(layout.kstart, static_cast<size_t>(layout.end - layout.kstart));
+  LookupKeyLayout layout;
+  std::memcpy(&layout, &key, sizeof layout);  // its bytes, without aliasing an unknown type
+  const rocksdb::Slice internal_key(layout.kstart, static_cast<size_t>(layout.end - layout.kstart));
+  // The memtable key is the same internal key, length-prefixed: a layout that is not the
+  // one above stops the process rather than answer lookups wrongly (a messageId not found
+  // is an event stored twice; one wrongly found, an acknowledged event dropped).
+  const rocksdb::Slice prefixed = rocksdb::GetLengthPrefixedSlice(layout.start);
+  if (prefixed.data() != internal_key.data() || prefixed.size() != internal_key.size() ||
+      internal_key.size() < 8) {
+    std::fprintf(stderr, "UnsortedMemTable: rocksdb::LookupKey is not laid out as in 7.8\n");
+    std::abort();
+  }
+  return internal_key;
 }
 
 // An entry, as MemTable::Add writes it: varint32 length of the internal key, the internal
