@@ -95,6 +95,9 @@ class SortedIterator : public rocksdb::MemTableRep::Iterator {
   SortedIterator(const Compare& compare, const std::vector<const char*>* shared,
                  std::vector<const char*> owned)
       : compare_(compare), owned_(std::move(owned)), entries_(shared ? shared : &owned_) {}
+  // entries_ may point at owned_.
+  SortedIterator(const SortedIterator&) = delete;
+  SortedIterator& operator=(const SortedIterator&) = delete;
 
   bool Valid() const override { return pos_ < entries_->size(); }
   const char* key() const override { return (*entries_)[pos_]; }
