@@ -81,8 +81,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
-  // One thread writes at a time (the worker's store thread), and the messages family's
-  // memtable (UnsortedMemTable) takes one insert at a time.
+  // The messages family's memtable (UnsortedMemTable) takes one insert at a time: the
+  // leader of each write group inserts the group's batches itself. Nearly every write comes
+  // from one thread (the worker's store thread), so there is nothing to run in parallel.
   db_options.allow_concurrent_memtable_write = false;
   db_options.bytes_per_sync = 1 << 20;
   // The log written without an fsync (exposures) starts to reach the disk every 512 KiB

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
 #include "absl/synchronization/mutex.h"
 #include "core/string_view.h"
@@ -189,23 +190,14 @@ class UnsortedMemTable : public rocksdb::MemTableRep {
       newest = *it;
     }
     // Entries and their links never change once inserted: no lock needed to follow them.
-    const char* one[1];
-    std::vector<const char*> many;
-    const char** versions = one;
-    size_t count = 0;
-    if (OlderVersion(newest) == nullptr) {
-      one[0] = newest;
-      count = 1;
-    } else {
-      for (const char* e = newest; e != nullptr; e = OlderVersion(e)) many.push_back(e);
-      std::sort(many.begin(), many.end(),
-                [this](const char* a, const char* b) { return compare_(a, b) < 0; });
-      versions = many.data();
-      count = many.size();
-    }
-    for (size_t i = 0; i < count; ++i) {
-      if (compare_(versions[i], internal_key) < 0) continue;  // newer than the lookup
-      if (!callback(callback_args, versions[i])) return;
+    // A key's versions are chained as inserted, which is sequence order, so newest first
+    // already; sorted all the same, in internal-key order, which Get must follow.
+    absl::InlinedVector<const char*, 4> versions;
+    for (const char* e = newest; e != nullptr; e = OlderVersion(e)) versions.push_back(e);
+    SortEntries(versions.begin(), versions.end());
+    for (const char* entry : versions) {
+      if (compare_(entry, internal_key) < 0) continue;  // newer than the lookup
+      if (!callback(callback_args, entry)) return;
     }
   }
 
@@ -218,14 +210,14 @@ class UnsortedMemTable : public rocksdb::MemTableRep {
       absl::MutexLock lock(&mu_);
       if (read_only_) {
         // Sorted once, then shared by every iterator (the flush's among them).
-        if (!sorted_) SortEntries(&entries_);
+        if (!sorted_) SortEntries(entries_.begin(), entries_.end());
         sorted_ = true;
         shared = &entries_;
       } else {
         owned = entries_;
       }
     }
-    if (shared == nullptr) SortEntries(&owned);
+    if (shared == nullptr) SortEntries(owned.begin(), owned.end());
     if (arena == nullptr) return new SortedIterator(compare_, shared, std::move(owned));
     // RocksDB will call the destructor and not free the memory, which would be its arena's;
     // Arena is not in the installed headers, so the memory is this memtable's, freed with it.
@@ -237,9 +229,10 @@ class UnsortedMemTable : public rocksdb::MemTableRep {
   }
 
  private:
-  void SortEntries(std::vector<const char*>* entries) const {
-    std::sort(entries->begin(), entries->end(),
-              [this](const char* a, const char* b) { return compare_(a, b) < 0; });
+  // Sorts the entries in [begin, end) by internal key.
+  template <typename It>
+  void SortEntries(It begin, It end) const {
+    std::sort(begin, end, [this](const char* a, const char* b) { return compare_(a, b) < 0; });
   }
 
   const Compare& compare_;
