@@ -782,7 +782,7 @@ double GroupEngine::ScoreOf(const Group& g, const ProfileTable& profiles, Contac
 }
 
 void GroupEngine::ComputeScores(Group& g, const ProfileTable& profiles, Millis now,
-                                GroupProgress* progress) {
+                                JobProgress* progress) {
   const size_t rows = profiles.contact_rows();
   std::vector<double> total(rows, 0.0);
   for (size_t i = 0; i < g.rules.size(); ++i) {
@@ -922,7 +922,7 @@ bool GroupEngine::RecomputeAudiences(Group& g, const std::vector<int>& assigned,
 
 bool GroupEngine::Recompute(Group& g, const ProfileTable& profiles, Millis now,
                             std::string_view cause, rocksdb::WriteBatch* batch,
-                            GroupProgress* progress) {
+                            JobProgress* progress) {
   bool changed = false;
   switch (g.kind) {
     case Group::Kind::kGroup: {
@@ -1026,7 +1026,7 @@ GroupInfo GroupEngine::InfoOf(const Group& g) const {
 // Definitions
 
 absl::StatusOr<GroupInfo> GroupEngine::Create(GroupDefinition def,
-                                              std::shared_ptr<GroupProgress> progress) {
+                                              std::shared_ptr<JobProgress> progress) {
   SEGMENTA_RETURN_IF_ERROR(Normalize(&def));
   absl::StatusOr<GroupInfo> out = absl::InternalError("not run");
   absl::Status status = RunDefinition([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
@@ -1069,7 +1069,7 @@ absl::StatusOr<GroupInfo> GroupEngine::Create(GroupDefinition def,
 }
 
 absl::StatusOr<GroupInfo> GroupEngine::Update(std::string_view name, GroupDefinition def,
-                                              std::shared_ptr<GroupProgress> progress) {
+                                              std::shared_ptr<JobProgress> progress) {
   SEGMENTA_RETURN_IF_ERROR(Normalize(&def));
   absl::StatusOr<GroupInfo> out = absl::InternalError("not run");
   absl::Status status = RunDefinition([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
@@ -1214,7 +1214,7 @@ ScoreInfo GroupEngine::ScoreInfoOf(const Group& g) const {
 }
 
 absl::StatusOr<ScoreInfo> GroupEngine::CreateScore(ScoreDefinition def,
-                                                   std::shared_ptr<GroupProgress> progress) {
+                                                   std::shared_ptr<JobProgress> progress) {
   SEGMENTA_RETURN_IF_ERROR(NormalizeScore(&def));
   absl::StatusOr<ScoreInfo> out = absl::InternalError("not run");
   absl::Status status = RunDefinition([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
@@ -1255,7 +1255,7 @@ absl::StatusOr<ScoreInfo> GroupEngine::CreateScore(ScoreDefinition def,
 }
 
 absl::StatusOr<ScoreInfo> GroupEngine::UpdateScore(std::string_view name, ScoreDefinition def,
-                                                   std::shared_ptr<GroupProgress> progress) {
+                                                   std::shared_ptr<JobProgress> progress) {
   SEGMENTA_RETURN_IF_ERROR(NormalizeScore(&def));
   absl::StatusOr<ScoreInfo> out = absl::InternalError("not run");
   absl::Status status = RunDefinition([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) {
@@ -1475,7 +1475,7 @@ LifecycleInfo GroupEngine::Lifecycle() const {
 }
 
 absl::StatusOr<LifecycleInfo> GroupEngine::SetLifecycle(LifecycleDefinition def,
-                                                        std::shared_ptr<GroupProgress> progress) {
+                                                        std::shared_ptr<JobProgress> progress) {
   SEGMENTA_RETURN_IF_ERROR(CheckLifecycle(def));
   for (const Webhook& hook : def.webhooks) SEGMENTA_RETURN_IF_ERROR(CheckWebhook(hook));
   absl::StatusOr<LifecycleInfo> out = absl::InternalError("not run");

@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "core/clock.h"
+#include "core/progress.h"
 #include "eval/batch.h"
 #include "lang/compiler.h"
 #include "profile/worker.h"
@@ -36,11 +37,6 @@
 #include "store/store.h"
 
 namespace segmenta {
-
-// How far a batch evaluation has come; shared with whoever reports it.
-struct GroupProgress {
-  std::atomic<double> fraction{0};
-};
 
 // A group as the API shows it: its definition (webhook secrets left out), its plan and its
 // size.
@@ -176,11 +172,11 @@ class GroupEngine : public WorkerObserver {
   // bad name, a condition that does not compile ("line:column: reason; hint"), a cycle, a
   // bad webhook URL.
   absl::StatusOr<GroupInfo> Create(GroupDefinition definition,
-                                   std::shared_ptr<GroupProgress> progress = nullptr);
+                                   std::shared_ptr<JobProgress> progress = nullptr);
   // Replaces the definition of `name` (its id, creation time and, when `keep_webhooks`,
   // webhooks are kept) and recomputes its members. Errors: NotFound; as Create.
   absl::StatusOr<GroupInfo> Update(std::string_view name, GroupDefinition definition,
-                                   std::shared_ptr<GroupProgress> progress = nullptr);
+                                   std::shared_ptr<JobProgress> progress = nullptr);
   // Errors: NotFound; FailedPrecondition naming the groups whose conditions use it.
   absl::Status Delete(std::string_view name);
   // Adds and removes listed contacts and accounts of a static group.
@@ -220,12 +216,12 @@ class GroupEngine : public WorkerObserver {
   // persona assignment). Errors: AlreadyExists; InvalidArgument as CheckScore, for a rule
   // that does not compile ("rules[2].condition: 1:5: …") or a cycle.
   absl::StatusOr<ScoreInfo> CreateScore(ScoreDefinition definition,
-                                        std::shared_ptr<GroupProgress> progress = nullptr);
+                                        std::shared_ptr<JobProgress> progress = nullptr);
   // Replaces the rules (and description, threshold, decay, webhooks when given) of `name`
   // and recomputes every contact's points. Errors: NotFound; as CreateScore; a score
   // cannot become a persona or the other way round.
   absl::StatusOr<ScoreInfo> UpdateScore(std::string_view name, ScoreDefinition definition,
-                                        std::shared_ptr<GroupProgress> progress = nullptr);
+                                        std::shared_ptr<JobProgress> progress = nullptr);
   // Errors: NotFound; FailedPrecondition naming what reads it.
   absl::Status DeleteScore(std::string_view name);
   // `personas`: personas only, else scores that are not personas.
@@ -243,7 +239,7 @@ class GroupEngine : public WorkerObserver {
   // Errors: InvalidArgument as CheckLifecycle or for a condition that does not compile
   // ("stages[2].condition: …") or a cycle.
   absl::StatusOr<LifecycleInfo> SetLifecycle(LifecycleDefinition definition,
-                                             std::shared_ptr<GroupProgress> progress = nullptr);
+                                             std::shared_ptr<JobProgress> progress = nullptr);
   LifecycleInfo Lifecycle() const;
   // Removes the stages (their members exit). Errors: NotFound when none are defined;
   // FailedPrecondition naming the conditions that read `stage`.
@@ -333,7 +329,7 @@ class GroupEngine : public WorkerObserver {
   bool RecomputeAudiences(Group& g, const std::vector<int>& assigned, Millis now,
                           std::string_view cause, rocksdb::WriteBatch* batch);
   // Every contact's points in score `g`, and its timers.
-  void ComputeScores(Group& g, const ProfileTable& profiles, Millis now, GroupProgress* progress);
+  void ComputeScores(Group& g, const ProfileTable& profiles, Millis now, JobProgress* progress);
   // The persona node's audiences from the persona scores (members kept by id).
   void RebuildPersonas();
 
@@ -359,7 +355,7 @@ class GroupEngine : public WorkerObserver {
   // Recomputes a whole node and records the differences, then what reads it; true when
   // something changed.
   bool Recompute(Group& g, const ProfileTable& profiles, Millis now, std::string_view cause,
-                 rocksdb::WriteBatch* batch, GroupProgress* progress);
+                 rocksdb::WriteBatch* batch, JobProgress* progress);
   void Record(Group& g, ContactId contact, bool entered, Millis now, std::string_view cause,
               rocksdb::WriteBatch* batch);
   void Schedule(Group& g, const ProfileTable& profiles, ContactId contact, Millis now);

@@ -247,7 +247,7 @@ std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request, const R
       if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
       return StartJob(
           "create",
-          [this, d = std::get<GroupDefinition>(def)](std::shared_ptr<GroupProgress> progress) {
+          [this, d = std::get<GroupDefinition>(def)](std::shared_ptr<JobProgress> progress) {
             return engine_->Create(d, progress);
           },
           async, 201, respond);
@@ -278,7 +278,7 @@ std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request, const R
     if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
     return StartJob(
         "update",
-        [this, name, d = std::get<GroupDefinition>(def)](std::shared_ptr<GroupProgress> progress) {
+        [this, name, d = std::get<GroupDefinition>(def)](std::shared_ptr<JobProgress> progress) {
           return engine_->Update(name, d, progress);
         },
         async, 200, respond);
@@ -363,12 +363,12 @@ std::optional<HttpResponse> GroupsApi::Route(const HttpRequest& request, const R
 }
 
 std::optional<HttpResponse> GroupsApi::StartJob(
-    std::string kind, std::function<absl::StatusOr<GroupInfo>(std::shared_ptr<GroupProgress>)> run,
+    std::string kind, std::function<absl::StatusOr<GroupInfo>(std::shared_ptr<JobProgress>)> run,
     bool async, int success_status, const Responder& respond) {
   return jobs_->Start(
       std::move(kind), "group",
       [run =
-           std::move(run)](std::shared_ptr<GroupProgress> progress) -> absl::StatusOr<std::string> {
+           std::move(run)](std::shared_ptr<JobProgress> progress) -> absl::StatusOr<std::string> {
         absl::StatusOr<GroupInfo> info = run(std::move(progress));
         if (!info.ok()) return info.status();
         return GroupJson(*info);

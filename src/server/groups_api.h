@@ -51,7 +51,7 @@ class GroupsApi {
   // Queues a definition change; answers now (202) or when it ends.
   std::optional<HttpResponse> StartJob(
       std::string kind,
-      std::function<absl::StatusOr<GroupInfo>(std::shared_ptr<GroupProgress>)> run, bool async,
+      std::function<absl::StatusOr<GroupInfo>(std::shared_ptr<JobProgress>)> run, bool async,
       int success_status, const Responder& respond);
   absl::StatusOr<ContactId> Resolve(std::string_view identity) const;
 

@@ -23,7 +23,7 @@ namespace segmenta {
 class JobQueue {
  public:
   // Runs a change with its progress; returns the JSON of what it made.
-  using Run = std::function<absl::StatusOr<std::string>(std::shared_ptr<GroupProgress>)>;
+  using Run = std::function<absl::StatusOr<std::string>(std::shared_ptr<JobProgress>)>;
 
   JobQueue();
   // Waits for the job in progress, drops the queued ones (answered 503).
@@ -45,7 +45,7 @@ class JobQueue {
     std::string kind;
     std::string result_key;
     std::string state = "queued";
-    std::shared_ptr<GroupProgress> progress = std::make_shared<GroupProgress>();
+    std::shared_ptr<JobProgress> progress = std::make_shared<JobProgress>();
     std::string result;
     int success_status = 200;
     absl::Status error;

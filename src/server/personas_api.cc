@@ -464,7 +464,7 @@ std::optional<HttpResponse> PersonasApi::Route(const HttpRequest& request,
       return jobs_->Start(
           "stages", "stages",
           [this, d = std::get<LifecycleDefinition>(def)](
-              std::shared_ptr<GroupProgress> progress) -> absl::StatusOr<std::string> {
+              std::shared_ptr<JobProgress> progress) -> absl::StatusOr<std::string> {
             absl::StatusOr<LifecycleInfo> info = engine_->SetLifecycle(d, progress);
             if (!info.ok()) return info.status();
             return LifecycleJson(*info);
@@ -479,7 +479,7 @@ std::optional<HttpResponse> PersonasApi::Route(const HttpRequest& request,
   const bool personas = parts[1] == "personas";
   const std::string_view what = personas ? "persona" : "score";
   auto run = [this](auto change) {
-    return [this, change](std::shared_ptr<GroupProgress> progress) -> absl::StatusOr<std::string> {
+    return [this, change](std::shared_ptr<JobProgress> progress) -> absl::StatusOr<std::string> {
       absl::StatusOr<ScoreInfo> info = change(engine_, std::move(progress));
       if (!info.ok()) return info.status();
       return ScoreJson(*info);
@@ -493,7 +493,7 @@ std::optional<HttpResponse> PersonasApi::Route(const HttpRequest& request,
       if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
       return jobs_->Start("create", std::string(what),
                           run([d = std::get<ScoreDefinition>(def)](
-                                  GroupEngine* engine, std::shared_ptr<GroupProgress> progress) {
+                                  GroupEngine* engine, std::shared_ptr<JobProgress> progress) {
                             return engine->CreateScore(d, std::move(progress));
                           }),
                           async, 201, respond);
@@ -527,7 +527,7 @@ std::optional<HttpResponse> PersonasApi::Route(const HttpRequest& request,
       if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
       return jobs_->Start("update", std::string(what),
                           run([name, d = std::get<ScoreDefinition>(def)](
-                                  GroupEngine* engine, std::shared_ptr<GroupProgress> progress) {
+                                  GroupEngine* engine, std::shared_ptr<JobProgress> progress) {
                             return engine->UpdateScore(name, d, std::move(progress));
                           }),
                           async, 200, respond);

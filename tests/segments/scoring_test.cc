@@ -238,7 +238,7 @@ TEST_F(Scoring, RecomputingAgreesWithWhatWasKeptCurrentAndFollowsEditedRules) {
   auto before = engine_->ContactHistory(Id("javier"), 100);
   ASSERT_TRUE(before.ok());
   // The same rules computed over everyone at once: same points, no enter or exit.
-  auto progress = std::make_shared<GroupProgress>();
+  auto progress = std::make_shared<JobProgress>();
   auto same = engine_->UpdateScore("Cycling engineer", CyclingEngineer(), progress);
   ASSERT_TRUE(same.ok()) << same.status();
   EXPECT_EQ(progress->fraction.load(), 1.0);
