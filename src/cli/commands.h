@@ -20,7 +20,6 @@ void AddServeCommand(CLI::App& app, CommonOptions& common);
 void AddKeysCommand(CLI::App& app, CommonOptions& common);
 void AddImportCommand(CLI::App& app, CommonOptions& common);
 void AddGenCommand(CLI::App& app);
-void AddBenchCommand(CLI::App& app, CommonOptions& common);
 void AddGroupsCommand(CLI::App& app);  // also `export group`
 void AddCheckCommand(CLI::App& app, CommonOptions& common);
 void AddDecideCommand(CLI::App& app);  // `segmenta decide SLOT...` against a server

@@ -1,5 +1,5 @@
 // Sends Segment messages to a running server through POST /v1/batch, over several
-// keep-alive connections: `segmenta import --url` and the ingest benchmark.
+// keep-alive connections: `segmenta import --url` and segmenta-bench's ingest workload.
 #pragma once
 
 #include <condition_variable>

@@ -23,7 +23,6 @@ int main(int argc, char** argv) {
   segmenta::AddKeysCommand(app, common);
   segmenta::AddImportCommand(app, common);
   segmenta::AddGenCommand(app);
-  segmenta::AddBenchCommand(app, common);
   segmenta::AddGroupsCommand(app);
   segmenta::AddCheckCommand(app, common);
   segmenta::AddDecideCommand(app);

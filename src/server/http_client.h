@@ -1,5 +1,5 @@
 // A blocking HTTP/1.1 client over one keep-alive connection: what `segmenta import --url`
-// and `segmenta bench` use to talk to a server, and what the end-to-end tests use.
+// and segmenta-bench use to talk to a server, and what the end-to-end tests use.
 #pragma once
 
 #include <map>

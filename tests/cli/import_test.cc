@@ -13,7 +13,6 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
-#include "cli/bench_process.h"
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -22,6 +21,7 @@
 #include "server/http_client.h"
 #include "store/store.h"
 #include "testing/server_process.h"
+#include "tools/bench/harness/child_process.h"
 
 namespace segmenta {
 namespace {

@@ -13,8 +13,8 @@
 #include "gtest/gtest.h"
 #include "profile/contact_reader.h"
 #include "segments/engine.h"
-#include "segments/examples.h"
 #include "simdjson.h"
+#include "tests/testing/example_groups.h"
 
 namespace segmenta {
 namespace {
