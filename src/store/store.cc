@@ -6,7 +6,9 @@
 #include "fmt/format.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
+#ifdef SEGMENTA_UNSORTED_MEMTABLE
 #include "store/unsorted_memtable.h"
+#endif
 
 namespace segmenta {
 namespace {
@@ -49,9 +51,12 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family, const StoreOptions& op
   // to share in a block, so the store is 30 % smaller and a bulk import writes them a
   // sixth faster; reading a contact with its activities took no longer (docs/benchmarks.md).
   if (family == Family::kActivities) table.block_size = 16 << 10;
-  // MessageIds are random and only looked up one by one: a memtable that sorts them once
-  // when flushed instead of on every insert (store/unsorted_memtable.h).
+    // MessageIds are random and only looked up one by one: a memtable that sorts them once
+    // when flushed instead of on every insert (store/unsorted_memtable.h), where the build
+    // has it (SEGMENTA_UNSORTED_MEMTABLE, CMakeLists.txt); else RocksDB's standard skip list.
+#ifdef SEGMENTA_UNSORTED_MEMTABLE
   if (family == Family::kMessages) cf.memtable_factory = NewUnsortedMemTableFactory();
+#endif
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf.level_compaction_dynamic_level_bytes = true;
   return cf;
@@ -83,7 +88,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   db_options.max_background_jobs = 2;
   // The messages family's memtable (UnsortedMemTable) takes one insert at a time: the
   // leader of each write group inserts the group's batches itself. Nearly every write comes
-  // from one thread (the worker's store thread), so there is nothing to run in parallel.
+  // from one thread (the worker's store thread), so there is nothing to run in parallel;
+  // the standard memtable is configured the same way, so that both builds write alike.
   db_options.allow_concurrent_memtable_write = false;
   db_options.bytes_per_sync = 1 << 20;
   // The log written without an fsync (exposures) starts to reach the disk every 512 KiB

@@ -16,7 +16,9 @@
 // Point lookups (Get, MultiGet) are answered from the index; an iterator over a memtable
 // still written to copies and sorts its entries, so keep them rare on such a family.
 // Requires DBOptions::allow_concurrent_memtable_write = false (RocksDB checks it at open).
-// Built for RocksDB 7.8 (Debian 12); see unsorted_memtable.cc.
+// Built for RocksDB 7.8 (Debian 12); see unsorted_memtable.cc. The build compiles and uses
+// it only where RocksDB is 7.8 (SEGMENTA_UNSORTED_MEMTABLE in CMakeLists.txt); elsewhere the
+// family has RocksDB's standard skip list.
 #pragma once
 
 #include <memory>

@@ -5,6 +5,7 @@
 
 #include "fmt/format.h"
 #include "gtest/gtest.h"
+#include "rocksdb/memtablerep.h"
 #include "store/keys.h"
 
 namespace segmenta {
@@ -271,6 +272,64 @@ TEST(StoreTest, ActivityKeysSortByContactThenTimeIncludingNegativeTimes) {
   EXPECT_EQ(parts.contact, 7u);
   EXPECT_EQ(parts.time_ms, -1234);
   EXPECT_EQ(parts.seq, 99u);
+}
+
+// The messages family's memtable is the one the build chose (SEGMENTA_UNSORTED_MEMTABLE in
+// CMakeLists.txt): the unsorted one where RocksDB is the version it was checked against,
+// else RocksDB's standard skip list.
+TEST(StoreTest, MessagesFamilyUsesTheMemTableTheBuildChose) {
+  auto store = Store::Open(TempDir("memtable_choice"));
+  ASSERT_TRUE(store.ok());
+  const rocksdb::Options options = (*store)->db()->GetOptions((*store)->handle(Family::kMessages));
+  ASSERT_NE(options.memtable_factory, nullptr);
+#ifdef SEGMENTA_UNSORTED_MEMTABLE
+  EXPECT_STREQ(options.memtable_factory->Name(), "SegmentaUnsortedMemTable");
+#else
+  EXPECT_STREQ(options.memtable_factory->Name(), rocksdb::SkipListFactory::kClassName());
+#endif
+  // The other families keep the standard one either way.
+  EXPECT_STREQ(
+      (*store)->db()->GetOptions((*store)->handle(Family::kIdentities)).memtable_factory->Name(),
+      rocksdb::SkipListFactory::kClassName());
+}
+
+// What deduplication asks of the messages family, whichever memtable holds it: every
+// messageId written is found, by Get and by the batched Contains, in the memtable, after a
+// flush and after a reopen; and none that was not written.
+TEST(StoreTest, MessageIdsAreFoundInTheMemTableAfterAFlushAndAfterAReopen) {
+  const std::string dir = TempDir("message_ids");
+  std::vector<std::string> written, absent;
+  for (int i = 0; i < 2000; ++i) {
+    written.push_back(fmt::format("msg-{:08x}-{}", i * 2654435761u, i));
+    absent.push_back(fmt::format("msg-{:08x}-{}-absent", i * 2654435761u, i));
+  }
+  auto check = [&](const Store& s, const char* when) {
+    std::vector<std::string_view> keys(written.begin(), written.end());
+    keys.insert(keys.end(), absent.begin(), absent.end());
+    absl::StatusOr<std::vector<bool>> found = s.Contains(Family::kMessages, keys);
+    ASSERT_TRUE(found.ok()) << when;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      ASSERT_EQ((*found)[i], i < written.size()) << keys[i] << " " << when;
+    }
+    EXPECT_TRUE(s.Get(Family::kMessages, written[7])->has_value()) << when;
+    EXPECT_FALSE(s.Get(Family::kMessages, absent[7])->has_value()) << when;
+  };
+  {
+    auto store = Store::Open(dir);
+    ASSERT_TRUE(store.ok());
+    Store& s = **store;
+    for (size_t i = 0; i < written.size(); i += 100) {
+      rocksdb::WriteBatch batch;
+      for (size_t j = i; j < i + 100; ++j) batch.Put(s.handle(Family::kMessages), written[j], "");
+      ASSERT_TRUE(s.Write(&batch, /*sync=*/true).ok());
+    }
+    check(s, "in the memtable");
+    ASSERT_TRUE(s.Flush().ok());
+    check(s, "after a flush");
+  }
+  auto reopened = Store::Open(dir);
+  ASSERT_TRUE(reopened.ok());
+  check(**reopened, "after a reopen");
 }
 
 }  // namespace
