@@ -14,7 +14,7 @@
 #include "cli/terminal.h"
 #include "collect/import_source.h"
 #include "fmt/format.h"
-#include "profile/worker.h"
+#include "ingest/worker.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 #include "store/store.h"

@@ -7,7 +7,7 @@
 
 #include "cli/commands.h"
 #include "fmt/format.h"
-#include "profile/worker.h"
+#include "ingest/worker.h"
 #include "server/api.h"
 #include "server/http_server.h"
 #include "server/key_ring.h"

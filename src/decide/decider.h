@@ -19,9 +19,9 @@
 #include "decide/email.h"
 #include "decide/experience.h"
 #include "decide/visit.h"
+#include "ingest/worker.h"
 #include "lang/compiler.h"
 #include "profile/contact_reader.h"
-#include "profile/worker.h"
 #include "segments/engine.h"
 #include "store/store.h"
 

@@ -5,8 +5,8 @@
 #include <optional>
 
 #include "core/clock.h"
+#include "ingest/worker.h"
 #include "profile/contact_reader.h"
-#include "profile/worker.h"
 #include "server/http_server.h"
 #include "server/key_ring.h"
 #include "store/store.h"

@@ -4,7 +4,7 @@
 
 #include "collect/parser.h"
 #include "core/clock.h"
-#include "profile/worker.h"
+#include "ingest/worker.h"
 #include "segments/engine.h"
 #include "server/admin_api.h"
 #include "server/decide_api.h"

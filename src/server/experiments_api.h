@@ -2,7 +2,7 @@
 #pragma once
 
 #include "core/clock.h"
-#include "profile/worker.h"
+#include "ingest/worker.h"
 #include "server/http_server.h"
 #include "server/key_ring.h"
 

@@ -4,8 +4,8 @@
 
 #include <string>
 
+#include "ingest/worker.h"
 #include "profile/contact_reader.h"
-#include "profile/worker.h"
 #include "segments/engine.h"
 #include "server/http_server.h"
 #include "server/job_queue.h"

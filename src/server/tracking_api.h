@@ -5,7 +5,7 @@
 
 #include "collect/parser.h"
 #include "core/clock.h"
-#include "profile/worker.h"
+#include "ingest/worker.h"
 #include "server/http_server.h"
 #include "server/key_ring.h"
 

@@ -14,7 +14,7 @@
 //
 // What is buffered is not visible to readers of the database until the next Spill(): the
 // writer must not need to read back what it wrote since (the worker keeps it in memory in
-// a bulk load; see profile/worker.h and StoreOptions::bulk_load).
+// a bulk load; see ingest/worker.h and StoreOptions::bulk_load).
 #pragma once
 
 #include <condition_variable>

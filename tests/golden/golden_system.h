@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "core/clock.h"
 #include "decide/decider.h"
-#include "profile/worker.h"
+#include "ingest/worker.h"
 #include "segments/engine.h"
 #include "store/store.h"
 

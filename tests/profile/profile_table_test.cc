@@ -5,8 +5,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "ingest/worker.h"
 #include "profile/contact_reader.h"
-#include "profile/worker.h"
 
 namespace segmenta {
 namespace {

@@ -1,4 +1,4 @@
-#include "profile/worker.h"
+#include "ingest/worker.h"
 
 #include <pthread.h>
 
