@@ -25,8 +25,8 @@ namespace {
 // Messages per submission to the worker in a local import.
 constexpr size_t kChunkMessages = 2000;
 // Submissions in flight before the reader waits. A submission counts until it is stored, and
-// the worker applies every queued one as a group: with 8, the reader and the worker often
-// both waited while the store alone wrote a group (docs/benchmarks.md, stop 20).
+// the worker applies every queued one as one commit: with 8, the reader and the worker often
+// both waited while the store alone wrote a commit (docs/benchmarks.md, stop 20).
 constexpr int kChunksInFlight = 24;
 // Refused records printed before the rest are only counted.
 constexpr uint64_t kPrintedErrors = 100;
@@ -107,10 +107,10 @@ class LocalSink : public Sink {
     options.identity.max_anonymous_ids = flags.max_anonymous_ids;
     // This process only writes the store: the server builds its profile table from it.
     options.keep_profiles = false;
-    // One submission per group: its messages and the group's batch (about 2 MB each) stay in
-    // the caches from the reader to the worker to the store's threads. Groups of up to 20,000
+    // One submission per commit: its messages and the commit's batch (about 2 MB each) stay in
+    // the caches from the reader to the worker to the store's threads. Commits of up to 20,000
     // messages (the server's setting) made a 10M import 3.5 % slower (docs/benchmarks.md).
-    options.max_group_messages = kChunkMessages;
+    options.max_commit_messages = kChunkMessages;
     options.expected_messages = expected_messages;
     absl::StatusOr<std::unique_ptr<Worker>> worker = Worker::Start(store->get(), options);
     if (!worker.ok()) Fail(std::string(worker.status().message()));

@@ -43,7 +43,7 @@ std::string EmailTrait(std::string_view traits_json) {
 }  // namespace
 
 // Everything the writer thread owns: the identity graph, counters, and the state of the
-// group being built. Not thread-safe.
+// commit being built. Not thread-safe.
 class Worker::Applier {
  public:
   // `profiles` is null when the worker does not keep the profile table.
@@ -60,7 +60,7 @@ class Worker::Applier {
 
   const IdentityGraph& graph() const { return graph_; }
 
-  // Before a group of `messages` is applied, without readers held off: makes the room it may
+  // Before a commit of `messages` is applied, without readers held off: makes the room it may
   // need in the identity graph, the contact cache and the profile table's vectors, so that
   // applying it does not rehash or copy them while readers wait (a copy of a large index
   // held them off for 10 ms and more). `growth` gets the table's larger vectors.
@@ -69,7 +69,7 @@ class Worker::Applier {
     // profile table no reader waits (an import): the graph's index rehashes in place, moving
     // its keys, instead of being copied key by key.
     if (profiles_ != nullptr) graph_.PrepareGrowth(3 * messages);
-    // Doubled as it would grow by itself (reserve alone would make room for just this group,
+    // Doubled as it would grow by itself (reserve alone would make room for just this commit,
     // and rehash again at the next).
     const size_t contacts = contacts_.size() + messages;
     if (contacts > contacts_.bucket_count() * contacts_.max_load_factor()) {
@@ -116,28 +116,28 @@ class Worker::Applier {
     return absl::OkStatus();
   }
 
-  // Applies every submission of a group into one batch, for WriteGroup to write.
+  // Applies every submission of a commit into one batch, for WriteToStore to write.
   // `results[i]` is the outcome of `pending[i]`: a submission with an invalid message is
-  // refused alone. A store error fails the whole group and leaves the worker broken.
+  // refused alone. A store error fails the whole commit and leaves the worker broken.
   // `between_messages` runs between pending submissions and every few messages, where
   // the profile table is consistent (Worker::LetReadersIn).
-  absl::Status ApplyGroup(const std::vector<Pending*>& pending,
-                          std::vector<absl::StatusOr<IngestResult>>* results,
-                          WorkerObserver* observer, Millis now, bool run_timers,
-                          const std::function<void()>& between_messages) {
+  absl::Status ApplyCommit(const std::vector<Pending*>& pending,
+                           std::vector<absl::StatusOr<IngestResult>>* results,
+                           WorkerObserver* observer, Millis now, bool run_timers,
+                           const std::function<void()>& between_messages) {
     batch_->Clear();
     activities_.clear();
-    // Contacts and accounts stay cached between groups (the writer is their only writer),
+    // Contacts and accounts stay cached between commits (the writer is their only writer),
     // up to a bound; past it the cache starts over (the caller waited for the previous
-    // group's batch to reach the store: see NeedsStoreCurrent).
+    // commit's batch to reach the store: see NeedsStoreCurrent).
     if (CacheFull()) {
       contacts_.clear();
       accounts_.clear();
     }
     dirty_contacts_.clear();
     dirty_accounts_.clear();
-    // The previous group's batch may still be on its way to the store: its messageIds and
-    // activities are looked up here until the next group. A bulk load keeps all of them
+    // The previous commit's batch may still be on its way to the store: its messageIds and
+    // activities are looked up here until the next commit. A bulk load keeps all of them
     // (the store shows none of them before a spill).
     if (!bulk_load_) {
       std::swap(previous_message_ids_, message_ids_);
@@ -214,7 +214,7 @@ class Worker::Applier {
     return absl::OkStatus();
   }
 
-  // True when applying `pending` reads the store beyond what the previous group's batch
+  // True when applying `pending` reads the store beyond what the previous commit's batch
   // (perhaps not written yet) could have changed unseen: a task or an erasure (they read
   // the store freely), or contact caches about to start over (contacts are then read back
   // from the store). The caller then waits for the previous batch to be written first.
@@ -224,13 +224,13 @@ class Worker::Applier {
                        [](const Pending& p) { return p.task || p.erase.has_value(); });
   }
 
-  // The batch ApplyGroup built, for the store thread to write; `next` (empty) takes its
-  // place for the next group.
+  // The batch ApplyCommit built, for the store thread to write; `next` (empty) takes its
+  // place for the next commit.
   std::unique_ptr<rocksdb::WriteBatch> TakeBatch(std::unique_ptr<rocksdb::WriteBatch> next) {
     std::swap(batch_, next);
     return next;
   }
-  // A bulk load's activities that ApplyGroup put aside (PutActivity), which follow the
+  // A bulk load's activities that ApplyCommit put aside (PutActivity), which follow the
   // batch's writes.
   std::vector<OwnedPut> TakeActivities() { return std::exchange(activities_, {}); }
 
@@ -246,7 +246,7 @@ class Worker::Applier {
     return claim;
   }
 
-  // A message the graph cannot place would fail the whole group: refuse its submission
+  // A message the graph cannot place would fail the whole commit: refuse its submission
   // alone, up front.
   absl::Status CheckSubmission(const std::vector<Message>& messages) {
     for (size_t i = 0; i < messages.size(); ++i) {
@@ -274,7 +274,7 @@ class Worker::Applier {
 
   // Finds which messageIds of a submission the store holds, in one batched lookup before
   // the submission is applied (what IsDuplicate then consults). The store then holds every
-  // group but the previous one, whose ids are still in memory.
+  // commit but the previous one, whose ids are still in memory.
   absl::Status LookUpStoredIds(const std::vector<Message>& messages) {
     stored_ids_.clear();
     std::vector<std::string_view> keys;
@@ -467,8 +467,8 @@ class Worker::Applier {
     graph_.Apply(r, absorbed_identities);
 
     // Whether this message changed the profile, which then counts as updated at its time
-    // (whatever else the group did to it: the same messages make the same record however
-    // they were grouped).
+    // (whatever else the commit did to it: the same messages make the same record however
+    // they were split into commits).
     bool profile_changed = r.created || !r.absorb.empty() || !r.attach.empty();
     ContactChange& change = Change(contact->id);
     if (m.type == MessageType::kIdentify && !m.traits.empty()) {
@@ -534,8 +534,8 @@ class Worker::Applier {
                   std::string_view());
     }
     // The index of its activities: entries already in the store, then those of the
-    // previous group's batch that the store did not show yet (it may be on its way), then
-    // those written earlier in this group (in a bulk load, since the load began: some may
+    // previous commit's batch that the store did not show yet (it may be on its way), then
+    // those written earlier in this commit (in a bulk load, since the load began: some may
     // have been spilled to the store already, and are moved twice, to the same effect). The
     // activities themselves (keyed by seq) stay where they are.
     rocksdb::ColumnFamilyHandle* index = store_->handle(Family::kContactActivities);
@@ -595,7 +595,7 @@ class Worker::Applier {
   }
 
   // Removes every trace of contact `id` from the store and the writer's state, in the
-  // group's batch. Errors: NotFound when there is no such contact.
+  // commit's batch. Errors: NotFound when there is no such contact.
   absl::StatusOr<EraseResult> Erase(ContactId id, bool suppress) {
     SEGMENTA_ASSIGN_OR_RETURN(auto redirect, store_->Get(Family::kRedirects, ContactKey(id)));
     if (redirect) return absl::NotFoundError(fmt::format("contact {} was merged", id));
@@ -678,14 +678,14 @@ class Worker::Applier {
   uint64_t next_seq_ = 1;
   WorkerStats stats_;
 
-  // State of the group being applied.
+  // State of the commit being applied.
   std::unique_ptr<rocksdb::WriteBatch> batch_ = std::make_unique<rocksdb::WriteBatch>();
   std::unordered_map<ContactId, Contact> contacts_;  // node-based: pointers stay valid
   absl::flat_hash_set<ContactId> dirty_contacts_;
   std::unordered_map<std::string, Account> accounts_;
   absl::flat_hash_set<std::string> dirty_accounts_;
   absl::flat_hash_set<std::string> message_ids_;
-  absl::flat_hash_set<std::string> previous_message_ids_;  // of the previous group
+  absl::flat_hash_set<std::string> previous_message_ids_;  // of the previous commit
   // In a bulk load, the Fingerprint of every messageId written (instead of message_ids_).
   // On huge pages: at 10 million messages, 2-4 % less wall time (docs/benchmarks.md).
   absl::flat_hash_set<absl::uint128, absl::Hash<absl::uint128>, std::equal_to<absl::uint128>,
@@ -697,35 +697,35 @@ class Worker::Applier {
   absl::flat_hash_set<absl::string_view> stored_ids_;  // core/string_view.h
   // Identity keys (as IdentityKey) erased with suppression.
   absl::flat_hash_set<std::string> suppressed_;
-  // Activities written in this group (in a bulk load, since it began), per contact: a
+  // Activities written in this commit (in a bulk load, since it began), per contact: a
   // merge later moves them.
   struct PendingActivity {
     int64_t time_ms;
     uint64_t seq;
   };
   absl::flat_hash_map<ContactId, std::vector<PendingActivity>> pending_activities_;
-  // The previous group's, still moved by merges here: its batch may not be written yet.
+  // The previous commit's, still moved by merges here: its batch may not be written yet.
   absl::flat_hash_map<ContactId, std::vector<PendingActivity>> previous_pending_activities_;
   ProfileTable* profiles_;
-  // A bulk load's activities of the group being applied (PutActivity).
+  // A bulk load's activities of the commit being applied (PutActivity).
   std::vector<OwnedPut> activities_;
   // PutActivity's buffers, kept between messages.
   std::string activity_scratch_;
   std::vector<std::string_view> activity_parts_;
   std::vector<rocksdb::Slice> activity_slices_;
-  // Contacts changed by the group being applied (node-based: a reference to one entry
+  // Contacts changed by the commit being applied (node-based: a reference to one entry
   // stays valid while others are added).
   absl::node_hash_map<ContactId, ContactChange> changes_;
 };
 
-struct Worker::Group {
+struct Worker::Commit {
   std::vector<Done> dones;
   std::vector<absl::StatusOr<IngestResult>> results;
   // What the store thread writes, unless `status` (the applier's) is an error.
   std::unique_ptr<rocksdb::WriteBatch> batch;
   std::vector<OwnedPut> activities;  // a bulk load's, after the batch (Store::Write)
   absl::Status status;
-  WorkerStats stats;  // the totals once this group is written
+  WorkerStats stats;  // the totals once this commit is written
   // Completed only once the WAL is fsynced: false when every submission in it asked for
   // Acknowledge::kWhenWritten.
   bool needs_sync = true;
@@ -846,22 +846,22 @@ uint64_t Worker::wal_syncs() const {
   return wal_syncs_;
 }
 
-void Worker::Complete(Group* group, const absl::Status& status) {
-  for (size_t i = 0; i < group->dones.size(); ++i) {
+void Worker::Complete(Commit* commit, const absl::Status& status) {
+  for (size_t i = 0; i < commit->dones.size(); ++i) {
     if (!status.ok()) {
-      group->dones[i](status);
+      commit->dones[i](status);
     } else {
-      group->dones[i](std::move(group->results[i]));
+      commit->dones[i](std::move(commit->results[i]));
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
-  completed_ += group->dones.size();
+  completed_ += commit->dones.size();
   drained_cv_.notify_all();
 }
 
 void Worker::WriteLoop() {
   std::deque<Pending> taken;
-  absl::Status failed;  // the first group that failed to apply, if any
+  absl::Status failed;  // the first commit that failed to apply, if any
   while (true) {
     bool timers_due = false;
     size_t messages = 0;
@@ -886,7 +886,7 @@ void Worker::WriteLoop() {
       if (queue_.empty() && !timers_due) return;  // stopping
       messages = 0;
       while (!queue_.empty() && (taken.empty() || messages + queue_.front().messages.size() <=
-                                                      options_.max_group_messages)) {
+                                                      options_.max_commit_messages)) {
         messages += queue_.front().messages.size();
         taken.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -894,24 +894,24 @@ void Worker::WriteLoop() {
       queued_messages_ -= messages;
     }
     if (applier_->NeedsStoreCurrent(taken)) AwaitStoreCurrent();
-    auto group = std::make_unique<Group>();
+    auto commit = std::make_unique<Commit>();
     std::vector<Pending*> pending;
-    // A group of timers alone is fsynced: nobody asked for less.
-    group->needs_sync = taken.empty();
+    // A commit of timers alone is fsynced: nobody asked for less.
+    commit->needs_sync = taken.empty();
     for (Pending& p : taken) {
       pending.push_back(&p);
-      group->dones.push_back(std::move(p.done));
-      if (p.acknowledge == Acknowledge::kWhenSynced) group->needs_sync = true;
+      commit->dones.push_back(std::move(p.done));
+      if (p.acknowledge == Acknowledge::kWhenSynced) commit->needs_sync = true;
     }
-    group->status = failed;
-    if (group->status.ok()) {
+    commit->status = failed;
+    if (commit->status.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
-      group->status = broken_;
+      commit->status = broken_;
     }
-    // Room this group may need is made before readers are held off, and only put in place
+    // Room this commit may need is made before readers are held off, and only put in place
     // while they are; the buffers it replaces are freed after.
     VectorGrowth growth;
-    if (group->status.ok()) {
+    if (commit->status.ok()) {
       applier_->PrepareGrowth(messages, &growth);
       absl::MutexLock profiles(&profiles_mu_);
       applier_->ApplyGrowth(&growth);
@@ -920,30 +920,30 @@ void Worker::WriteLoop() {
         std::optional<Millis> next = observer->NextTimer();
         timers_due = next.has_value() && *next <= now;
       }
-      group->status =
-          applier_->ApplyGroup(pending, &group->results, observer, now, timers_due,
-                               [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { LetReadersIn(); });
+      commit->status =
+          applier_->ApplyCommit(pending, &commit->results, observer, now, timers_due,
+                                [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { LetReadersIn(); });
     }
     taken.clear();
-    group->stats = applier_->stats();
-    // A failed group goes the same way, so that the groups before it are still written and
-    // acknowledged; it then breaks the worker (WriteToStore). No later group is applied.
-    if (!group->status.ok()) failed = group->status;
+    commit->stats = applier_->stats();
+    // A failed commit goes the same way, so that the commits before it are still written and
+    // acknowledged; it then breaks the worker (WriteToStore). No later commit is applied.
+    if (!commit->status.ok()) failed = commit->status;
     std::unique_lock<std::mutex> lock(mu_);
-    // One group in the store thread's hands at a time: this one goes once the previous one
-    // is written, and its batch (cleared) serves the next group.
+    // One commit in the store thread's hands at a time: this one goes once the previous one
+    // is written, and its batch (cleared) serves the next commit.
     store_cv_.wait(lock, [&] { return !store_busy_; });
-    group->batch =
+    commit->batch =
         applier_->TakeBatch(spare_batch_ != nullptr ? std::move(spare_batch_)
                                                     : std::make_unique<rocksdb::WriteBatch>());
-    group->activities = applier_->TakeActivities();
+    commit->activities = applier_->TakeActivities();
     store_busy_ = true;
-    if (messages < options_.min_pipelined_group_messages) {
+    if (messages < options_.min_pipelined_commit_messages) {
       lock.unlock();
-      WriteToStore(std::move(group));
+      WriteToStore(std::move(commit));
       continue;
     }
-    to_store_ = std::move(group);
+    to_store_ = std::move(commit);
     lock.unlock();
     store_cv_.notify_all();
   }
@@ -956,32 +956,32 @@ void Worker::AwaitStoreCurrent() {
 
 void Worker::StoreLoop() {
   while (true) {
-    std::unique_ptr<Group> group;
+    std::unique_ptr<Commit> commit;
     {
       std::unique_lock<std::mutex> lock(mu_);
       store_cv_.wait(lock, [&] { return to_store_ != nullptr || stopping_; });
       if (to_store_ == nullptr) return;  // stopping
-      group = std::move(to_store_);
+      commit = std::move(to_store_);
     }
-    WriteToStore(std::move(group));
+    WriteToStore(std::move(commit));
   }
 }
 
-void Worker::WriteToStore(std::unique_ptr<Group> group) {
-  absl::Status status = group->status;
+void Worker::WriteToStore(std::unique_ptr<Commit> commit) {
+  absl::Status status = commit->status;
   if (status.ok()) {
-    // A group applied after an earlier one failed is not written either.
+    // A commit applied after an earlier one failed is not written either.
     std::lock_guard<std::mutex> lock(mu_);
     status = broken_;
   }
   // Writing needs no hold of the profile table: a write that waits on RocksDB (a full
   // memtable, a stall) must not stall readers.
-  if (status.ok()) status = store_->Write(group->batch.get(), /*sync=*/false, &group->activities);
-  group->batch->Clear();
+  if (status.ok()) status = store_->Write(commit->batch.get(), /*sync=*/false, &commit->activities);
+  commit->batch->Clear();
   const bool written = status.ok() && options_.durable;
-  const bool to_sync = written && group->needs_sync;
+  const bool to_sync = written && commit->needs_sync;
   // Otherwise fsynced within written_sync_delay (Acknowledge::kWhenWritten).
-  const bool sync_later = written && !group->needs_sync;
+  const bool sync_later = written && !commit->needs_sync;
   bool first_unsynced = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -989,10 +989,10 @@ void Worker::WriteToStore(std::unique_ptr<Group> group) {
       spdlog::error("worker: {}; refusing further writes until restart", status.ToString());
       broken_ = status;
     }
-    if (status.ok()) stats_ = group->stats;
-    spare_batch_ = std::move(group->batch);
+    if (status.ok()) stats_ = commit->stats;
+    spare_batch_ = std::move(commit->batch);
     store_busy_ = false;
-    if (to_sync) to_sync_.push_back(std::move(group));
+    if (to_sync) to_sync_.push_back(std::move(commit));
     if (sync_later && !unsynced_since_.has_value()) {
       unsynced_since_ = std::chrono::steady_clock::now();
       first_unsynced = true;
@@ -1000,7 +1000,7 @@ void Worker::WriteToStore(std::unique_ptr<Group> group) {
   }
   store_cv_.notify_all();
   if (to_sync || first_unsynced) sync_cv_.notify_one();
-  if (!to_sync) Complete(group.get(), status);
+  if (!to_sync) Complete(commit.get(), status);
 }
 
 void Worker::LetReadersIn() const {
@@ -1047,16 +1047,16 @@ absl::Status Worker::RunTaskAndWait(Task task) {
 }
 
 absl::Status Worker::RunDueTimers() {
-  // A group of its own: the writer runs due timers with every group it applies.
+  // A commit of its own: the writer runs due timers with every commit it applies.
   return RunTaskAndWait([](ProfileTable&, rocksdb::WriteBatch*) { return absl::OkStatus(); });
 }
 
 void Worker::SyncLoop() {
-  std::deque<std::unique_ptr<Group>> groups;
+  std::deque<std::unique_ptr<Commit>> commits;
   while (true) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      // Wakes for a group to fsync now, or when the oldest write acknowledged without an
+      // Wakes for a commit to fsync now, or when the oldest write acknowledged without an
       // fsync has waited written_sync_delay; at a stop, fsyncs what is left.
       while (to_sync_.empty() && !stopping_) {
         if (!unsynced_since_.has_value()) {
@@ -1067,11 +1067,11 @@ void Worker::SyncLoop() {
         if (sync_cv_.wait_until(lock, due) == std::cv_status::timeout) break;
       }
       if (to_sync_.empty() && !unsynced_since_.has_value()) return;  // stopping
-      groups.swap(to_sync_);
+      commits.swap(to_sync_);
       // This fsync covers every write made so far; one made after it asks for another.
       unsynced_since_.reset();
     }
-    // One fsync makes every group written so far durable.
+    // One fsync makes every commit written so far durable.
     absl::Status status = store_->SyncWal();
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -1081,8 +1081,8 @@ void Worker::SyncLoop() {
         broken_ = status;
       }
     }
-    for (auto& group : groups) Complete(group.get(), status);
-    groups.clear();
+    for (auto& commit : commits) Complete(commit.get(), status);
+    commits.clear();
   }
 }
 

@@ -2,11 +2,11 @@
 //
 // Requests from any thread queue their messages; one writer thread takes everything
 // queued, resolves identities, merges contacts, appends activities and builds the whole
-// group as one atomic RocksDB batch. A store thread writes that batch (memtables, WAL) while
-// the writer applies the next group; small groups the writer writes itself. A sync thread
-// then fsyncs the WAL once for the group and completes each request. While one group is
+// commit as one atomic RocksDB batch. A store thread writes that batch (memtables, WAL) while
+// the writer applies the next commit; small commits the writer writes itself. A sync thread
+// then fsyncs the WAL once for the commit and completes each request. While one commit is
 // written and fsynced the next is being applied, so one fsync serves many requests
-// (LevelDB's write path, pipelined). A group made only of submissions that asked for
+// (LevelDB's write path, pipelined). A commit made only of submissions that asked for
 // Acknowledge::kWhenWritten is completed once written; the sync thread fsyncs it within
 // WorkerOptions::written_sync_delay.
 //
@@ -43,15 +43,15 @@ struct WorkerOptions {
   // Acknowledge only after the WAL is fsynced. Default: true. False is for bulk imports
   // into a store opened with disable_wal, which flush at the end.
   bool durable = true;
-  // Most messages applied in one group (one RocksDB batch). Default: 20,000.
-  size_t max_group_messages = 20000;
-  // Groups of at least this many messages are written to RocksDB by a store thread while
-  // the writer applies the next group; smaller ones (a few exposures, a trickle of events)
+  // Most messages applied in one commit (one RocksDB batch). Default: 20,000.
+  size_t max_commit_messages = 20000;
+  // Commits of at least this many messages are written to RocksDB by a store thread while
+  // the writer applies the next commit; smaller ones (a few exposures, a trickle of events)
   // the writer writes itself: handing them over costs more than it saves, and a second busy
   // thread on a small machine delays the network threads that answer decisions. 64
   // messages take about 250 µs to write; the handover 10–20 µs. Default: 64.
-  size_t min_pipelined_group_messages = 64;
-  // Contacts (and accounts) the writer keeps decoded in memory between groups, so that a
+  size_t min_pipelined_commit_messages = 64;
+  // Contacts (and accounts) the writer keeps decoded in memory between commits, so that a
   // visitor's next event needs no read of the store. Default: 200,000.
   size_t max_cached_contacts = 200000;
   // How long writes acknowledged Acknowledge::kWhenWritten may wait for an fsync of the WAL
@@ -89,8 +89,8 @@ enum class Acknowledge {
 class WorkerObserver {
  public:
   virtual ~WorkerObserver() = default;
-  // After a group of messages was applied to `profiles` and before its batch is written.
-  // `changes` has one entry per contact that changed. An error fails the group like a store
+  // After a commit of messages was applied to `profiles` and before its batch is written.
+  // `changes` has one entry per contact that changed. An error fails the commit like a store
   // error (nothing of it is acknowledged; the worker refuses writes until restarted).
   // `let_readers_in` lets readers of the profile table waiting meanwhile read it: call it
   // between changes, holding none of the observer's own locks (readers may take them).
@@ -105,7 +105,7 @@ class WorkerObserver {
                                rocksdb::WriteBatch* batch) = 0;
 };
 
-// Totals since the store was created (persisted with every group).
+// Totals since the store was created (persisted with every commit).
 struct WorkerStats {
   uint64_t contacts = 0;  // contacts alive (absorbed ones excluded)
   uint64_t merges = 0;    // contacts absorbed by identity merges
@@ -168,7 +168,7 @@ class Worker {
   absl::StatusOr<EraseResult> EraseAndWait(ContactId id, bool suppress);
 
   // Runs `task` on the writer thread, in order with everything submitted, with the profile
-  // table held exclusively and the group's batch to write to; `done` gets its status once
+  // table held exclusively and the commit's batch to write to; `done` gets its status once
   // the batch is durable. A task that fails must not have written to the batch. Errors:
   // FailedPrecondition in a bulk load or when the worker does not keep the profile table.
   // Thread-safe.
@@ -179,9 +179,9 @@ class Worker {
   // Calls `read` with the profile table (empty unless WorkerOptions::keep_profiles), shared
   // with other readers and never while the writer changes it. Keep it short: the writer
   // waits. Thread-safe.
-  // The writer lets waiting readers in every 16 messages of a group and writes the group's
+  // The writer lets waiting readers in every 16 messages of a commit and writes the commit's
   // batch to RocksDB without holding the table, so a read waits for about 16 messages' work
-  // or the group engine's step of a group, not for a whole group and its store write.
+  // or the group engine's step of a commit, not for a whole commit and its store write.
   template <typename F>
   auto ReadProfiles(F&& read) const {
     readers_waiting_.fetch_add(1, std::memory_order_acq_rel);
@@ -235,22 +235,22 @@ class Worker {
   };
   // Queues `pending` or completes it at once with the refusal.
   void Enqueue(Pending pending);
-  struct Group;
+  struct Commit;
   class Applier;
 
   Worker(Store* store, WorkerOptions options, Clock* clock);
   absl::Status Load();
   void WriteLoop();
-  // Writes each large applied group's batch to RocksDB while the writer applies the next.
+  // Writes each large applied commit's batch to RocksDB while the writer applies the next.
   void StoreLoop();
-  // Writes `group`'s batch, then hands the group to the sync thread (or completes it).
-  // Called by the store thread, or by the writer for a small group.
-  void WriteToStore(std::unique_ptr<Group> group);
+  // Writes `commit`'s batch, then hands the commit to the sync thread (or completes it).
+  // Called by the store thread, or by the writer for a small commit.
+  void WriteToStore(std::unique_ptr<Commit> commit);
   void SyncLoop();
-  // Waits until the last group handed to the store thread is written.
+  // Waits until the last commit handed to the store thread is written.
   void AwaitStoreCurrent();
-  // Runs the callbacks of `group` with its results, or with `status` when not OK.
-  void Complete(Group* group, const absl::Status& status);
+  // Runs the callbacks of `commit` with its results, or with `status` when not OK.
+  void Complete(Commit* commit, const absl::Status& status);
 
   Store* store_;
   WorkerOptions options_;
@@ -269,14 +269,14 @@ class Worker {
   std::condition_variable queue_cv_;
   std::condition_variable drained_cv_;
   std::deque<Pending> queue_;
-  // The group applied and waiting for the store thread, and whether that thread has one
-  // (waiting or being written): at most one group is between the writer and the store.
-  std::unique_ptr<Group> to_store_;
+  // The commit applied and waiting for the store thread, and whether that thread has one
+  // (waiting or being written): at most one commit is between the writer and the store.
+  std::unique_ptr<Commit> to_store_;
   bool store_busy_ = false;
   std::condition_variable store_cv_;
-  // The batch of the last group written, cleared, for the writer's next group.
+  // The batch of the last commit written, cleared, for the writer's next commit.
   std::unique_ptr<rocksdb::WriteBatch> spare_batch_;
-  std::deque<std::unique_ptr<Group>> to_sync_;
+  std::deque<std::unique_ptr<Commit>> to_sync_;
   // When the oldest write completed without an fsync (Acknowledge::kWhenWritten) was made,
   // if none has covered it yet.
   std::optional<std::chrono::steady_clock::time_point> unsynced_since_;

@@ -19,9 +19,9 @@ namespace {
 using testing::RunSegmenta;
 using testing::ServerProcess;
 
-// Messages per batch of `client`: even clients send batches large enough that the groups
-// holding them are written by the worker's store thread while the next group is applied;
-// groups of odd clients' batches alone are written by the writer itself.
+// Messages per batch of `client`: even clients send batches large enough that the commits
+// holding them are written by the worker's store thread while the next commit is applied;
+// commits of odd clients' batches alone are written by the writer itself.
 int BatchSize(int client) { return client % 2 == 0 ? 300 : 50; }
 
 // One batch of track messages with ids "c{client}-b{batch}-m{i}".

@@ -135,10 +135,10 @@ TEST_F(WorkerTest, MergeMovesActivitiesTraitsAndAccountsAndSurvivesRestart) {
   Ingest({Track("m1", "", "anon", "Product Added", At(0)),
           Identify("m2", "", "anon", R"({"plan":"free","city":"Bilbao"})", At(1))});
   Ingest({Identify("m3", "u1", "phone", R"({"plan":"pro"})", At(5))});
-  Message group = Make(MessageType::kGroup, "m4", "u1", "", At(6));
-  group.group_id = "acme";
-  group.traits = R"({"industry":"Retail","employees":120})";
-  Ingest({group});
+  Message group_call = Make(MessageType::kGroup, "m4", "u1", "", At(6));
+  group_call.group_id = "acme";
+  group_call.traits = R"({"industry":"Retail","employees":120})";
+  Ingest({group_call});
   ContactId anon_contact = Find("anon").id;
   ContactId user_contact = Find("u1").id;
   ASSERT_NE(anon_contact, user_contact);
@@ -166,7 +166,7 @@ TEST_F(WorkerTest, MergeMovesActivitiesTraitsAndAccountsAndSurvivesRestart) {
   EXPECT_EQ(Events(merged.id).size(), 6u);
 }
 
-TEST_F(WorkerTest, MergeWithinOneGroupMovesActivitiesWrittenInThatGroup) {
+TEST_F(WorkerTest, MergeWithinOneCommitMovesActivitiesWrittenInThatCommit) {
   Ingest({Track("m1", "", "a1", "Product Viewed", At(0)),
           Track("m2", "u1", "", "Order Completed", At(1)),
           Identify("m3", "u1", "a1", "{}", At(2))});
@@ -195,7 +195,7 @@ TEST_F(WorkerTest, ConflictingUserIdsAreNotMergedAndAreCounted) {
   EXPECT_EQ(worker_->stats().merges, 0u);
 }
 
-TEST_F(WorkerTest, AccountOnlyGroupMessageUpsertsAnAccount) {
+TEST_F(WorkerTest, AccountOnlyGroupCallUpsertsAnAccount) {
   Message account = Make(MessageType::kGroup, "acc1", "", "", At(0));
   account.group_id = "globex";
   account.traits = R"({"industry":"Software"})";
@@ -237,14 +237,14 @@ TEST_F(WorkerTest, ConcurrentSubmissionsAllCompleteDurably) {
   EXPECT_EQ(worker_->stats().contacts, 7u);
 }
 
-TEST_F(WorkerTest, ReadersGetInWhileALargeGroupIsApplied) {
-  // One submission of 20,000 new visitors is one group; a reader that asks meanwhile is let
+TEST_F(WorkerTest, ReadersGetInWhileALargeCommitIsApplied) {
+  // One submission of 20,000 new visitors is one commit; a reader that asks meanwhile is let
   // in between messages, so it sees the table part-way (each message whole), instead of
-  // waiting for the whole group.
+  // waiting for the whole commit.
   constexpr int kVisitors = 20000;
-  std::vector<Message> group;
+  std::vector<Message> visitors;
   for (int i = 0; i < kVisitors; ++i) {
-    group.push_back(Track("m" + std::to_string(i), "", "v" + std::to_string(i), "E", At(i)));
+    visitors.push_back(Track("m" + std::to_string(i), "", "v" + std::to_string(i), "E", At(i)));
   }
   std::atomic<bool> done{false};
   std::vector<size_t> seen;
@@ -253,7 +253,7 @@ TEST_F(WorkerTest, ReadersGetInWhileALargeGroupIsApplied) {
       seen.push_back(worker_->ReadProfiles([](const ProfileTable& p) { return p.contact_rows(); }));
     }
   });
-  Ingest(std::move(group));
+  Ingest(std::move(visitors));
   done = true;
   reader.join();
   const size_t final_rows =
@@ -261,7 +261,7 @@ TEST_F(WorkerTest, ReadersGetInWhileALargeGroupIsApplied) {
   EXPECT_GE(final_rows, static_cast<size_t>(kVisitors));
   const size_t partway = std::count_if(seen.begin(), seen.end(),
                                        [&](size_t rows) { return rows > 1 && rows < final_rows; });
-  EXPECT_GT(partway, 0u) << "no read got in while the group was applied (" << seen.size()
+  EXPECT_GT(partway, 0u) << "no read got in while the commit was applied (" << seen.size()
                          << " reads)";
   EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
 }
@@ -291,32 +291,32 @@ TEST_F(WorkerTest, ListPagesThroughContactsAndFiltersByTrait) {
 namespace segmenta {
 namespace {
 
-// Regression: a group holding many contacts and merges used to index the pending-activity
+// Regression: a commit holding many contacts and merges used to index the pending-activity
 // map while holding an iterator into it, and crashed once the map grew (Abseil's hardening
-// assert). The cache bound of 10 also makes the writer reload contacts between groups.
-TEST_F(WorkerTest, ManyMergesInOneGroupKeepEveryActivityWithASmallCache) {
+// assert). The cache bound of 10 also makes the writer reload contacts between commits.
+TEST_F(WorkerTest, ManyMergesInOneCommitKeepEveryActivityWithASmallCache) {
   Close();
   WorkerOptions options;
   options.max_cached_contacts = 10;
   Open(options);
   constexpr int kVisitors = 3000;
-  std::vector<Message> group;
+  std::vector<Message> messages;
   for (int i = 0; i < kVisitors; ++i) {
     std::string anon = "anon-" + std::to_string(i);
-    group.push_back(Track("v" + std::to_string(i), "", anon, "Product Viewed", At(i)));
-    group.push_back(Track("p" + std::to_string(i), "", "phone-" + std::to_string(i),
-                          "Products Searched", At(i)));
+    messages.push_back(Track("v" + std::to_string(i), "", anon, "Product Viewed", At(i)));
+    messages.push_back(Track("p" + std::to_string(i), "", "phone-" + std::to_string(i),
+                             "Products Searched", At(i)));
   }
   for (int i = 0; i < kVisitors; ++i) {
     std::string user = "user-" + std::to_string(i);
-    group.push_back(Identify("i" + std::to_string(i), user, "anon-" + std::to_string(i), "{}",
-                             At(kVisitors + i)));
+    messages.push_back(Identify("i" + std::to_string(i), user, "anon-" + std::to_string(i), "{}",
+                                At(kVisitors + i)));
     Message alias = Make(MessageType::kAlias, "a" + std::to_string(i), user, "", At(kVisitors + i));
     alias.previous_id = "phone-" + std::to_string(i);
-    group.push_back(alias);
+    messages.push_back(alias);
   }
-  Ingest(std::move(group));
-  // A second group reaches contacts that the bounded cache dropped.
+  Ingest(std::move(messages));
+  // A second commit reaches contacts that the bounded cache dropped.
   std::vector<Message> later;
   for (int i = 0; i < kVisitors; i += 7) {
     later.push_back(Track("o" + std::to_string(i), "user-" + std::to_string(i), "",
@@ -332,15 +332,15 @@ TEST_F(WorkerTest, ManyMergesInOneGroupKeepEveryActivityWithASmallCache) {
   }
 }
 
-// The writer applies a group while the store thread still writes the previous one: a merge
+// The writer applies a commit while the store thread still writes the previous one: a merge
 // must move the activities of that unwritten batch too, and a messageId it holds is still a
-// duplicate. One message per group and no waiting between submissions make every group
+// duplicate. One message per commit and no waiting between submissions make every commit
 // follow one that may be on its way.
-TEST_F(WorkerTest, MergesAndRetriesRightAfterAGroupStillBeingWrittenLoseNothing) {
+TEST_F(WorkerTest, MergesAndRetriesRightAfterACommitStillBeingWrittenLoseNothing) {
   Close();
   WorkerOptions options;
-  options.max_group_messages = 1;
-  options.min_pipelined_group_messages = 1;
+  options.max_commit_messages = 1;
+  options.min_pipelined_commit_messages = 1;
   Open(options);
   constexpr int kVisitors = 2000;
   std::atomic<int> failed{0};
@@ -381,11 +381,11 @@ TEST_F(WorkerTest, MergesAndRetriesRightAfterAGroupStillBeingWrittenLoseNothing)
 }
 
 // In a bulk load the store shows what was written only after a spill: a merge must still
-// move every activity of the absorbed contact, written many groups before (still buffered,
+// move every activity of the absorbed contact, written many commits before (still buffered,
 // or spilled, or both across several spills), and a retried messageId is a duplicate
-// however long ago its first copy came. One message per group; a buffer that spills only at
-// the end, then one that spills every few groups (and a messageId set sized up front).
-TEST_F(WorkerTest, BulkLoadMergesAndRetriesReachWritesOfEveryEarlierGroup) {
+// however long ago its first copy came. One message per commit; a buffer that spills only at
+// the end, then one that spills every few commits (and a messageId set sized up front).
+TEST_F(WorkerTest, BulkLoadMergesAndRetriesReachWritesOfEveryEarlierCommit) {
   for (auto [buffer_bytes, expected_messages] :
        {std::pair{size_t{64} << 20, size_t{0}}, std::pair{size_t{8} << 10, size_t{1500}}}) {
     SCOPED_TRACE(buffer_bytes);
@@ -399,7 +399,7 @@ TEST_F(WorkerTest, BulkLoadMergesAndRetriesReachWritesOfEveryEarlierGroup) {
     store_ = std::move(*store);
     WorkerOptions options;
     options.durable = false;
-    options.max_group_messages = 1;
+    options.max_commit_messages = 1;
     options.expected_messages = expected_messages;
     auto worker = Worker::Start(store_.get(), options);
     ASSERT_TRUE(worker.ok()) << worker.status();
@@ -432,7 +432,7 @@ TEST_F(WorkerTest, BulkLoadMergesAndRetriesReachWritesOfEveryEarlierGroup) {
     worker_->Drain();
     ASSERT_EQ(failed.load(), 0);
     // Then one submission of many messages (their messageIds hashed at once, the set
-    // fetched ahead): retries of earlier groups, and a new message sent twice.
+    // fetched ahead): retries of earlier commits, and a new message sent twice.
     std::vector<Message> many;
     for (int i = 0; i < 10; ++i) {
       many.push_back(Track("o" + std::to_string(i), "user-" + std::to_string(i), "",
@@ -470,7 +470,7 @@ TEST_F(WorkerTest, BulkLoadMergesAndRetriesReachWritesOfEveryEarlierGroup) {
   }
 }
 
-// Fails the group engine's step of the `fail_at`-th group, as a store error would.
+// Fails the group engine's step of the `fail_at`-th commit, as a store error would.
 class FailingObserver : public WorkerObserver {
  public:
   explicit FailingObserver(int fail_at) : fail_at_(fail_at) {}
@@ -488,17 +488,17 @@ class FailingObserver : public WorkerObserver {
   int calls_ = 0;
 };
 
-// A group that fails leaves the groups before it stored and acknowledged, is itself not
+// A commit that fails leaves the commits before it stored and acknowledged, is itself not
 // stored, and every later submission is refused until a restart; whether the writer writes
-// the groups itself or hands them to the store thread.
-TEST_F(WorkerTest, AFailedGroupStoresNothingAndLaterSubmissionsAreRefused) {
+// the commits itself or hands them to the store thread.
+TEST_F(WorkerTest, AFailedCommitStoresNothingAndLaterSubmissionsAreRefused) {
   for (size_t pipelined : {size_t{1}, size_t{1000}}) {
     SCOPED_TRACE(pipelined);
     Close();
     std::filesystem::remove_all(dir_);
     WorkerOptions options;
-    options.max_group_messages = 1;
-    options.min_pipelined_group_messages = pipelined;
+    options.max_commit_messages = 1;
+    options.min_pipelined_commit_messages = pipelined;
     Open(options);
     FailingObserver observer(/*fail_at=*/3);
     ASSERT_TRUE(worker_->SetObserver(&observer).ok());

@@ -105,10 +105,10 @@ std::vector<Message> OneCustomersMessages() {
   Message alias = Msg(MessageType::kAlias, "al", "u1", "", 40);
   alias.previous_id = "phone";
   batch.push_back(alias);
-  Message group = Msg(MessageType::kGroup, "g1", "u1", "", 50);
-  group.group_id = "acme";
-  group.traits = R"({"industry":"Retail","employees":120})";
-  batch.push_back(group);
+  Message group_call = Msg(MessageType::kGroup, "g1", "u1", "", 50);
+  group_call.group_id = "acme";
+  group_call.traits = R"({"industry":"Retail","employees":120})";
+  batch.push_back(group_call);
   return batch;
 }
 
@@ -150,7 +150,7 @@ TEST_F(ProfileTableTest, LiveStateMatchesTheStateRebuiltFromTheStore) {
   EXPECT_EQ(t, 1843430400000);  // 2028-06-01
 }
 
-// `segmenta import` writes the store without keeping the table (a bulk load, in groups of
+// `segmenta import` writes the store without keeping the table (a bulk load, in commits of
 // two messages here): the table the server then loads from that store is the one a worker
 // that kept it has.
 TEST_F(ProfileTableTest, AStoreWrittenWithoutTheTableLoadsTheTableTheWorkerKeeps) {
@@ -170,7 +170,7 @@ TEST_F(ProfileTableTest, AStoreWrittenWithoutTheTableLoadsTheTableTheWorkerKeeps
   ASSERT_TRUE(imported.ok()) << imported.status();
   WorkerOptions options;
   options.durable = false;
-  options.max_group_messages = 2;
+  options.max_commit_messages = 2;
   options.keep_profiles = false;
   auto worker = Worker::Start(imported->get(), options);
   ASSERT_TRUE(worker.ok()) << worker.status();
