@@ -1,14 +1,27 @@
-// The worker: applies messages to contacts and makes them durable, with group commit.
+// The worker: the write path. It applies submitted messages to contacts and makes them
+// durable with group commit: while one commit (everything queued, as one atomic RocksDB
+// batch) is written and fsynced, the next is applied, and one fsync serves many requests
+// (LevelDB's write path, pipelined).
 //
-// Requests from any thread queue their messages; one writer thread takes everything
-// queued, resolves identities, merges contacts, appends activities and builds the whole
-// commit as one atomic RocksDB batch. A store thread writes that batch (memtables, WAL) while
-// the writer applies the next commit; small commits the writer writes itself. A sync thread
-// then fsyncs the WAL once for the commit and completes each request. While one commit is
-// written and fsynced the next is being applied, so one fsync serves many requests
-// (LevelDB's write path, pipelined). A commit made only of submissions that asked for
-// Acknowledge::kWhenWritten is completed once written; the sync thread fsyncs it within
-// WorkerOptions::written_sync_delay.
+// Life of a submission, with the thread that carries each step:
+//  1. Worker::Submit (the caller's thread: a network thread, the import's reader, the
+//     decider) queues the messages and their `done` as a Submission (ingest/submission.h),
+//     or refuses them at once (queue full, worker broken).
+//  2. Worker::WriteLoop (thread "writer") takes everything queued, up to
+//     WorkerOptions::max_commit_messages, as one Commit and, holding the profile table
+//     exclusively, calls Applier::ApplyCommit (ingest/applier.h): dedupe, identities, merges,
+//     accounts, erasures and tasks, all into the commit's batch; ApplyCommit then calls
+//     IngestObserver::OnApplied (ingest/ingest_observer.h; the audience engine), which adds
+//     what the changes did to memberships to that batch, and OnTimer when a timer is due.
+//  3. Worker::WriteToStore writes the batch to RocksDB (WAL and memtables): on thread
+//     "store-write" (Worker::StoreLoop) while the writer applies the next commit, or on the
+//     writer itself for a commit under WorkerOptions::min_pipelined_commit_messages.
+//  4. Worker::SyncLoop (thread "fsync") fsyncs the WAL once for every commit written so far.
+//  5. Worker::Complete runs each submission's `done` with its IngestResult, on "fsync".
+// A commit made only of submissions that asked for Acknowledge::kWhenWritten is completed
+// once written (step 3, on that step's thread); the sync thread fsyncs it within
+// WorkerOptions::written_sync_delay. A commit that fails is completed with the error, on
+// the thread that found it.
 //
 // On a store opened for a bulk load (StoreOptions::bulk_load), whose writes readers see only
 // after a spill, the writer reads back nothing it wrote: it keeps every contact and account
@@ -33,6 +46,8 @@
 #include "collect/message.h"
 #include "core/clock.h"
 #include "identity/identity_graph.h"
+#include "ingest/ingest_observer.h"
+#include "ingest/submission.h"
 #include "profile/profile_table.h"
 #include "store/store.h"
 
@@ -72,39 +87,6 @@ struct WorkerOptions {
   size_t expected_messages = 0;
 };
 
-// When a submission's `done` runs (see Worker::Submit).
-enum class Acknowledge {
-  // Once its messages are in the fsynced WAL: what a 2xx of the collection API promises.
-  kWhenSynced,
-  // Once they are written to the WAL, in the operating system's page cache: a process killed
-  // then loses none of them, a machine that loses power the last written_sync_delay of them.
-  // For what the caller was not handed by a client to keep, such as the exposures decisions
-  // record: an fsync per decision would cost more than the decision.
-  kWhenWritten,
-};
-
-// Told of every change the writer applies, on the writer thread, while it holds the profile
-// table exclusively: what keeps contact groups current (src/segments). What it adds to the
-// batch becomes durable with the messages that caused it.
-class WorkerObserver {
- public:
-  virtual ~WorkerObserver() = default;
-  // After a commit of messages was applied to `profiles` and before its batch is written.
-  // `changes` has one entry per contact that changed. An error fails the commit like a store
-  // error (nothing of it is acknowledged; the worker refuses writes until restarted).
-  // `let_readers_in` lets readers of the profile table waiting meanwhile read it: call it
-  // between changes, holding none of the observer's own locks (readers may take them).
-  virtual absl::Status OnApplied(const ProfileTable& profiles, Millis now,
-                                 const std::vector<ContactChange>& changes,
-                                 rocksdb::WriteBatch* batch,
-                                 const std::function<void()>& let_readers_in) = 0;
-  // The earliest instant at which the observer wants OnTimer(), or nullopt.
-  virtual std::optional<Millis> NextTimer() const = 0;
-  // Once the clock reached NextTimer(): may add writes to `batch`.
-  virtual absl::Status OnTimer(const ProfileTable& profiles, Millis now,
-                               rocksdb::WriteBatch* batch) = 0;
-};
-
 // Totals since the store was created (persisted with every commit).
 struct WorkerStats {
   uint64_t contacts = 0;  // contacts alive (absorbed ones excluded)
@@ -117,23 +99,10 @@ struct WorkerStats {
   uint64_t erased = 0;      // contacts erased
 };
 
-// What became of one submission.
-struct IngestResult {
-  size_t stored = 0;
-  size_t duplicates = 0;
-  // Messages dropped because one of their identities was suppressed (erased with
-  // suppression): acknowledged, never stored.
-  size_t suppressed = 0;
-};
+class Applier;
 
-// What an erasure removed.
-struct EraseResult {
-  ContactId contact = 0;
-  size_t identities = 0;
-  size_t activities = 0;
-  size_t accounts = 0;  // account memberships
-};
-
+// The write path of a store (one worker per store): its queue, its three threads and the
+// applier they run. Thread-safe, but for FindIdentity (see there).
 class Worker {
  public:
   // Loads the identity graph and counters from `store` and starts the threads.
@@ -143,12 +112,14 @@ class Worker {
   // Stops after completing everything submitted.
   ~Worker();
 
-  using Done = std::function<void(absl::StatusOr<IngestResult>)>;
+  using Done = Submission::Done;
 
   // Queues `messages`, all stored or none. `done` runs on a worker thread once they are
   // durable, or written with Acknowledge::kWhenWritten (OK), or failed (the error; nothing
   // of them is stored). A message whose messageId was stored before is counted as a
-  // duplicate, not stored again. Thread-safe.
+  // duplicate, not stored again. Refused at once, `done` runs on the caller's thread before
+  // Submit returns: ResourceExhausted when too many messages are queued (backpressure), or
+  // the error that broke the worker. Thread-safe.
   void Submit(std::vector<Message> messages, Done done,
               Acknowledge acknowledge = Acknowledge::kWhenSynced);
 
@@ -172,7 +143,7 @@ class Worker {
   // the batch is durable. A task that fails must not have written to the batch. Errors:
   // FailedPrecondition in a bulk load or when the worker does not keep the profile table.
   // Thread-safe.
-  using Task = std::function<absl::Status(ProfileTable& profiles, rocksdb::WriteBatch* batch)>;
+  using Task = Submission::Task;
   void RunTask(Task task, std::function<void(absl::Status)> done);
   absl::Status RunTaskAndWait(Task task);
 
@@ -200,7 +171,7 @@ class Worker {
   // Sets the observer (before any submission; not owned, must outlive the worker), or
   // clears it with null. Errors: FailedPrecondition for an observer when the worker does not
   // keep the profile table (WorkerOptions::keep_profiles), which observers read.
-  absl::Status SetObserver(WorkerObserver* observer);
+  absl::Status SetObserver(IngestObserver* observer);
 
   // Whether the worker keeps the profile table (WorkerOptions::keep_profiles).
   bool keeps_profiles() const { return options_.keep_profiles; }
@@ -220,26 +191,12 @@ class Worker {
   uint64_t wal_syncs() const;
 
  private:
-  struct EraseRequest {
-    ContactId contact = 0;
-    bool suppress = false;
-    std::shared_ptr<EraseResult> result;  // filled by the writer
-  };
-  // One submission: messages, an erasure, or a task.
-  struct Pending {
-    std::vector<Message> messages;
-    Done done;
-    std::optional<EraseRequest> erase;
-    Task task;
-    Acknowledge acknowledge = Acknowledge::kWhenSynced;
-  };
-  // Queues `pending` or completes it at once with the refusal.
-  void Enqueue(Pending pending);
+  // Queues `submission` or completes it at once with the refusal.
+  void Enqueue(Submission submission);
+  // A commit between the writer, the store thread and the sync thread (worker.cc).
   struct Commit;
-  class Applier;
 
   Worker(Store* store, WorkerOptions options, Clock* clock);
-  absl::Status Load();
   void WriteLoop();
   // Writes each large applied commit's batch to RocksDB while the writer applies the next.
   void StoreLoop();
@@ -263,12 +220,12 @@ class Worker {
   void LetReadersIn() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(profiles_mu_);
   mutable absl::Mutex profiles_mu_;   // the writer holds it exclusively while it applies
   std::unique_ptr<Applier> applier_;  // writer thread only
-  std::atomic<WorkerObserver*> observer_{nullptr};
+  std::atomic<IngestObserver*> observer_{nullptr};
 
   mutable std::mutex mu_;
   std::condition_variable queue_cv_;
   std::condition_variable drained_cv_;
-  std::deque<Pending> queue_;
+  std::deque<Submission> queue_;
   // The commit applied and waiting for the store thread, and whether that thread has one
   // (waiting or being written): at most one commit is between the writer and the store.
   std::unique_ptr<Commit> to_store_;

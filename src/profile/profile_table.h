@@ -166,20 +166,8 @@ struct AccountState {
   std::vector<uint32_t> contacts;  // ContactIds, sorted
 };
 
-// What changed for one contact while applying messages: what to re-evaluate.
-struct ContactChange {
-  ContactId contact = 0;
-  std::vector<uint16_t> event_tables;  // tables that got an activity of this contact
-  uint32_t activities = 0;             // activities of this contact in the group
-  std::vector<std::string> traits;     // traits set
-  bool accounts = false;               // accounts joined, or their traits changed
-  bool merged = false;                 // absorbed another contact (anything may change)
-  bool erased = false;                 // erased, or merged into `merged_into`
-  ContactId merged_into = 0;
-};
-
 // Written by one thread (the worker's writer) and read by others under the caller's
-// locking (see Worker::ReadProfiles).
+// locking (see Worker::ReadProfiles in ingest/worker.h).
 class ProfileTable {
  public:
   ProfileTable() = default;

@@ -29,6 +29,7 @@
 #include "core/clock.h"
 #include "core/progress.h"
 #include "eval/batch.h"
+#include "ingest/ingest_observer.h"
 #include "ingest/worker.h"
 #include "lang/compiler.h"
 #include "roaring/roaring.hh"
@@ -152,7 +153,7 @@ struct ConditionCheck {
   std::optional<uint64_t> matches;  // contacts matching now, when asked
 };
 
-class GroupEngine : public WorkerObserver {
+class GroupEngine : public IngestObserver {
  public:
   // Loads the definitions and memberships from `store`, compiles the conditions against the
   // worker's profile table, schedules timers, and registers as the worker's observer.
@@ -286,7 +287,7 @@ class GroupEngine : public WorkerObserver {
   // Bytes held by the membership bitmaps.
   size_t MembershipBytes() const;
 
-  // --- WorkerObserver (the writer thread) ----------------------------------------------
+  // --- IngestObserver (the writer thread) ----------------------------------------------
   absl::Status OnApplied(const ProfileTable& profiles, Millis now,
                          const std::vector<ContactChange>& changes, rocksdb::WriteBatch* batch,
                          const std::function<void()>& let_readers_in) override;

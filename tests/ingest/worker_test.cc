@@ -471,7 +471,7 @@ TEST_F(WorkerTest, BulkLoadMergesAndRetriesReachWritesOfEveryEarlierCommit) {
 }
 
 // Fails the group engine's step of the `fail_at`-th commit, as a store error would.
-class FailingObserver : public WorkerObserver {
+class FailingObserver : public IngestObserver {
  public:
   explicit FailingObserver(int fail_at) : fail_at_(fail_at) {}
   absl::Status OnApplied(const ProfileTable&, Millis, const std::vector<ContactChange>&,

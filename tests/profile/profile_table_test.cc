@@ -209,7 +209,7 @@ TEST_F(ProfileTableTest, AWorkerWithoutTheTableRefusesTasksAndObservers) {
   EXPECT_TRUE(absl::IsFailedPrecondition(task)) << task;
   EXPECT_FALSE(ran);
   // Nor may an observer, which reads the table, be set.
-  class Observer : public WorkerObserver {
+  class Observer : public IngestObserver {
     absl::Status OnApplied(const ProfileTable&, Millis, const std::vector<ContactChange>&,
                            rocksdb::WriteBatch*, const std::function<void()>&) override {
       return absl::OkStatus();
