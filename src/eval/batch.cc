@@ -3,143 +3,18 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <optional>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "eval/aggregate_accumulators.h"
+#include "eval/number_range.h"
+#include "eval/row_bits.h"
 
 namespace segmenta {
 namespace {
 
 constexpr Millis kMinTime = std::numeric_limits<Millis>::min();
 constexpr Millis kMaxTime = std::numeric_limits<Millis>::max();
-
-// A dense bitset over the rows of a domain.
-class Bits {
- public:
-  explicit Bits(size_t n, bool value = false)
-      : n_(n), words_((n + 63) / 64, value ? ~uint64_t{0} : 0) {
-    Trim();
-  }
-  Bits(size_t n, const std::vector<uint64_t>& words) : n_(n), words_((n + 63) / 64, 0) {
-    std::copy_n(words.begin(), std::min(words.size(), words_.size()), words_.begin());
-    Trim();
-  }
-  size_t size() const { return n_; }
-  bool get(size_t i) const { return (words_[i >> 6] >> (i & 63)) & 1; }
-  void set(size_t i) { words_[i >> 6] |= uint64_t{1} << (i & 63); }
-  void clear(size_t i) { words_[i >> 6] &= ~(uint64_t{1} << (i & 63)); }
-  // Sets word `w` (rows 64w .. 64w+63); bits past the last row are dropped.
-  void set_word(size_t w, uint64_t bits) {
-    words_[w] = bits;
-    if (w + 1 == words_.size()) Trim();
-  }
-  uint64_t word(size_t w) const { return words_[w]; }
-  // Sets the rows of `bitmap` (those below size()).
-  void SetAll(const Roaring& bitmap) {
-    roaring_iterate(
-        &bitmap.roaring,
-        [](uint32_t row, void* self) {
-          Bits& bits = *static_cast<Bits*>(self);
-          if (row >= bits.n_) return false;  // in order: the rest are larger
-          bits.set(row);
-          return true;
-        },
-        this);
-  }
-  size_t words() const { return words_.size(); }
-  void And(const Bits& o) {
-    for (size_t i = 0; i < words_.size(); ++i) words_[i] &= o.words_[i];
-  }
-  void Or(const Bits& o) {
-    for (size_t i = 0; i < words_.size(); ++i) words_[i] |= o.words_[i];
-  }
-  void AndNot(const Bits& o) {
-    for (size_t i = 0; i < words_.size(); ++i) words_[i] &= ~o.words_[i];
-  }
-  void Not() {
-    for (uint64_t& w : words_) w = ~w;
-    Trim();
-  }
-  bool any() const {
-    for (uint64_t w : words_) {
-      if (w) return true;
-    }
-    return false;
-  }
-  // The rows set, as a bitmap: built as Roaring's portable serialization (a dense chunk
-  // is copied whole as a bitset container, a sparse one listed) and read back, which is
-  // several times faster than adding the rows one by one.
-  Roaring ToRoaring() const {
-    static_assert(std::endian::native == std::endian::little, "the format is little-endian");
-    constexpr size_t kChunkWords = 1024;  // 65,536 rows: one container
-    constexpr uint32_t kArrayMax = 4096;  // above this, a container is a bitset
-    struct Chunk {
-      uint16_t key;
-      uint32_t cardinality;
-    };
-    std::vector<Chunk> chunks;
-    for (size_t first = 0; first < words_.size(); first += kChunkWords) {
-      uint32_t cardinality = 0;
-      const size_t end = std::min(words_.size(), first + kChunkWords);
-      for (size_t w = first; w < end; ++w) cardinality += std::popcount(words_[w]);
-      if (cardinality > 0)
-        chunks.push_back({static_cast<uint16_t>(first / kChunkWords), cardinality});
-    }
-    // Cookie and count, then each container's key and cardinality - 1, then its offset.
-    size_t size = 8 + chunks.size() * 8;
-    for (const Chunk& c : chunks) size += c.cardinality > kArrayMax ? 8192 : 2 * c.cardinality;
-    std::string buffer(size, '\0');
-    char* out = buffer.data();
-    auto put = [&](auto v) {
-      std::memcpy(out, &v, sizeof(v));
-      out += sizeof(v);
-    };
-    put(uint32_t{12346});  // SERIAL_COOKIE_NO_RUNCONTAINER
-    put(static_cast<uint32_t>(chunks.size()));
-    for (const Chunk& c : chunks) {
-      put(c.key);
-      put(static_cast<uint16_t>(c.cardinality - 1));
-    }
-    uint32_t offset = static_cast<uint32_t>(8 + chunks.size() * 8);
-    for (const Chunk& c : chunks) {
-      put(offset);
-      offset += c.cardinality > kArrayMax ? 8192 : 2 * c.cardinality;
-    }
-    for (const Chunk& c : chunks) {
-      const size_t first = size_t{c.key} * kChunkWords;
-      const size_t end = std::min(words_.size(), first + kChunkWords);
-      if (c.cardinality > kArrayMax) {
-        std::memcpy(out, words_.data() + first, (end - first) * 8);
-        out += 8192;
-        continue;
-      }
-      for (size_t w = first; w < end; ++w) {
-        for (uint64_t m = words_[w]; m != 0; m &= m - 1) {
-          put(static_cast<uint16_t>((w - first) * 64 + std::countr_zero(m)));
-        }
-      }
-    }
-    return Roaring::readSafe(buffer.data(), buffer.size());
-  }
-
-  template <typename F>
-  void ForEach(F&& f) const {
-    for (size_t i = 0; i < words_.size(); ++i) {
-      for (uint64_t w = words_[i]; w != 0; w &= w - 1) f(i * 64 + __builtin_ctzll(w));
-    }
-  }
-
- private:
-  void Trim() {
-    if (n_ % 64 != 0 && !words_.empty()) words_.back() &= (uint64_t{1} << (n_ % 64)) - 1;
-  }
-  size_t n_;
-  std::vector<uint64_t> words_;
-};
 
 // Where a node is evaluated: over contacts, over accounts, or over the rows of one event
 // table; and, when `rows` is set, only on those rows (the rest read false): how `and`
@@ -149,15 +24,7 @@ struct Domain {
   Kind kind = Kind::kContacts;
   size_t size = 0;
   const EventTable* table = nullptr;
-  const Bits* rows = nullptr;
-};
-
-// Numbers that are mostly one value (most contacts never did the event an aggregate
-// reads): that value, and the rows that differ with their numbers, in row order.
-struct SparseNumbers {
-  double fill = 0;  // NaN for null
-  std::vector<uint32_t> rows;
-  std::vector<double> values;
+  const RowBits* rows = nullptr;
 };
 
 // Values over the rows of a domain.
@@ -197,157 +64,6 @@ struct Vec {
   }
 };
 
-// The numbers (or times) of one range, possibly negated: how comparisons with a constant,
-// `between` two constants and time tests read numbers, so that the loops compare doubles
-// instead of building scalars. Null (NaN) is the caller's to handle.
-struct Range {
-  ValueType type = ValueType::kNumber;  // kNumber or kTime: the rows it reads
-  double lo = -std::numeric_limits<double>::infinity();
-  double hi = std::numeric_limits<double>::infinity();
-  bool lo_open = false;
-  bool hi_open = false;
-  bool negated = false;  // !=
-
-  // Branch-free on x (the loops run it over unordered data); the flags are the same for
-  // every row.
-  bool Holds(double x) const {
-    const bool above = lo_open ? x > lo : x >= lo;
-    const bool below = hi_open ? x < hi : x <= hi;
-    return (above & below) != negated;
-  }
-};
-
-// The range of `x op c`, for the ordering operators and a number or time constant.
-std::optional<Range> RangeOfComparison(Op op, const Scalar& c) {
-  Range r;
-  double v;
-  if (c.type == ValueType::kNumber) {
-    v = c.num;
-  } else if (c.type == ValueType::kTime) {
-    r.type = ValueType::kTime;
-    v = static_cast<double>(c.ms);
-  } else {
-    return std::nullopt;
-  }
-  switch (op) {
-    case Op::kEq:
-      r.lo = r.hi = v;
-      break;
-    case Op::kNe:
-      r.lo = r.hi = v;
-      r.negated = true;
-      break;
-    case Op::kLt:
-      r.hi = v;
-      r.hi_open = true;
-      break;
-    case Op::kLe:
-      r.hi = v;
-      break;
-    case Op::kGt:
-      r.lo = v;
-      r.lo_open = true;
-      break;
-    case Op::kGe:
-      r.lo = v;
-      break;
-    default:
-      return std::nullopt;
-  }
-  return r;
-}
-
-// The range of `x between lo and hi` for constants of one type, number or time.
-std::optional<Range> RangeOfBetween(const Scalar& lo, const Scalar& hi) {
-  std::optional<Range> from = RangeOfComparison(Op::kGe, lo);
-  std::optional<Range> to = RangeOfComparison(Op::kLe, hi);
-  if (!from || !to || from->type != to->type) return std::nullopt;
-  from->hi = to->hi;
-  return from;
-}
-
-// The range of times passing a time test at `now` (as PassesTimeTest).
-Range RangeOfTimeTest(TimeTest test, Millis duration, Millis now) {
-  Range r;
-  r.type = ValueType::kTime;
-  switch (test) {
-    case TimeTest::kWithinLast:
-      r.lo = static_cast<double>(now - duration);
-      r.hi = static_cast<double>(now);
-      break;
-    case TimeTest::kWithinNext:
-      r.lo = static_cast<double>(now);
-      r.hi = static_cast<double>(now + duration);
-      break;
-    case TimeTest::kOlderThan:
-      r.hi = static_cast<double>(now - duration);
-      r.hi_open = true;
-      break;
-  }
-  return r;
-}
-
-// Bit k set for x[k] (k < 64) inside r's bounds, negation not applied (NaN is outside);
-// `nan` gets the NaN rows. With SSE2, two rows per instruction: with aggregates cached,
-// a recompute is mostly this loop, and compilers do not vectorize the packing into bits.
-uint64_t InRangeWord(const double* x, const Range& r, uint64_t* nan) {
-  uint64_t in = 0, nans = 0;
-#if defined(__SSE2__)
-  const __m128d lo = _mm_set1_pd(r.lo);
-  const __m128d hi = _mm_set1_pd(r.hi);
-  for (int k = 0; k < 64; k += 2) {
-    const __m128d v = _mm_loadu_pd(x + k);
-    const __m128d above = r.lo_open ? _mm_cmpgt_pd(v, lo) : _mm_cmpge_pd(v, lo);
-    const __m128d below = r.hi_open ? _mm_cmplt_pd(v, hi) : _mm_cmple_pd(v, hi);
-    in |= static_cast<uint64_t>(_mm_movemask_pd(_mm_and_pd(above, below))) << k;
-    nans |= static_cast<uint64_t>(_mm_movemask_pd(_mm_cmpunord_pd(v, v))) << k;
-  }
-#else
-  for (int k = 0; k < 64; ++k) {
-    const bool above = r.lo_open ? x[k] > r.lo : x[k] >= r.lo;
-    const bool below = r.hi_open ? x[k] < r.hi : x[k] <= r.hi;
-    in |= static_cast<uint64_t>(above & below) << k;
-    nans |= static_cast<uint64_t>(std::isnan(x[k])) << k;
-  }
-#endif
-  *nan = nans;
-  return in;
-}
-
-// Bit k set for types[k] == t (k < 64).
-uint64_t TypeWord(const ValueType* types, ValueType t) {
-  uint64_t out = 0;
-#if defined(__SSE2__)
-  const __m128i want = _mm_set1_epi8(static_cast<char>(t));
-  for (int k = 0; k < 64; k += 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(types + k));
-    out |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, want))) &
-                                 0xFFFF)
-           << k;
-  }
-#else
-  for (int k = 0; k < 64; ++k) out |= static_cast<uint64_t>(types[k] == t) << k;
-#endif
-  return out;
-}
-
-// Bit k set for words[k] != 0 (k < 64).
-uint64_t NonZeroWord(const uint64_t* words) {
-  uint64_t zero = 0;
-#if defined(__SSE2__)
-  for (int k = 0; k < 64; k += 2) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(words + k));
-    const __m128i halves = _mm_cmpeq_epi32(v, _mm_setzero_si128());
-    // A word is zero when both its halves are.
-    const __m128i both = _mm_and_si128(halves, _mm_shuffle_epi32(halves, _MM_SHUFFLE(2, 3, 0, 1)));
-    zero |= static_cast<uint64_t>(_mm_movemask_pd(_mm_castsi128_pd(both))) << k;
-  }
-#else
-  for (int k = 0; k < 64; ++k) zero |= static_cast<uint64_t>(words[k] == 0) << k;
-#endif
-  return ~zero;
-}
-
 }  // namespace
 
 struct AggregateCache::Entry {
@@ -373,18 +89,18 @@ class BatchEvaluator {
     contacts_.size = p.contact_rows();
     accounts_.kind = Domain::Kind::kAccounts;
     accounts_.size = p.account_rows();
-    alive_ = std::make_unique<Bits>(contacts_.size, p.alive_words());
+    alive_ = std::make_unique<RowBits>(contacts_.size, p.alive_words());
   }
 
   const Domain& contacts() const { return contacts_; }
-  const Bits& alive() const { return *alive_; }
+  const RowBits& alive() const { return *alive_; }
 
   // The rows of `d` where `n` holds (only among d.rows when set).
-  Bits Bool(const Node& n, const Domain& d) {
+  RowBits Bool(const Node& n, const Domain& d) {
     switch (n.kind) {
       case NodeKind::kAnd: {
         // Each operand only where the ones before it hold.
-        Bits out = Bool(*n.children[0], d);
+        RowBits out = Bool(*n.children[0], d);
         for (size_t i = 1; i < n.children.size() && out.any(); ++i) {
           Domain rest = d;
           rest.rows = &out;
@@ -394,9 +110,9 @@ class BatchEvaluator {
       }
       case NodeKind::kOr: {
         // Each operand only where none before it holds.
-        Bits out = Bool(*n.children[0], d);
+        RowBits out = Bool(*n.children[0], d);
         for (size_t i = 1; i < n.children.size(); ++i) {
-          Bits open = d.rows != nullptr ? *d.rows : Bits(d.size, true);
+          RowBits open = d.rows != nullptr ? *d.rows : RowBits(d.size, true);
           if (d.kind == Domain::Kind::kContacts) open.And(*alive_);
           open.AndNot(out);
           if (!open.any()) break;
@@ -407,7 +123,7 @@ class BatchEvaluator {
         return out;
       }
       case NodeKind::kNot: {
-        Bits out = Bool(*n.children[0], d);
+        RowBits out = Bool(*n.children[0], d);
         out.Not();
         Within(d, out);
         return out;
@@ -423,7 +139,7 @@ class BatchEvaluator {
         };
         if (r.kind == Vec::Kind::kConst) {
           const Scalar c = r.constant;
-          std::optional<Range> range;
+          std::optional<NumberRange> range;
           if (n.op != Op::kMatches) range = RangeOfComparison(n.op, c);
           auto fast = ByValue(
               l, d, [&](const Scalar& a) { return holds(a, c); }, range ? &*range : nullptr);
@@ -454,7 +170,7 @@ class BatchEvaluator {
         Vec lo = Value(*n.children[1], d);
         Vec hi = Value(*n.children[2], d);
         if (lo.kind == Vec::Kind::kConst && hi.kind == Vec::Kind::kConst) {
-          std::optional<Range> range = RangeOfBetween(lo.constant, hi.constant);
+          std::optional<NumberRange> range = RangeOfBetween(lo.constant, hi.constant);
           auto fast = ByValue(
               x, d,
               [&](const Scalar& a) {
@@ -481,7 +197,7 @@ class BatchEvaluator {
           Millis t;
           return AsTime(a, &t) && PassesTimeTest(n.time_test, n.duration, t, now);
         };
-        const Range range = RangeOfTimeTest(n.time_test, n.duration, now);
+        const NumberRange range = RangeOfTimeTest(n.time_test, n.duration, now);
         if (auto fast = ByValue(x, d, test, &range)) return *std::move(fast);
         return Rows(d, [&](size_t i) { return test(x.at(i)); });
       }
@@ -493,16 +209,16 @@ class BatchEvaluator {
         Vec count = ToDomain(Aggregate(n, Aggregate::kCount), d);
         const Op op = n.negated ? Op::kEq : Op::kGt;
         const Scalar zero = Scalar::Number(0);
-        const std::optional<Range> range = RangeOfComparison(op, zero);
+        const std::optional<NumberRange> range = RangeOfComparison(op, zero);
         auto test = [&](const Scalar& v) { return Compare(op, v, zero); };
         if (auto fast = ByValue(count, d, test, &*range)) return *std::move(fast);
         return Rows(d, [&](size_t i) { return test(count.at(i)); });
       }
       case NodeKind::kAnyAccount: {
-        Bits accounts = Bool(*n.children[0], accounts_);
+        RowBits accounts = Bool(*n.children[0], accounts_);
         if (d.kind == Domain::Kind::kContacts) {
           // From the matching accounts to their contacts.
-          Bits any(contacts_.size);
+          RowBits any(contacts_.size);
           accounts.ForEach([&](size_t a) {
             for (uint32_t c : p_.account(static_cast<uint32_t>(a)).contacts) {
               if (c < contacts_.size) any.set(c);
@@ -526,7 +242,7 @@ class BatchEvaluator {
       }
       case NodeKind::kInGroup: {
         const Roaring* members = env_.group_members ? env_.group_members(n.name) : nullptr;
-        Bits in(contacts_.size);
+        RowBits in(contacts_.size);
         if (members != nullptr) in.SetAll(*members);
         if (n.negated) in.Not();
         in.And(*alive_);
@@ -612,7 +328,7 @@ class BatchEvaluator {
       }
       default: {
         // A condition used as a value (true/false).
-        Bits bits = Bool(n, d);
+        RowBits bits = Bool(n, d);
         auto out = std::make_shared<std::vector<Scalar>>(d.size);
         for (size_t i = 0; i < d.size; ++i) (*out)[i] = Scalar::Bool(bits.get(i));
         v.kind = Vec::Kind::kScalars;
@@ -631,8 +347,8 @@ class BatchEvaluator {
   // given (the same test as a range); for aggregate results, on the numbers.
   // Nullopt when `v` is not a column or numbers read row by row (the general path).
   template <typename F>
-  std::optional<Bits> ByValue(const Vec& v, const Domain& d, const F& test,
-                              const Range* range = nullptr) {
+  std::optional<RowBits> ByValue(const Vec& v, const Domain& d, const F& test,
+                                 const NumberRange* range = nullptr) {
     if (v.remap != nullptr) return std::nullopt;
     const bool null_passes = test(Scalar());
     if (v.kind == Vec::Kind::kColumn) {
@@ -734,7 +450,7 @@ class BatchEvaluator {
         // The fill's answer for every row, then the rows that differ.
         auto verdict = [&](double x) { return std::isnan(x) ? null_passes : range->Holds(x); };
         const bool fill = verdict(v.sparse->fill);
-        Bits out(d.size, fill);
+        RowBits out(d.size, fill);
         const std::vector<uint32_t>& rows = v.sparse->rows;
         const std::vector<double>& values = v.sparse->values;
         for (size_t k = 0; k < rows.size(); ++k) {
@@ -763,7 +479,7 @@ class BatchEvaluator {
 
   // Keeps only the rows of `bits` the domain evaluates: its `rows`, and over contacts the
   // live ones.
-  void Within(const Domain& d, Bits& bits) const {
+  void Within(const Domain& d, RowBits& bits) const {
     if (d.rows != nullptr) bits.And(*d.rows);
     if (d.kind == Domain::Kind::kContacts) bits.And(*alive_);
   }
@@ -772,8 +488,8 @@ class BatchEvaluator {
   // bits of rows base .. base+63 (only those in `wanted` matter). Over contacts, dead rows
   // are masked off.
   template <typename F>
-  Bits Words(const Domain& d, F&& word) {
-    Bits out(d.size);
+  RowBits Words(const Domain& d, F&& word) {
+    RowBits out(d.size);
     for (size_t w = 0; w < out.words(); ++w) {
       const uint64_t wanted = d.rows != nullptr ? d.rows->word(w) : ~uint64_t{0};
       if (wanted == 0) continue;
@@ -787,47 +503,30 @@ class BatchEvaluator {
   // reads all 64).
   static constexpr int kFewRows = 8;
 
-  // `test` on rows base .. base+63 of a domain of `size` rows, those in `wanted`: all 64
-  // with no branch on the result when many are wanted, else only the wanted ones.
-  template <typename F>
-  static uint64_t RowsOfWord(size_t base, uint64_t wanted, size_t size, F&& test) {
-    uint64_t word = 0;
-    if (std::popcount(wanted) >= 16) {
-      const size_t end = std::min<size_t>(64, size - base);
-      for (size_t k = 0; k < end; ++k) word |= uint64_t{test(base + k) ? 1u : 0u} << k;
-      return word & wanted;
-    }
-    for (uint64_t m = wanted; m != 0; m &= m - 1) {
-      const int k = std::countr_zero(m);
-      if (base + k < size) word |= uint64_t{test(base + k) ? 1u : 0u} << k;
-    }
-    return word;
-  }
-
   // `test` on every row of the domain (of d.rows when set); over contacts, dead rows are
   // tested too (their values read as missing) and masked off.
   template <typename F>
-  Bits Rows(const Domain& d, F&& test) {
+  RowBits Rows(const Domain& d, F&& test) {
     return Words(
         d, [&](size_t base, uint64_t wanted) { return RowsOfWord(base, wanted, d.size, test); });
   }
 
   // A per-contact test, mapped onto the domain (events read their contact's result).
   template <typename F>
-  Bits OnContacts(const Domain& d, F&& test) {
-    Bits per_contact(contacts_.size);
+  RowBits OnContacts(const Domain& d, F&& test) {
+    RowBits per_contact(contacts_.size);
     auto one = [&](size_t c) {
       if (test(static_cast<ContactId>(c))) per_contact.set(c);
     };
     if (d.kind == Domain::Kind::kContacts && d.rows != nullptr) {
-      Bits candidates = *d.rows;
+      RowBits candidates = *d.rows;
       candidates.And(*alive_);
       candidates.ForEach(one);
       return per_contact;
     }
     alive_->ForEach(one);
     if (d.kind == Domain::Kind::kContacts) return per_contact;
-    Bits out(d.size);
+    RowBits out(d.size);
     if (d.kind == Domain::Kind::kEvents) {
       for (size_t i = 0; i < d.size; ++i) {
         uint32_t c = d.table->contact[i];
@@ -849,14 +548,16 @@ class BatchEvaluator {
     const Selector& s = *n.selector;
     std::string key;
     if (cache_ != nullptr) {
-      key = std::string(AggregateName(agg)) + "(";
       Node probe;
       probe.kind = NodeKind::kAggregate;
       probe.aggregate = agg;
       probe.selector = std::unique_ptr<Selector>(const_cast<Selector*>(&s));
       key = NodeToText(probe);
       probe.selector.release();
-      if (WindowUsesNow(s)) key += "@" + std::to_string(env_.now);
+      if (WindowUsesNow(s)) {
+        key.push_back('@');
+        key += std::to_string(env_.now);
+      }
       auto it = cache_->entries_.find(key);
       if (it != cache_->entries_.end()) return it->second->values;
     }
@@ -894,16 +595,9 @@ class BatchEvaluator {
   Vec Accumulate(const Node& n, segmenta::Aggregate agg, bool per_contact) {
     const Selector& s = *n.selector;
     const size_t slots = per_contact ? contacts_.size : 1;
-    // Accumulators as separate arrays, filled only as the aggregate needs them: the loop
-    // touches one small array per contact (random access over contacts is the cost).
-    const bool numeric = agg == Aggregate::kSum || agg == Aggregate::kAvg ||
-                         agg == Aggregate::kMin || agg == Aggregate::kMax;
-    const bool ordered = agg == Aggregate::kFirst || agg == Aggregate::kLast;
-    std::vector<uint32_t> counts(slots, 0);
-    std::vector<double> sums(agg == Aggregate::kSum || agg == Aggregate::kAvg ? slots : 0, 0.0);
-    std::vector<double> extremes(agg == Aggregate::kMin || agg == Aggregate::kMax ? slots : 0, 0.0);
-    std::vector<Millis> times(ordered ? slots : 0, 0);
-    std::vector<uint64_t> refs(ordered ? slots : 0, 0);  // table << 32 | row
+    AggregateAccumulators acc(agg, slots);
+    const bool numeric = acc.numeric();
+    const bool ordered = acc.ordered();
 
     // Window bounds: constant, or per contact.
     Millis lo = kMinTime, hi = kMaxTime;
@@ -972,7 +666,7 @@ class BatchEvaluator {
     for (uint16_t t : tables) {
       const EventTable& et = p_.table(t);
       Domain events{Domain::Kind::kEvents, et.rows(), &et};
-      std::optional<Bits> where;
+      std::optional<RowBits> where;
       if (s.where) where.emplace(Bool(*s.where, events));
       const Column* property = s.property.empty() ? nullptr : et.column(s.property);
       if (numeric && property == nullptr) continue;
@@ -994,91 +688,35 @@ class BatchEvaluator {
         const size_t slot = per_contact ? c : 0;
         if (numeric) {
           if (property->type(r) != ValueType::kNumber) continue;
-          const double v = property->number(r);
-          if (agg == Aggregate::kMin) {
-            extremes[slot] = counts[slot] == 0 ? v : std::min(extremes[slot], v);
-          } else if (agg == Aggregate::kMax) {
-            extremes[slot] = counts[slot] == 0 ? v : std::max(extremes[slot], v);
-          } else {
-            sums[slot] += v;
-          }
+          acc.AddNumber(slot, property->number(r));
         } else if (ordered) {
           // The contacts' order of activities: (time, table, row). Tables and rows are
-          // visited in increasing order, so ties keep the first / take the last.
-          if (counts[slot] == 0 ||
-              (agg == Aggregate::kFirst ? time < times[slot] : time >= times[slot])) {
-            times[slot] = time;
-            refs[slot] = (uint64_t{t} << 32) | r;
-          }
+          // visited in increasing order, as AddOrdered wants them.
+          acc.AddOrdered(slot, time, (uint64_t{t} << 32) | r);
+        } else {
+          acc.AddCount(slot);
         }
-        ++counts[slot];
       }
     }
     Vec out;
     if (ordered && !s.property.empty()) {
       auto values = std::make_shared<std::vector<Scalar>>(slots);
       for (size_t i = 0; i < slots; ++i) {
-        if (counts[i] == 0 || (per_contact && !alive_->get(i))) continue;
-        (*values)[i] = ScalarOf(p_.table(static_cast<uint16_t>(refs[i] >> 32)).column(s.property),
-                                static_cast<uint32_t>(refs[i]));
+        if (acc.count(i) == 0 || (per_contact && !alive_->get(i))) continue;
+        const uint64_t ref = acc.ref(i);
+        (*values)[i] = ScalarOf(p_.table(static_cast<uint16_t>(ref >> 32)).column(s.property),
+                                static_cast<uint32_t>(ref));
       }
       out.kind = Vec::Kind::kScalars;
       out.scalars = std::move(values);
       return out;
     }
-    auto values = std::make_shared<std::vector<double>>(slots, std::nan(""));
-    for (size_t i = 0; i < slots; ++i) {
-      if (per_contact && !alive_->get(i)) continue;
-      const uint32_t count = counts[i];
-      double& v = (*values)[i];
-      switch (agg) {
-        case Aggregate::kCount:
-          v = static_cast<double>(count);
-          break;
-        case Aggregate::kSum:
-          if (count) v = sums[i];
-          break;
-        case Aggregate::kAvg:
-          if (count) v = sums[i] / static_cast<double>(count);
-          break;
-        case Aggregate::kMin:
-        case Aggregate::kMax:
-          if (count) v = extremes[i];
-          break;
-        case Aggregate::kFirst:
-        case Aggregate::kLast:
-          if (count) v = static_cast<double>(times[i]);
-          break;
-      }
-    }
+    auto values =
+        std::make_shared<std::vector<double>>(acc.Values(per_contact ? alive_.get() : nullptr));
     out.kind = Vec::Kind::kNumbers;
-    if (per_contact) out.sparse = Sparse(*values, counts);
+    if (per_contact) out.sparse = acc.Sparse(*values, *alive_);
     out.numbers = std::move(values);
-    out.number_type = ordered ? ValueType::kTime : ValueType::kNumber;
-    return out;
-  }
-
-  // `values` (per contact) as one fill (0 for a count, else null: what a contact with no
-  // selected event gets) and the live rows with events, when at most a quarter of the rows
-  // have some; else null.
-  std::shared_ptr<const SparseNumbers> Sparse(const std::vector<double>& values,
-                                              const std::vector<uint32_t>& counts) {
-    size_t with_events = 0;
-    for (uint32_t c : counts) with_events += c != 0;
-    if (with_events * 4 > counts.size()) return nullptr;
-    auto out = std::make_shared<SparseNumbers>();
-    out->fill = std::nan("");
-    out->rows.reserve(with_events);
-    out->values.reserve(with_events);
-    for (size_t c = 0; c < counts.size(); ++c) {
-      if (counts[c] == 0) {
-        if (alive_->get(c) && !std::isnan(values[c])) out->fill = values[c];  // a count: 0
-        continue;
-      }
-      if (!alive_->get(c)) continue;
-      out->rows.push_back(static_cast<uint32_t>(c));
-      out->values.push_back(values[c]);
-    }
+    out.number_type = AggregateAccumulators::NumberType(agg);
     return out;
   }
 
@@ -1086,9 +724,8 @@ class BatchEvaluator {
     Vec out;
     out.kind = Vec::Kind::kNumbers;
     out.numbers =
-        std::make_shared<std::vector<double>>(slots, agg == Aggregate::kCount ? 0.0 : std::nan(""));
-    out.number_type =
-        agg == Aggregate::kFirst || agg == Aggregate::kLast ? ValueType::kTime : ValueType::kNumber;
+        std::make_shared<std::vector<double>>(slots, AggregateAccumulators::EmptyValue(agg));
+    out.number_type = AggregateAccumulators::NumberType(agg);
     return out;
   }
 
@@ -1098,14 +735,14 @@ class BatchEvaluator {
   AggregateCache* cache_;
   Domain contacts_;
   Domain accounts_;
-  std::unique_ptr<Bits> alive_;
+  std::unique_ptr<RowBits> alive_;
 };
 
 Roaring EvaluateAll(const Plan& plan, const ProfileTable& profiles, const EvalEnv& env,
                     AggregateCache* cache, const std::function<void(double)>& progress) {
   BatchEvaluator eval(plan, profiles, env, cache);
   if (progress) progress(0.0);
-  Bits members = eval.Bool(plan.root(), eval.contacts());
+  RowBits members = eval.Bool(plan.root(), eval.contacts());
   members.And(eval.alive());
   if (progress) progress(0.9);
   Roaring out = members.ToRoaring();

@@ -15,13 +15,16 @@
 
 namespace segmenta {
 
-// Per-contact results of aggregates, kept between evaluations while the data they read is
-// unchanged, so that a condition built on aggregates already computed runs without
-// scanning events again. Not thread-safe; the owner serializes evaluations.
+// Per-contact results of aggregates, kept between evaluations so that a condition built on
+// aggregates already computed runs without scanning events again. An entry is keyed by its
+// aggregate's text, and by the evaluation instant when its window or filter reads `now`;
+// it does not know the data it was computed from: the owner calls Invalidate() whenever
+// the profile table changes. Not thread-safe; the owner serializes evaluations.
 class AggregateCache {
  public:
-  // Drops what was computed from data older than `epoch` (see ProfileTable changes).
+  // Drops every entry.
   void Invalidate() { entries_.clear(); }
+  // Entries held, and an estimate of their memory (keys and per-contact values).
   size_t size() const { return entries_.size(); }
   size_t MemoryBytes() const;
 
@@ -39,12 +42,13 @@ Roaring EvaluateAll(const Plan& plan, const ProfileTable& profiles, const EvalEn
                     const std::function<void(double)>& progress = nullptr);
 
 // The value of `node` (a numeric expression in `plan`) for every contact row at env.now:
-// NaN where it is missing and for rows that are not alive contacts.
+// NaN where it is missing or not a number, and for rows that are not alive contacts.
 // REQUIRES: the caller holds the profile table for reading.
 std::vector<double> NumbersAll(const Plan& plan, const Node& node, const ProfileTable& profiles,
                                const EvalEnv& env, AggregateCache* cache = nullptr);
 
-// The value of an overall(...) aggregate: the aggregate over every contact's events.
+// The value of an overall(...) aggregate at `now`: the aggregate over every contact's
+// events. REQUIRES: the caller holds the profile table for reading.
 Value OverallValue(const Node& aggregate, const Plan& plan, const ProfileTable& profiles,
                    Millis now);
 
