@@ -12,42 +12,29 @@ CsvReader::CsvReader(ReadFn read, CsvOptions options)
   options_.chunk_bytes = std::max<size_t>(options_.chunk_bytes, 16);
 }
 
-CsvReader CsvReader::FromStream(std::istream* in, CsvOptions options) {
-  return CsvReader(
-      [in](char* buffer, size_t size) -> size_t {
-        if (!*in) return 0;
-        in->read(buffer, static_cast<std::streamsize>(size));
-        return static_cast<size_t>(in->gcount());
-      },
-      options);
-}
-
 CsvReader CsvReader::FromFile(std::FILE* file, CsvOptions options) {
   return CsvReader([file](char* buffer, size_t size) { return std::fread(buffer, 1, size, file); },
                    options);
 }
 
-bool CsvReader::Fill() {
-  if (pos_ < buffer_.size()) return true;
-  while (!eof_) {
-    // Keep nothing: every byte before pos_ has been consumed.
-    buffer_.resize(options_.chunk_bytes);
-    size_t n = read_(buffer_.data(), buffer_.size());
-    buffer_.resize(n);
-    pos_ = 0;
-    bytes_read_ += n;
-    if (n == 0) {
-      eof_ = true;
-      return false;
-    }
-    if (!started_) {
-      started_ = true;
-      // A UTF-8 byte order mark (Excel writes one) is not part of the first field.
-      if (buffer_.size() >= 3 && buffer_.compare(0, 3, "\xEF\xBB\xBF") == 0) pos_ = 3;
-    }
-    if (pos_ < buffer_.size()) return true;
+bool CsvReader::Fill(size_t n) {
+  if (!started_) {
+    started_ = true;
+    // A UTF-8 byte order mark (Excel writes one) is not part of the first field.
+    if (Fill(3) && buffer_.compare(pos_, 3, "\xEF\xBB\xBF") == 0) pos_ += 3;
   }
-  return false;
+  while (buffer_.size() - pos_ < n && !eof_) {
+    // Keep the unread bytes only: every byte before pos_ has been consumed.
+    buffer_.erase(0, pos_);
+    pos_ = 0;
+    const size_t kept = buffer_.size();
+    buffer_.resize(kept + options_.chunk_bytes);
+    const size_t got = read_(buffer_.data() + kept, options_.chunk_bytes);
+    buffer_.resize(kept + got);
+    bytes_read_ += got;
+    if (got == 0) eof_ = true;
+  }
+  return buffer_.size() - pos_ >= n;
 }
 
 absl::Status CsvReader::Error(int64_t line, std::string reason) {
@@ -57,25 +44,11 @@ absl::Status CsvReader::Error(int64_t line, std::string reason) {
 }
 
 char CsvReader::DetectDelimiter() {
-  if (!Fill()) return ',';
-  // Make sure the whole header line is in the buffer (it may span chunks).
+  // Counts over the header line, read whole (it may span chunks) up to max_record_bytes.
   size_t counts[3] = {0, 0, 0};  // ',' ';' '\t'
   bool quoted = false;
-  size_t i = pos_;
-  while (true) {
-    if (i >= buffer_.size()) {
-      if (eof_ || buffer_.size() - pos_ > options_.max_record_bytes) break;
-      std::string more(options_.chunk_bytes, '\0');
-      size_t n = read_(more.data(), more.size());
-      bytes_read_ += n;
-      if (n == 0) {
-        eof_ = true;
-        break;
-      }
-      buffer_.append(more.data(), n);
-      continue;
-    }
-    char c = buffer_[i++];
+  for (size_t i = 0; i <= options_.max_record_bytes && Fill(i + 1); ++i) {
+    const char c = buffer_[pos_ + i];
     if (c == '"') {
       quoted = !quoted;
     } else if (!quoted) {
@@ -126,7 +99,7 @@ absl::StatusOr<bool> CsvReader::ReadRecord(CsvRecord* record) {
     if (c == '\n') {
       ++pos_;
       ++line_;
-    } else if (c == '\r' && pos_ + 1 < buffer_.size() && buffer_[pos_ + 1] == '\n') {
+    } else if (c == '\r' && Fill(2) && buffer_[pos_ + 1] == '\n') {
       pos_ += 2;
       ++line_;
     } else {
@@ -139,8 +112,9 @@ absl::StatusOr<bool> CsvReader::ReadRecord(CsvRecord* record) {
   std::vector<std::string>& fields = record->fields;
   size_t count = 0;
   std::string field;
-  size_t record_bytes = 0;
+  size_t record_bytes = 0;  // of the fields before `field`
   auto push = [&] {
+    record_bytes += field.size();
     if (count < fields.size()) {
       fields[count].swap(field);
     } else {
@@ -149,9 +123,19 @@ absl::StatusOr<bool> CsvReader::ReadRecord(CsvRecord* record) {
     ++count;
     field.clear();
   };
-  auto finish = [&] {
+  // Most likely a quote that was never closed, which swallows the rest of the input: the
+  // reader goes to its end.
+  auto too_long = [&] {
+    eof_ = true;
+    pos_ = buffer_.size();
+    return Error(record->line, fmt::format("record longer than {} bytes (an unclosed quote?)",
+                                           options_.max_record_bytes));
+  };
+  auto finish = [&]() -> absl::StatusOr<bool> {
     push();
     fields.resize(count);
+    if (record_bytes > options_.max_record_bytes) return too_long();
+    return true;
   };
 
   enum State { kStart, kUnquoted, kQuoted, kAfterQuote } state = kStart;
@@ -160,15 +144,9 @@ absl::StatusOr<bool> CsvReader::ReadRecord(CsvRecord* record) {
       if (state == kQuoted) {
         return Error(record->line, "unterminated quoted field (the closing '\"' is missing)");
       }
-      finish();
-      return true;
+      return finish();
     }
-    if (record_bytes > options_.max_record_bytes) {
-      eof_ = true;
-      pos_ = buffer_.size();
-      return Error(record->line, fmt::format("record longer than {} bytes (an unclosed quote?)",
-                                             options_.max_record_bytes));
-    }
+    if (record_bytes + field.size() > options_.max_record_bytes) return too_long();
     char c = buffer_[pos_];
     switch (state) {
       case kStart:
@@ -188,7 +166,6 @@ absl::StatusOr<bool> CsvReader::ReadRecord(CsvRecord* record) {
           ++end;
         }
         field.append(buffer_, pos_, end - pos_);
-        record_bytes += end - pos_;
         pos_ = end;
         if (pos_ >= buffer_.size()) continue;
         c = buffer_[pos_++];
@@ -197,14 +174,12 @@ absl::StatusOr<bool> CsvReader::ReadRecord(CsvRecord* record) {
           state = kStart;
         } else if (c == '\n') {
           ++line_;
-          finish();
-          return true;
+          return finish();
         } else {  // '\r': a line end when followed by '\n', else data
           if (Fill() && buffer_[pos_] == '\n') {
             ++pos_;
             ++line_;
-            finish();
-            return true;
+            return finish();
           }
           field.push_back('\r');
         }
@@ -214,7 +189,6 @@ absl::StatusOr<bool> CsvReader::ReadRecord(CsvRecord* record) {
         size_t end = pos_;
         while (end < buffer_.size() && buffer_[end] != '"' && buffer_[end] != '\n') ++end;
         field.append(buffer_, pos_, end - pos_);
-        record_bytes += end - pos_;
         pos_ = end;
         if (pos_ >= buffer_.size()) continue;
         c = buffer_[pos_++];
@@ -236,23 +210,20 @@ absl::StatusOr<bool> CsvReader::ReadRecord(CsvRecord* record) {
           state = kStart;
         } else if (c == '\n') {
           ++line_;
-          finish();
-          return true;
+          return finish();
         } else if (c == '\r' && Fill() && buffer_[pos_] == '\n') {
           ++pos_;
           ++line_;
-          finish();
-          return true;
+          return finish();
         } else {
           // Skip the rest of the line so that reading can go on with the next record.
-          int64_t line = line_;
           while (Fill()) {
             if (buffer_[pos_++] == '\n') {
               ++line_;
               break;
             }
           }
-          return Error(line, fmt::format("unexpected '{}' after a closing quote", c));
+          return Error(record->line, fmt::format("unexpected '{}' after a closing quote", c));
         }
         break;
     }

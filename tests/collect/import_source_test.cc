@@ -98,6 +98,26 @@ TEST(ImportSourceTest, LinesAcrossReadChunksAndOverTheLimit) {
   }
 }
 
+// The rows of a contacts CSV that the reader refuses are reported on the line where they
+// start, and the rows after them are read; a file without a header fails to open, naming
+// the file and line 1.
+TEST(ImportSourceTest, CsvRowsTheReaderRefusesAreReportedByLine) {
+  ImportOptions options;
+  options.format = ImportFormat::kContactsCsv;
+  const std::string csv =
+      "id,name,age\nu1,Ann,30\nu2,Bob\n\"u3\"x,Cy,41\nu4,\"Dee\nDee\",50\nu5,\"open,60\nu6,F,1\n";
+  Read read = ReadAll(WriteFile("ragged.csv", csv), options);
+  EXPECT_THAT(read.records,
+              ElementsAre(StartsWith("2 "), "3 error: 2 fields, the header has 3",
+                          "4 error: unexpected 'x' after a closing quote", StartsWith("5 "),
+                          "7 error: unterminated quoted field (the closing '\"' is missing)"));
+  absl::StatusOr<std::unique_ptr<ImportSource>> empty =
+      ImportSource::Open(WriteFile("empty.csv", "\n"), options);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_THAT(empty.status().message(),
+              ::testing::HasSubstr("empty.csv:1: empty file: expected a header line"));
+}
+
 // The estimate sizes memory before an import: the lines of a small file, counted; those of
 // a large one, from its first MiB; none that the file's size cannot hold; 0 for stdin. It
 // leaves the file to be read from its start.
