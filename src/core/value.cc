@@ -44,37 +44,6 @@ Value Value::FromJson(simdjson::dom::element element) {
   return Null();
 }
 
-Value Value::FromJsonText(std::string_view json) {
-  if (json.empty()) return Null();
-  // Fast paths for the common scalars, without a parser.
-  if (json == "null") return Null();
-  if (json == "true") return Bool(true);
-  if (json == "false") return Bool(false);
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::element element;
-  if (parser.parse(json.data(), json.size()).get(element) != simdjson::SUCCESS) return Null();
-  return FromJson(element);
-}
-
-bool Value::ToTime(Millis* out) const {
-  switch (type_) {
-    case ValueType::kTime:
-      *out = as_millis();
-      return true;
-    case ValueType::kString: {
-      absl::StatusOr<absl::Time> t = ParseTimestamp(as_string());
-      if (!t.ok()) return false;
-      *out = ToMillis(*t);
-      return true;
-    }
-    case ValueType::kNumber:
-      *out = static_cast<Millis>(as_number());
-      return true;
-    default:
-      return false;
-  }
-}
-
 std::string Value::ToJson() const {
   std::string out;
   switch (type_) {

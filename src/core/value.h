@@ -33,8 +33,6 @@ class Value {
   // A JSON scalar as a Value: numbers, strings, booleans, null. Objects and arrays become
   // their compact JSON text as a string (conditions compare them as text).
   static Value FromJson(simdjson::dom::element element);
-  // Parses compact JSON text of one value (as stored for traits). Invalid text is null.
-  static Value FromJsonText(std::string_view json);
 
   ValueType type() const { return type_; }
   bool is_null() const { return type_ == ValueType::kNull; }
@@ -42,10 +40,6 @@ class Value {
   double as_number() const { return std::get<double>(data_); }
   const std::string& as_string() const { return std::get<std::string>(data_); }
   Millis as_millis() const { return std::get<Millis>(data_); }  // time or duration
-
-  // This value read as a time: a time as is, an ISO-8601 string parsed, a number as
-  // milliseconds since the epoch. False when it is none of these.
-  bool ToTime(Millis* out) const;
 
   // The value as JSON text ("null", "true", "47", "\"ES\""; a time as an ISO string, a
   // duration as milliseconds).

@@ -69,34 +69,4 @@ absl::StatusOr<std::string> GzipInflate(std::string_view compressed, size_t max_
   return out;
 }
 
-absl::StatusOr<std::string> GzipDeflate(std::string_view data, int level) {
-  z_stream z{};
-  // 15 + 16: the largest window, with a gzip header and trailer.
-  if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return absl::InternalError("zlib: deflateInit2 failed");
-  }
-  std::string out;
-  const auto* next = reinterpret_cast<const Bytef*>(data.data());
-  size_t left = data.size();
-  char buffer[kChunk];
-  int rc = Z_OK;
-  do {
-    if (z.avail_in == 0 && left > 0) {
-      size_t n = std::min(left, kChunk);
-      z.next_in = const_cast<Bytef*>(next);
-      z.avail_in = static_cast<uInt>(n);
-      next += n;
-      left -= n;
-    }
-    z.next_out = reinterpret_cast<Bytef*>(buffer);
-    z.avail_out = sizeof(buffer);
-    rc = deflate(&z, left == 0 ? Z_FINISH : Z_NO_FLUSH);
-    if (rc == Z_STREAM_ERROR) break;
-    out.append(buffer, sizeof(buffer) - z.avail_out);
-  } while (rc != Z_STREAM_END);
-  deflateEnd(&z);
-  if (rc != Z_STREAM_END) return absl::InternalError("zlib: deflate failed");
-  return out;
-}
-
 }  // namespace segmenta

@@ -16,8 +16,4 @@ namespace segmenta {
 // the inflated data is larger than `max_bytes`. Thread-safe.
 absl::StatusOr<std::string> GzipInflate(std::string_view compressed, size_t max_bytes);
 
-// Compresses `data` as one gzip member (for clients and tests). `level` is zlib's, 0 to 9
-// or -1 for the default. Errors: Internal when zlib fails. Thread-safe.
-absl::StatusOr<std::string> GzipDeflate(std::string_view data, int level = -1);
-
 }  // namespace segmenta
