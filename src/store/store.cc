@@ -78,7 +78,6 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
                                                    const StoreOptions& options) {
   std::unique_ptr<Store> store(new Store());
-  store->dir_ = dir;
   store->options_ = options;
   if (options.bulk_load) store->options_.disable_wal = true;
 
@@ -204,12 +203,6 @@ absl::StatusOr<std::vector<bool>> Store::Contains(Family family,
 std::unique_ptr<rocksdb::Iterator> Store::NewIterator(Family family) const {
   return std::unique_ptr<rocksdb::Iterator>(
       db_->NewIterator(rocksdb::ReadOptions(), handle(family)));
-}
-
-uint64_t Store::IntProperty(Family family, const std::string& property) const {
-  uint64_t value = 0;
-  db_->GetIntProperty(handle(family), property, &value);
-  return value;
 }
 
 }  // namespace segmenta

@@ -16,9 +16,18 @@
 
 namespace segmenta {
 
-// Kinds of record, one column family each. Key and value formats are in store/keys.h.
+// Kinds of record, one column family each, with the layout of its keys and values beside
+// it. store/keys.h has the binary encodings (big-endian integers, times that sort) and the
+// keys of the families the write path and the profile readers share (contacts, redirects,
+// identities, activities, account members, the counters in kMeta). The keys of the other
+// families are made where their records are: segments/group.h (kGroups, kMemberships,
+// kHistory), segments/scoring.h (score and lifecycle definitions in kMeta),
+// decide/experience.h and decide/email.h (experiences and e-mail templates in kMeta),
+// server/key_ring.cc (kKeys), server/webhook_sender.cc (webhook cursors in kMeta), and the
+// outbox's by the audience engine. Each record's value is encoded by the module that owns
+// it (Contact::Encode, GroupDefinition::Encode, ...).
 enum class Family : int {
-  kMeta = 0,           // counters, statistics
+  kMeta = 0,           // named records: counters, definitions, templates, cursors
   kIdentities,         // identity key -> contact id
   kContacts,           // contact id -> Contact record
   kActivities,         // seq -> activity JSON
@@ -99,16 +108,11 @@ class Store {
     return handles_[static_cast<int>(family)];
   }
   rocksdb::DB* db() const { return db_.get(); }
-  const std::string& dir() const { return dir_; }
   const StoreOptions& options() const { return options_; }
-
-  // A RocksDB property summed over families ("rocksdb.estimate-num-keys", ...).
-  uint64_t IntProperty(Family family, const std::string& property) const;
 
  private:
   Store() = default;
 
-  std::string dir_;
   StoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* handles_[static_cast<int>(Family::kCount)] = {};
