@@ -16,7 +16,33 @@
 namespace segmenta {
 namespace {
 
-using ExperimentTest = EngineFixture;
+class ExperimentTest : public EngineFixture {
+ protected:
+  // Exposes `control` contacts to "control" and `treatment` to "treatment" in `experiment`
+  // (meant to split 50/50), and reports it.
+  absl::StatusOr<ExperimentReport> SplitReport(const std::string& experiment, int control,
+                                               int treatment) {
+    std::vector<Message> batch;
+    for (int i = 0; i < control + treatment; ++i) {
+      Message m;
+      m.type = MessageType::kTrack;
+      m.message_id = fmt::format("{}-e{}", experiment, i);
+      m.user_id = fmt::format("{}-u{}", experiment, i);
+      m.event = "Experiment Viewed";
+      m.properties = fmt::format(R"({{"experiment_id":"{}","variation_id":"{}"}})", experiment,
+                                 i < control ? "control" : "treatment");
+      m.timestamp = m.received_at = clock_.Now();
+      batch.push_back(std::move(m));
+    }
+    EXPECT_TRUE(worker_->SubmitAndWait(std::move(batch)).ok());
+    ExperimentQuery query;
+    query.experiment = experiment;
+    query.goals = {{"purchase", "\"Order Completed\"", "", 86400000}};
+    return worker_->ReadProfiles([&](const ProfileTable& profiles) {
+      return ReportExperiment(profiles, SchemaOf(profiles), query, ToMillis(clock_.Now()));
+    });
+  }
+};
 
 TEST_F(ExperimentTest, HillstromReportMatchesTheCsv) {
   const std::vector<HillstromRow> rows = ReadHillstrom();
@@ -133,34 +159,46 @@ TEST_F(ExperimentTest, HillstromReportMatchesTheCsv) {
   }
 }
 
-TEST_F(ExperimentTest, ASampleRatioMismatchIsFlagged) {
-  for (int i = 0; i < 1300; ++i) {
-    Message m;
-    m.type = MessageType::kTrack;
-    m.message_id = fmt::format("e{}", i);
-    m.user_id = fmt::format("u{}", i);
-    m.event = "Experiment Viewed";
-    m.properties = fmt::format(R"({{"experiment_id":"hero","variation_id":"{}"}})",
-                               i % 13 < 6 ? "control" : "treatment");  // 600 vs 700
-    m.timestamp = m.received_at = clock_.Now();
-    ASSERT_TRUE(worker_->SubmitAndWait({m}).ok());
+bool HasSrmWarning(const ExperimentReport& report) {
+  for (const std::string& w : report.warnings) {
+    if (w.find("sample ratio mismatch") != std::string::npos) return true;
   }
-  ExperimentQuery query;
-  query.experiment = "hero";
-  query.goals = {{"purchase", "\"Experiment Viewed\"", "", 86400000}};
-  auto report = worker_->ReadProfiles([&](const ProfileTable& profiles) {
-    return ReportExperiment(profiles, SchemaOf(profiles), query, ToMillis(clock_.Now()));
-  });
+  return false;
+}
+
+TEST_F(ExperimentTest, ASampleRatioMismatchIsFlagged) {
+  // 500 against 800 where 650 each were due: chi-square p far below 0.001.
+  absl::StatusOr<ExperimentReport> report = SplitReport("hero", 500, 800);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->control, "control");
-  EXPECT_LT(report->srm_p, 0.01);
+  EXPECT_LT(report->srm_p, 0.001);
+  EXPECT_TRUE(report->srm_warning);
+  EXPECT_TRUE(HasSrmWarning(*report));
   // An unknown control is an error naming the variations.
+  ExperimentQuery query;
+  query.experiment = "hero";
+  query.goals = {{"purchase", "\"Order Completed\"", "", 86400000}};
   query.control = "Control";
   auto bad = worker_->ReadProfiles([&](const ProfileTable& profiles) {
     return ReportExperiment(profiles, SchemaOf(profiles), query, ToMillis(clock_.Now()));
   });
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("control, treatment"));
+}
+
+TEST_F(ExperimentTest, ABalancedSplitIsNotFlagged) {
+  // 640 against 660: well within chance (p about 0.58).
+  absl::StatusOr<ExperimentReport> even = SplitReport("even", 640, 660);
+  ASSERT_TRUE(even.ok()) << even.status();
+  EXPECT_GT(even->srm_p, 0.5);
+  EXPECT_FALSE(even->srm_warning);
+  EXPECT_FALSE(HasSrmWarning(*even));
+  // 600 against 700 is unlikely (p about 0.006) but not below the flag's 0.001.
+  absl::StatusOr<ExperimentReport> skewed = SplitReport("skewed", 600, 700);
+  ASSERT_TRUE(skewed.ok()) << skewed.status();
+  EXPECT_LT(skewed->srm_p, 0.01);
+  EXPECT_GT(skewed->srm_p, 0.001);
+  EXPECT_FALSE(skewed->srm_warning);
 }
 
 }  // namespace
