@@ -115,9 +115,8 @@ class Lexer {
         absl::Status s = ReadString(&t);
         if (!s.ok()) return s;
       } else {
-        ++pos_;
+        const size_t start = pos_++;
         char next = pos_ < text_.size() ? text_[pos_] : '\0';
-        t.text = std::string(1, c);
         switch (c) {
           case '(':
             t.kind = Tok::kLParen;
@@ -151,27 +150,26 @@ class Lexer {
             break;
           case '=':
             t.kind = Tok::kEq;
-            if (next == '=') ++pos_, t.text = "==";
+            if (next == '=') ++pos_;
             break;
           case '!':
             if (next != '=')
               return Error(t.pos, "'!' must be followed by '=' (write 'not' to negate)");
             ++pos_;
             t.kind = Tok::kNe;
-            t.text = "!=";
             break;
           case '<':
             if (next == '=') {
-              ++pos_, t.kind = Tok::kLe, t.text = "<=";
+              ++pos_, t.kind = Tok::kLe;
             } else if (next == '>') {
-              ++pos_, t.kind = Tok::kNe, t.text = "<>";
+              ++pos_, t.kind = Tok::kNe;
             } else {
               t.kind = Tok::kLt;
             }
             break;
           case '>':
             if (next == '=') {
-              ++pos_, t.kind = Tok::kGe, t.text = ">=";
+              ++pos_, t.kind = Tok::kGe;
             } else {
               t.kind = Tok::kGt;
             }
@@ -181,6 +179,7 @@ class Lexer {
           default:
             return Error(t.pos, fmt::format("unexpected character '{}'", c));
         }
+        t.text = std::string(text_.substr(start, pos_ - start));  // "<", "<=", "==" ...
       }
       out.push_back(std::move(t));
     }
