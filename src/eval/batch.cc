@@ -314,9 +314,7 @@ class BatchEvaluator {
         v.scalars = std::move(out);
         return ToDomain(v, d);
       }
-      case NodeKind::kScore:
-      case NodeKind::kPersona:
-      case NodeKind::kStage:
+      case NodeKind::kComputed:
       case NodeKind::kVisit: {
         auto out = std::make_shared<std::vector<Scalar>>(contacts_.size);
         if (env_.derived) {

@@ -86,9 +86,7 @@ class Eval {
                    : Scalar();
       case NodeKind::kAccountCount:
         return Scalar::Number(static_cast<double>(state_->accounts.size()));
-      case NodeKind::kScore:
-      case NodeKind::kPersona:
-      case NodeKind::kStage:
+      case NodeKind::kComputed:
       case NodeKind::kVisit:
         return env_.derived ? env_.derived(n, contact_) : Scalar();
       default:

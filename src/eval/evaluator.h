@@ -24,10 +24,10 @@ struct EvalEnv {
   std::function<const Roaring*(std::string_view group)> group_members;
   // The values of the plan's overall(...) aggregates, by slot (see OverallValues()).
   std::vector<Value> overall;
-  // The values the engine derives for a contact: score("…") (a number), persona and stage
-  // (a string, null when none), for a kScore, kPersona or kStage node; and the visit's hot
-  // data for a kVisit node. Null when the plan reads none; a string returned must outlive
-  // the evaluation.
+  // The values the engine computes for a contact, for a kComputed node (score("…"),
+  // persona, stage...: of the type its kind has in the schema, null when the contact has
+  // none); and the visit's hot data for a kVisit node. Null when the plan reads none; a
+  // string returned must outlive the evaluation.
   std::function<Scalar(const Node& node, ContactId contact)> derived;
   // A contact that does not exist (a visitor not seen yet) is evaluated as one with no
   // traits and no activities, instead of matching nothing.

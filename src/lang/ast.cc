@@ -2,6 +2,7 @@
 
 #include "core/json_writer.h"
 #include "fmt/format.h"
+#include "lang/computed.h"
 #include "lang/parser.h"
 #include "simdjson.h"
 
@@ -229,14 +230,14 @@ void WriteNode(const Node& n, JsonWriter& w) {
       if (n.negated) w.Field("negated", true);
       w.EndObject();
       return;
-    case NodeKind::kScore:
-      w.BeginObject().Field("score", n.name).EndObject();
-      return;
-    case NodeKind::kPersona:
-      w.BeginObject().Field("persona", true).EndObject();
-      return;
-    case NodeKind::kStage:
-      w.BeginObject().Field("stage", true).EndObject();
+    case NodeKind::kComputed:
+      w.BeginObject();
+      if (n.quoted) {
+        w.Field(n.computed_kind, n.name);
+      } else {
+        w.Field(n.computed_kind, true);
+      }
+      w.EndObject();
       return;
     case NodeKind::kVisit:
       w.BeginObject().Field("visit", n.name).EndObject();
@@ -481,24 +482,39 @@ class JsonReader {
       if (!s.ok()) return s;
       return node;
     }
-    if (has("score")) {
-      node->kind = NodeKind::kScore;
-      absl::Status s = string_of("score", &node->name);
-      if (!s.ok()) return s;
-      return node;
-    }
-    if (has("persona")) {
-      node->kind = NodeKind::kPersona;
-      return node;
-    }
-    if (has("stage")) {
-      node->kind = NodeKind::kStage;
+    // The built-in computed values are read as they always were: {"score": "Name"} (a
+    // string is required), {"persona": …} (whatever the value).
+    for (const ComputedKind& kind : ComputedKinds::BuiltIn().kinds()) {
+      if (!has(kind.word)) continue;
+      node->kind = NodeKind::kComputed;
+      node->computed_kind = kind.word;
+      node->quoted = kind.named;
+      if (kind.named) {
+        absl::Status s = string_of(kind.word, &node->name);
+        if (!s.ok()) return s;
+      }
       return node;
     }
     if (has("visit")) {
       node->kind = NodeKind::kVisit;
       absl::Status s = string_of("visit", &node->name);
       if (!s.ok()) return s;
+      return node;
+    }
+    // Any other computed value: {"KIND": "name"}, or {"KIND": true} for a kind without
+    // names; the compiler checks that its kind is known.
+    for (auto field : o) {
+      if (field.key == "negated") continue;
+      std::string_view name;
+      bool bare = false;
+      if (field.value.get(name) == simdjson::SUCCESS) {
+        node->quoted = true;
+        node->name = std::string(name);
+      } else if (field.value.get(bare) != simdjson::SUCCESS || !bare) {
+        break;
+      }
+      node->kind = NodeKind::kComputed;
+      node->computed_kind = std::string(field.key);
       return node;
     }
     std::string_view first_key = (*o.begin()).key;
@@ -835,16 +851,13 @@ void WriteText(const Node& n, std::string& out) {
       out += n.negated ? "not in group " : "in group ";
       AppendJsonString(n.name, &out);
       return;
-    case NodeKind::kScore:
-      out += "score(";
-      AppendJsonString(n.name, &out);
-      out += ')';
-      return;
-    case NodeKind::kPersona:
-      out += "persona";
-      return;
-    case NodeKind::kStage:
-      out += "stage";
+    case NodeKind::kComputed:
+      out += n.computed_kind;
+      if (n.quoted) {
+        out += '(';
+        AppendJsonString(n.name, &out);
+        out += ')';
+      }
       return;
     case NodeKind::kVisit:
       out += "visit." + n.name;
@@ -930,6 +943,7 @@ NodePtr CloneNode(const Node& node) {
   out->list = node.list;
   out->name = node.name;
   out->quoted = node.quoted;
+  out->computed_kind = node.computed_kind;
   out->aggregate = node.aggregate;
   out->time_test = node.time_test;
   out->duration = node.duration;

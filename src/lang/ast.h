@@ -39,9 +39,7 @@ enum class NodeKind : uint8_t {
   kAnyAccount,    // children[0] holds for some account (negated: no account)
   kAccountCount,  // number of accounts
   kInGroup,       // member of group `name` (negated: not in group)
-  kScore,         // the contact's points in score or persona `name` (a number)
-  kPersona,       // the name of the contact's persona (a string; null when none)
-  kStage,         // the name of the contact's lifecycle stage (a string)
+  kComputed,      // a value the engine computes: `computed_kind` ("score") and `name`
   kVisit,         // hot data of the visit being decided: `name` ("referrer.search_engine")
 };
 
@@ -107,9 +105,12 @@ struct Node {
   std::vector<std::unique_ptr<Node>> children;
   Value value;              // kLiteral
   std::vector<Value> list;  // kIn
-  std::string name;         // kTrait, kAccountTrait, kProperty, kInGroup, kScore
+  std::string name;         // kTrait, kAccountTrait, kProperty, kInGroup, kComputed, kVisit
   // kTrait / kAccountTrait written trait("…"): a name not seen in the data yet is accepted.
+  // kComputed written with a name, kind("…"); false for a bare word (persona).
   bool quoted = false;
+  // kComputed: the word of its kind, lower case ("score", "persona"; lang/computed.h).
+  std::string computed_kind;
   Aggregate aggregate = Aggregate::kCount;
   TimeTest time_test = TimeTest::kWithinLast;
   Millis duration = 0;                  // kTimeTest; kDid sequence "within" (0: any time later)

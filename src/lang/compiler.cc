@@ -173,17 +173,12 @@ class Checker {
         if (!s.ok()) return s;
         return Result(n, ValueType::kBool);
       }
-      case NodeKind::kScore:
-      case NodeKind::kPersona:
-      case NodeKind::kStage: {
+      case NodeKind::kComputed:
         if (scope != Scope::kContact) {
           return Error(n,
                        fmt::format("{} is a contact's; it is not available here", NodeToText(n)));
         }
-        absl::Status s = CheckDerived(n);
-        if (!s.ok()) return s;
-        return Result(n, n.kind == NodeKind::kScore ? ValueType::kNumber : ValueType::kString);
-      }
+        return CheckComputed(n);
     }
     return Error(n, "unknown node");
   }
@@ -511,14 +506,6 @@ class Checker {
     return Error(n, "unknown aggregate");
   }
 
-  // How a dependency reads in messages: a group's name, score("…"), persona, stage.
-  static std::string DependencyName(std::string_view key) {
-    if (key.rfind("score:", 0) == 0) return fmt::format("score(\"{}\")", key.substr(6));
-    if (key == "persona:") return "persona";
-    if (key == "stage:") return "stage";
-    return std::string(key);
-  }
-
   absl::Status CheckGroup(Node& n) {
     if (!schema_.groups.contains(n.name)) {
       std::vector<std::string> names;
@@ -533,35 +520,53 @@ class Checker {
     return CheckDependency(n, n.name);
   }
 
-  absl::Status CheckDerived(Node& n) {
-    std::string key = n.kind == NodeKind::kScore     ? "score:" + n.name
-                      : n.kind == NodeKind::kPersona ? "persona:"
-                                                     : "stage:";
+  // KIND("name") or a bare KIND: a kind the schema knows, and a name defined now.
+  absl::StatusOr<TypeSet> CheckComputed(Node& n) {
+    const ComputedKind* kind = schema_.computed.Find(n.computed_kind);
+    if (kind == nullptr) {
+      std::vector<std::string> words;
+      for (const ComputedKind& k : schema_.computed.kinds()) words.push_back(k.word);
+      std::string best = ClosestWord(n.computed_kind, words);
+      return Error(
+          n, fmt::format("unknown computed value '{}'{}", n.computed_kind,
+                         best.empty() ? fmt::format(" (known: {})", absl::StrJoin(words, ", "))
+                                      : fmt::format("; did you mean '{}'?", best)));
+    }
+    if (kind->named != n.quoted) {
+      return Error(n, kind->named
+                          ? fmt::format("{} needs a name: {}(\"…\")", kind->word, kind->word)
+                          : fmt::format("{} takes no name: write {}", kind->word, kind->word));
+    }
+    const std::string key = ComputedKey(kind->word, n.name);
     if (!schema_.groups.contains(key)) {
-      if (n.kind == NodeKind::kStage) {
-        return Error(n, "no lifecycle stages are defined yet (PUT /api/stages)");
+      if (!kind->named) {
+        return Error(n, kind->undefined.empty() ? fmt::format("no {} is defined yet", kind->word)
+                                                : kind->undefined);
       }
-      if (n.kind == NodeKind::kPersona) return Error(n, "no personas are defined yet");
+      const std::string prefix = ComputedKey(kind->word, "");
       std::vector<std::string> names;
       for (const auto& [name, deps] : schema_.groups) {
-        if (name.rfind("score:", 0) == 0) names.push_back(name.substr(6));
+        if (name.rfind(prefix, 0) == 0) names.push_back(name.substr(prefix.size()));
       }
       std::sort(names.begin(), names.end());
       std::string best = ClosestWord(n.name, names);
-      return Error(n, fmt::format("unknown score or persona \"{}\"{}", n.name,
-                                  best.empty() ? "" : fmt::format("; did you mean \"{}\"?", best)));
+      return Error(
+          n, fmt::format("unknown {} \"{}\"{}", kind->noun.empty() ? kind->word : kind->noun,
+                         n.name, best.empty() ? "" : fmt::format("; did you mean \"{}\"?", best)));
     }
-    return CheckDependency(n, key);
+    absl::Status s = CheckDependency(n, key);
+    if (!s.ok()) return s;
+    return Result(n, kind->type);
   }
 
-  // Records that the plan reads `key` (a group, a score, persona or stage) and refuses a
+  // Records that the plan reads `key` (a group or a computed value) and refuses a
   // reference back to the definition being compiled, directly or through others.
   absl::Status CheckDependency(Node& n, const std::string& key) {
     if (!self_.empty() && key == self_) {
       if (key.find(':') == std::string::npos) {
         return Error(n, fmt::format("group \"{}\" cannot contain itself", key));
       }
-      return Error(n, fmt::format("{} cannot depend on itself", DependencyName(key)));
+      return Error(n, fmt::format("{} cannot depend on itself", DependencyText(key)));
     }
     AddUnique(plan_->groups_, key);
     if (self_.empty()) return absl::OkStatus();
@@ -572,7 +577,7 @@ class Checker {
       std::vector<std::string> names;
       bool only_groups = true;
       for (const std::string& p : path) {
-        names.push_back(DependencyName(p));
+        names.push_back(DependencyText(p));
         only_groups = only_groups && p.find(':') == std::string::npos;
       }
       return Error(n, fmt::format("cycle {}: {}", only_groups ? "between groups" : "of definitions",

@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "lang/ast.h"
+#include "lang/computed.h"
 #include "re2/re2.h"
 
 namespace segmenta {
@@ -29,10 +30,15 @@ struct Schema {
   // Properties seen, per event key (a track event's name, or "page", "screen", ...).
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, TypeSet>> properties;
   // What conditions may depend on, each with what it depends on in turn (for refusing
-  // cycles): contact groups by name; scores and personas' scores as "score:NAME"; the
-  // persona assignment as "persona:"; lifecycle stages as "stage:". A plan's groups() lists
-  // the same keys.
+  // cycles): contact groups by name; computed values by ComputedKey(word, name), e.g.
+  // scores and personas' scores as "score:NAME", the persona assignment as "persona:",
+  // lifecycle stages as "stage:". A plan's groups() lists the same keys. The names a
+  // computed kind has now are the names of its keys here.
   absl::flat_hash_map<std::string, std::vector<std::string>> groups;
+  // The kinds of computed values conditions may read (score("…"), persona, stage...).
+  // Default: ComputedKinds::BuiltIn(). A new kind is registered here, with its keys in
+  // `groups`; the evaluators ask EvalEnv::derived for its values.
+  ComputedKinds computed = ComputedKinds::BuiltIn();
   // The hot data of a visit (`visit.page.path`, ...) is readable: experiences only.
   bool visit = false;
 };
@@ -49,8 +55,8 @@ class Plan {
   // Type-checks `root` (taken over) against `schema`. `self` is the name of the group being
   // defined, if any: a reference back to it, directly or through other groups, is a cycle.
   // Errors: InvalidArgument "line:column: reason; hint" (unknown trait with a suggestion,
-  // type mismatch, invalid regex, unknown group or score, a cycle naming its parts). `self`
-  // is a key as in Schema::groups.
+  // type mismatch, invalid regex, unknown group, computed value or its name, a cycle naming
+  // its parts). `self` is a key as in Schema::groups.
   static absl::StatusOr<std::shared_ptr<const Plan>> Compile(NodePtr root, const Schema& schema,
                                                              std::string_view self = {});
   // Parses the text or JSON form (JSON when it starts with '{') and compiles it.

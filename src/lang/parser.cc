@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "fmt/format.h"
+#include "lang/computed.h"
 #include "lang/spelling.h"
 #include "simdjson.h"
 
@@ -247,21 +248,39 @@ bool IsKeyword(const Token& t, std::string_view word) {
   return t.kind == Tok::kIdent && EqualsIgnoringCase(t.text, word);
 }
 
-// Words that cannot be bare trait or property names (write trait("…") for those).
+// Words that cannot be bare trait or property names (write trait("…") for those), with
+// the bare words of the built-in computed values (persona, stage).
 constexpr std::string_view kReserved[] = {
     "and",       "or",          "not",          "in",        "is",         "null",     "true",
     "false",     "between",     "within",       "last",      "next",       "older",    "than",
     "before",    "after",       "since",        "now",       "count",      "sum",      "avg",
     "min",       "max",         "first",        "did",       "where",      "followed", "by",
     "any",       "no",          "account",      "group",     "overall",    "trait",    "contains",
-    "icontains", "starts_with", "istarts_with", "ends_with", "iends_with", "matches",  "persona",
-    "stage"};
+    "icontains", "starts_with", "istarts_with", "ends_with", "iends_with", "matches"};
+
+// The built-in computed value written `word` (any case), or null.
+const ComputedKind* BuiltInKind(std::string_view word) {
+  for (const ComputedKind& kind : ComputedKinds::BuiltIn().kinds()) {
+    if (EqualsIgnoringCase(word, kind.word)) return &kind;
+  }
+  return nullptr;
+}
 
 bool IsReserved(std::string_view word) {
   for (std::string_view r : kReserved) {
     if (EqualsIgnoringCase(word, r)) return true;
   }
-  return false;
+  const ComputedKind* kind = BuiltInKind(word);
+  return kind != nullptr && !kind->named;
+}
+
+// Every reserved word, in order, for suggestions.
+std::vector<std::string> ReservedWords() {
+  std::vector<std::string> words(std::begin(kReserved), std::end(kReserved));
+  for (const ComputedKind& kind : ComputedKinds::BuiltIn().kinds()) {
+    if (!kind.named) words.push_back(kind.word);
+  }
+  return words;
 }
 
 class Parser {
@@ -319,8 +338,7 @@ class Parser {
     const Token& t = Peek();
     if (t.kind != Tok::kIdent) return "";
     std::string lower = absl::AsciiStrToLower(t.text);
-    std::vector<std::string> words(std::begin(kReserved), std::end(kReserved));
-    std::string best = ClosestWord(lower, words);
+    std::string best = ClosestWord(lower, ReservedWords());
     if (best.empty()) return "; did you forget 'and' or 'or' before it?";
     return fmt::format("; did you mean '{}'?", best);
   }
@@ -786,25 +804,12 @@ class Parser {
       pos_ += 2;
       return InGroup(pos, false);
     }
-    if (IsKeyword(t, "score") && Peek(1).kind == Tok::kLParen) {
-      pos_ += 2;
-      if (ctx_.scope != Scope::kContact) {
-        return Error(pos, "score(\"…\") is a contact's; it is not available here");
-      }
-      if (Peek().kind != Tok::kString) {
-        return Error(Peek().pos,
-                     "expected the score's or persona's name in double quotes: "
-                     "score(\"Lead score\")");
-      }
-      NodePtr node = Make(NodeKind::kScore, pos);
-      node->name = Take().text;
-      absl::Status s = Expect(Tok::kRParen, "')'");
-      if (!s.ok()) return s;
-      return node;
-    }
-    if ((IsKeyword(t, "persona") || IsKeyword(t, "stage")) && ctx_.scope == Scope::kContact) {
+    if (const ComputedKind* kind = BuiltInKind(t.text);
+        kind != nullptr && !kind->named && ctx_.scope == Scope::kContact) {
       ++pos_;
-      return Make(IsKeyword(t, "persona") ? NodeKind::kPersona : NodeKind::kStage, pos);
+      NodePtr node = Make(NodeKind::kComputed, pos);
+      node->computed_kind = kind->word;
+      return node;
     }
     if (IsKeyword(t, "trait") && Peek(1).kind == Tok::kLParen) {
       pos_ += 2;
@@ -827,6 +832,11 @@ class Parser {
                                                          "trait(\"" +
                                                              t.text + "\")"));
     }
+    // A computed value: KIND("name"). The compiler checks that its kind is known.
+    if (Peek(1).kind == Tok::kLParen) {
+      const ComputedKind* kind = BuiltInKind(t.text);
+      if (kind != nullptr || Peek(2).kind == Tok::kString) return Computed(kind);
+    }
     // A name: trait, account trait or event property, by scope.
     ++pos_;
     std::string path = t.text;
@@ -839,6 +849,29 @@ class Parser {
                                                     : NodeKind::kProperty;
     NodePtr node = Make(kind, pos);
     node->name = std::move(path);
+    return node;
+  }
+
+  // KIND("name") at the current token; `kind` is its built-in kind, if it is one.
+  absl::StatusOr<NodePtr> Computed(const ComputedKind* kind) {
+    const SourcePos pos = Peek().pos;
+    const std::string word = absl::AsciiStrToLower(Take().text);
+    ++pos_;  // (
+    if (ctx_.scope != Scope::kContact) {
+      return Error(pos, fmt::format("{}(\"…\") is a contact's; it is not available here", word));
+    }
+    if (Peek().kind != Tok::kString) {
+      return Error(Peek().pos,
+                   kind != nullptr && !kind->usage.empty()
+                       ? "expected " + kind->usage
+                       : fmt::format("expected the name in double quotes: {}(\"…\")", word));
+    }
+    NodePtr node = Make(NodeKind::kComputed, pos);
+    node->computed_kind = word;
+    node->name = Take().text;
+    node->quoted = true;
+    absl::Status s = Expect(Tok::kRParen, "')'");
+    if (!s.ok()) return s;
     return node;
   }
 

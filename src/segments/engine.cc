@@ -184,6 +184,17 @@ struct GroupEngine::Group {
   }
   int AudienceOf(ContactId c) const { return c < audience_of.size() ? audience_of[c] : -1; }
   float ValueOf(ContactId c) const { return c < values.size() ? values[c] : 0.0f; }
+  // Its value for `c` as a computed value of conditions (keyed ComputedKey, as `key` is):
+  // a score's points; the name of a contact's persona or stage (null when none).
+  Scalar ComputedValueOf(ContactId c) const {
+    if (kind == Kind::kScore) return Scalar::Number(ValueOf(c));
+    const int a = AudienceOf(c);
+    if (kind == Kind::kGroup || a < 0) return Scalar();
+    Scalar out;
+    out.type = ValueType::kString;
+    out.str = audiences[a].name;
+    return out;
+  }
   // audience_of from the members of the audiences.
   void IndexAudiences(size_t rows) {
     audience_of.assign(rows, -1);
@@ -351,6 +362,8 @@ absl::Status GroupEngine::LoadLocked(const ProfileTable& profiles) {
 
 Schema GroupEngine::SchemaFor(const ProfileTable& profiles) const {
   Schema schema = SchemaOf(profiles);
+  // Every node, by key: a score's "score:NAME", "persona:" and "stage:" are the uses of the
+  // computed values every Schema knows (score, persona, stage), answered by DerivedValue.
   for (const auto& g : groups_) schema.groups[g->key] = g->uses;
   return schema;
 }
@@ -542,16 +555,7 @@ std::string GroupEngine::DependencyName(const std::string& key) const {
 
 // How a key reads in lists of uses: as conditions write it (a group's name, score("…"),
 // persona, stage).
-static std::string UseName(const std::string& key) {
-  if (key.rfind("score:", 0) == 0) {
-    std::string out = "score(";
-    AppendJsonString(key.substr(6), &out);
-    return out + ")";
-  }
-  if (key == kPersonaNodeKey) return "persona";
-  if (key == kStageNodeKey) return "stage";
-  return key;
-}
+static std::string UseName(const std::string& key) { return DependencyText(key); }
 
 std::vector<std::string> GroupEngine::UsedBy(const Group& g) const {
   std::vector<std::string> out;
@@ -571,26 +575,12 @@ absl::Status GroupEngine::CheckNoUsers(const Group& g, std::string_view what) co
       fmt::format("{} is used by {}; change those first", what, absl::StrJoin(users, ", ")));
 }
 
+// Computed values (score, persona and stage: the kinds Schema registers by default) are
+// the values of the nodes keyed as their uses.
 Scalar GroupEngine::DerivedValue(const Node& node, ContactId contact) const {
-  switch (node.kind) {
-    case NodeKind::kScore: {
-      const Group* g = FindScore(node.name);
-      return g == nullptr ? Scalar() : Scalar::Number(g->ValueOf(contact));
-    }
-    case NodeKind::kPersona:
-    case NodeKind::kStage: {
-      const Group* g = FindNode(node.kind == NodeKind::kPersona ? kPersonaNodeKey : kStageNodeKey);
-      if (g == nullptr) return Scalar();
-      int a = g->AudienceOf(contact);
-      if (a < 0) return Scalar();
-      Scalar out;
-      out.type = ValueType::kString;
-      out.str = g->audiences[a].name;
-      return out;
-    }
-    default:
-      return Scalar();
-  }
+  if (node.kind != NodeKind::kComputed) return Scalar();
+  const Group* g = FindNode(ComputedKey(node.computed_kind, node.name));
+  return g == nullptr ? Scalar() : g->ComputedValueOf(contact);
 }
 
 EvalEnv GroupEngine::EnvFor(const Group& g, size_t plan, Millis now) const {
@@ -602,18 +592,17 @@ EvalEnv GroupEngine::EnvFor(const Group& g, size_t plan, Millis now) const {
       Group* other = Find(name);
       return other == nullptr ? nullptr : &other->members;
     };
-    // The same score node is asked for every contact: remember the last one found.
+    // The same computed value is asked for every contact: remember the last node found.
     env.derived = [this, last = static_cast<const Node*>(nullptr),
                    group = static_cast<const Group*>(nullptr)](
                       const Node& node, ContactId contact) mutable -> Scalar {
-      if (node.kind == NodeKind::kScore) {
-        if (&node != last) {
-          last = &node;
-          group = FindScore(node.name);
-        }
-        return group == nullptr ? Scalar() : Scalar::Number(group->ValueOf(contact));
+      if (&node != last) {
+        last = &node;
+        group = node.kind == NodeKind::kComputed
+                    ? FindNode(ComputedKey(node.computed_kind, node.name))
+                    : nullptr;
       }
-      return DerivedValue(node, contact);
+      return group == nullptr ? Scalar() : group->ComputedValueOf(contact);
     };
   }
   return env;
