@@ -71,4 +71,14 @@ std::string AccountMemberPrefix(std::string_view group_id) {
   return key;
 }
 
+std::string JobKey(uint64_t id) {
+  std::string key(kJobKeyPrefix);
+  AppendBigEndian64(id, &key);
+  return key;
+}
+
+uint64_t DecodeJobKey(std::string_view key) {
+  return ReadBigEndian64(key.substr(kJobKeyPrefix.size()));
+}
+
 }  // namespace segmenta

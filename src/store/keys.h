@@ -44,4 +44,10 @@ std::string AccountMemberPrefix(std::string_view group_id);
 inline constexpr std::string_view kMetaCounters = "counters";
 inline constexpr std::string_view kMetaSegments = "segments";
 
+// kMeta keys of jobs (src/jobs): "job/", then the job's id (big-endian, so that byte order
+// is the order in which jobs were submitted). The value is a JobRecord (jobs/job_record.h).
+inline constexpr std::string_view kJobKeyPrefix = "job/";
+std::string JobKey(uint64_t id);
+uint64_t DecodeJobKey(std::string_view key);  // REQUIRES: key starts with kJobKeyPrefix
+
 }  // namespace segmenta
