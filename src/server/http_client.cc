@@ -71,7 +71,10 @@ absl::StatusOr<HttpClientResponse> HttpClient::Request(
             resolver.resolve(endpoint_.host, std::to_string(endpoint_.port)));
         connection_ = std::move(connection);
       }
-      http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+      http::request<http::string_body> req;
+      req.method_string(method);  // any token, also one that is no HTTP method
+      req.target(target);
+      req.version(11);
       req.set(http::field::host, endpoint_.host);
       req.keep_alive(true);
       for (const auto& [name, value] : headers) req.set(name, value);
@@ -83,6 +86,12 @@ absl::StatusOr<HttpClientResponse> HttpClient::Request(
       http::read(connection_->stream, connection_->buffer, parser);
       http::response<http::string_body> res = parser.release();
       HttpClientResponse out{static_cast<int>(res.result_int()), std::move(res.body())};
+      for (const auto& field : res) {
+        const auto name = field.name_string();
+        const auto value = field.value();
+        out.headers.emplace(absl::AsciiStrToLower(std::string(name.data(), name.size())),
+                            std::string(value.data(), value.size()));
+      }
       if (!res.keep_alive()) connection_.reset();
       return out;
     } catch (const std::exception& e) {

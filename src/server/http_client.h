@@ -13,6 +13,7 @@ namespace segmenta {
 struct HttpClientResponse {
   int status = 0;
   std::string body;
+  std::map<std::string, std::string> headers;  // names in lower case
 };
 
 // Where a server is: "http://host:port" (port 80 when absent; a path is ignored).
