@@ -96,7 +96,7 @@ void Define(AdminClient& client, const std::string& method, const std::string& t
       PrintGroup(MinifiedJson(group));
       return;
     }
-    if (state == "failed") {
+    if (state == "failed" || state == "cancelled") {
       bar.Finish();
       Fail("groups", std::string_view(doc["error"]));
     }

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "fmt/format.h"
 #include "ingest/worker.h"
+#include "jobs/job_runner.h"
 #include "server/api.h"
 #include "server/http_server.h"
 #include "server/key_ring.h"
@@ -91,9 +92,14 @@ void Serve(const CommonOptions& common, const ServeFlags& flags) {
     Fail(fmt::format("cannot load experiences: {}", std::string(decider.status().message())));
   }
 
+  absl::StatusOr<std::unique_ptr<JobRunner>> jobs = JobRunner::Start(store->get());
+  if (!jobs.ok()) {
+    Fail(fmt::format("cannot load jobs: {}", std::string(jobs.status().message())));
+  }
+
   Limits limits;
-  auto api = std::make_unique<Api>(store->get(), worker->get(), keys->get(), groups->get(), limits,
-                                   Clock::Real(), decider->get());
+  auto api = std::make_unique<Api>(store->get(), worker->get(), keys->get(), groups->get(),
+                                   jobs->get(), limits, Clock::Real(), decider->get());
   HttpServerOptions http;
   http.host = flags.host;
   http.port = static_cast<uint16_t>(flags.port);
@@ -129,7 +135,8 @@ void Serve(const CommonOptions& common, const ServeFlags& flags) {
   WorkerStats final_stats = (*worker)->stats();
   uint64_t served = (*server)->requests_served();
   server->reset();
-  api.reset();  // finishes the group job in progress
+  jobs->reset();  // finishes the job in progress
+  api.reset();
   decider->reset();
   webhooks.reset();
   groups->reset();

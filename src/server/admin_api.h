@@ -2,6 +2,7 @@
 // and GET /health, open to all.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 
 #include "core/clock.h"
@@ -9,44 +10,46 @@
 #include "profile/contact_reader.h"
 #include "server/http_server.h"
 #include "server/key_ring.h"
+#include "server/route_table.h"
 #include "store/store.h"
 
 namespace segmenta {
 
-// Thread-safe. Reads run on the calling io thread (they are point reads and short scans).
+// Thread-safe. Route handlers (route_table.h; the routes are in api.cc's table). Reads run
+// on the calling io thread (they are point reads and short scans).
 class AdminApi {
  public:
   // `store`, `worker`, `keys` and `clock` must outlive the API.
   AdminApi(const Store* store, Worker* worker, KeyRing* keys, Clock* clock = Clock::Real());
 
-  // Answers GET /health and every request under /api/. Auth: "Authorization: Bearer TOKEN"
-  // with an admin token (every route) or a read-only token (GET routes; others get 403);
-  // a missing or unknown token gets 401. Routes:
-  //   GET    /api/contacts/{id}?activities=N  a contact by any identity (url-encoded), its
-  //                                           newest N activities (default 20, max 1000)
-  //                                           and "activityCount"; 404 naming an unknown id
-  //   GET    /api/contacts/{id}/export        everything stored about a contact: profile and
-  //                                           every activity (GDPR access and portability)
-  //   DELETE /api/contacts/{id}?suppress=true  erases the contact (GDPR): profile,
-  //                                           identities, activities, memberships; with
-  //                                           suppress, later events of its identities are
-  //                                           dropped (admin); 200 once durable
-  //   GET    /api/contacts?limit=&cursor=&trait.NAME=VALUE
-  //                                           a page of contacts (limit default 50, max
-  //                                           1000), "nextCursor" (null on the last page);
-  //                                           VALUE is a JSON literal or else a string
-  //   GET    /api/accounts/{groupId}?limit=&cursor=
-  //                                           the account and a page of its contact ids
-  //   GET    /api/stats                       the worker's totals
-  //   GET    /api/keys                        keys without secrets
-  //   POST   /api/keys {"kind","name"}        201 with the new key and its secret (admin)
-  //   DELETE /api/keys/{id}                   revokes a key (admin)
-  // Bad parameters get 400 naming the parameter; unknown paths 404; wrong methods 405.
-  void Handle(const HttpRequest& request, Responder respond);
+  // GET /health: {"status":"ok"}.
+  std::optional<HttpResponse> Health(RouteCall& call);
+  // GET /api/contacts/{id}?activities=N: a contact by any identity (url-encoded), its
+  // newest N activities (default 20, max 1000) and "activityCount"; 404 naming an unknown id.
+  std::optional<HttpResponse> GetContact(RouteCall& call);
+  // GET /api/contacts/{id}/export: everything stored about a contact, profile and every
+  // activity (GDPR access and portability).
+  std::optional<HttpResponse> ExportContact(RouteCall& call);
+  // DELETE /api/contacts/{id}?suppress=true: erases the contact (GDPR): profile, identities,
+  // activities, memberships; with suppress, later events of its identities are dropped;
+  // answered once durable.
+  std::optional<HttpResponse> EraseContact(RouteCall& call);
+  // GET /api/contacts?limit=&cursor=&trait.NAME=VALUE: a page of contacts (limit default 50,
+  // max 1000), "nextCursor" (null on the last page); VALUE is a JSON literal or else a string.
+  std::optional<HttpResponse> Contacts(RouteCall& call);
+  // GET /api/accounts/{groupId}?limit=&cursor=: the account and a page of its contact ids.
+  std::optional<HttpResponse> GetAccount(RouteCall& call);
+  // GET /api/stats: the worker's totals.
+  std::optional<HttpResponse> Stats(RouteCall& call);
+  // GET /api/keys: keys without secrets.
+  std::optional<HttpResponse> Keys(RouteCall& call);
+  // POST /api/keys {"kind","name"}: 201 with the new key and its secret.
+  std::optional<HttpResponse> CreateKey(RouteCall& call);
+  // DELETE /api/keys/{id}: revokes a key.
+  std::optional<HttpResponse> RevokeKey(RouteCall& call);
 
  private:
-  // The response, or nullopt when `respond` will be called later (from another thread).
-  std::optional<HttpResponse> Route(const HttpRequest& request, const Responder& respond);
+  std::optional<HttpResponse> ContactWithActivities(RouteCall& call, size_t activities);
 
   ContactReader reader_;
   Worker* worker_;

@@ -11,9 +11,14 @@
 namespace segmenta {
 namespace {
 
-HttpResponse WithCors(HttpResponse response) {
-  response.headers.emplace_back("Access-Control-Allow-Origin", "*");
-  return response;
+// The 400 of an error whose message is "FIELD: REASON" (the decider's), naming the field.
+HttpResponse BadFieldOf(const absl::Status& status) {
+  std::string message(status.message());
+  size_t colon = message.find(':');
+  if (colon == std::string::npos || colon + 2 > message.size()) {
+    return BadParameter("body", message);
+  }
+  return BadParameter(message.substr(0, colon), message.substr(colon + 2));
 }
 
 std::string ExperienceJson(const ExperienceInfo& info) {
@@ -39,14 +44,9 @@ std::string ExperienceJson(const ExperienceInfo& info) {
   return w.Take();
 }
 
-std::variant<ExperienceDefinition, HttpResponse> ReadExperience(std::string_view body,
+std::variant<ExperienceDefinition, HttpResponse> ReadExperience(simdjson::dom::element root,
                                                                 std::string slot) {
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(body);
-  simdjson::dom::element root, e;
-  if (parser.parse(padded).get(root) != simdjson::SUCCESS || !root.is_object()) {
-    return BadParameter("body", "must be a JSON object");
-  }
+  simdjson::dom::element e;
   ExperienceDefinition d;
   d.slot = std::move(slot);
   std::string_view text;
@@ -107,90 +107,35 @@ std::variant<ExperienceDefinition, HttpResponse> ReadExperience(std::string_view
 
 }  // namespace
 
-DecideApi::DecideApi(Decider* decider, const KeyRing* keys, Clock* clock)
-    : decider_(decider), keys_(keys), clock_(clock) {}
+DecideApi::DecideApi(Decider* decider, Clock* clock) : decider_(decider), clock_(clock) {}
 
-bool DecideApi::Serves(std::string_view path) {
-  return path == "/v1/decide" || path == "/api/experiences" ||
-         path.rfind("/api/experiences/", 0) == 0 || path == "/api/emails" ||
-         path.rfind("/api/emails/", 0) == 0;
-}
-
-void DecideApi::Handle(const HttpRequest& request, Responder respond) {
-  if (decider_ == nullptr) {
-    return respond(ErrorResponse(503, "unavailable", "personalization is not running"));
-  }
-  if (request.path == "/v1/decide") return Decide(request, std::move(respond));
-  if (request.path.rfind("/api/emails", 0) == 0) return Emails(request, std::move(respond));
-  Experiences(request, std::move(respond));
-}
-
-void DecideApi::Decide(const HttpRequest& request, Responder respond) {
-  if (request.method == "OPTIONS") {
-    HttpResponse r;
-    r.status = 204;
-    r.headers.emplace_back("Access-Control-Allow-Methods", "POST, OPTIONS");
-    r.headers.emplace_back("Access-Control-Allow-Headers", "Authorization, Content-Type");
-    return respond(WithCors(std::move(r)));
-  }
-  if (request.method != "POST") return respond(MethodNotAllowed(request.path, "POST, OPTIONS"));
-  // One parser per io thread: its buffers are reused, not allocated per request.
-  thread_local simdjson::dom::parser parser;
-  simdjson::padded_string padded(request.body);
-  simdjson::dom::element root;
-  if (parser.parse(padded).get(root) != simdjson::SUCCESS || !root.is_object()) {
-    return respond(WithCors(BadParameter("body", "must be a JSON object")));
-  }
-  std::string key;
+std::optional<HttpResponse> DecideApi::Decide(RouteCall& call) {
+  simdjson::dom::element root = call.body();
   std::string_view text;
-  if (std::string_view h = request.Header("authorization"); !h.empty()) {
-    if (!BasicUsername(h, &key)) {
-      return respond(WithCors(ErrorResponse(401, "unauthorized",
-                                            "use HTTP Basic auth with the write key as username")));
-    }
-  } else if (root["writeKey"].get(text) == simdjson::SUCCESS) {
-    key = std::string(text);
-  }
-  absl::StatusOr<KeyRecord> record = key.empty() ? absl::NotFoundError("") : keys_->Check(key);
-  if (!record.ok() || record->kind != KeyKind::kWrite) {
-    return respond(WithCors(ErrorResponse(401, "unauthorized", "a valid write key is required")));
-  }
   DecideRequest d;
   for (auto [field, out] :
        {std::pair{"userId", &d.user_id}, std::pair{"anonymousId", &d.anonymous_id}}) {
     simdjson::dom::element e;
     if (root[field].get(e) != simdjson::SUCCESS || e.is_null()) continue;
-    if (e.get(text) != simdjson::SUCCESS) {
-      return respond(WithCors(BadParameter(field, "must be a string")));
-    }
+    if (e.get(text) != simdjson::SUCCESS) return BadParameter(field, "must be a string");
     *out = std::string(text);
   }
   simdjson::dom::array slots;
   if (root["slots"].get(slots) != simdjson::SUCCESS) {
-    return respond(WithCors(BadParameter("slots", "is required: an array of slot names")));
+    return BadParameter("slots", "is required: an array of slot names");
   }
   for (simdjson::dom::element s : slots) {
-    if (s.get(text) != simdjson::SUCCESS) {
-      return respond(WithCors(BadParameter("slots", "must hold strings")));
-    }
+    if (s.get(text) != simdjson::SUCCESS) return BadParameter("slots", "must hold strings");
     d.slots.emplace_back(text);
   }
   simdjson::dom::element context;
   const bool has_context = root["context"].get(context) == simdjson::SUCCESS;
   absl::StatusOr<Visit> visit =
       ReadVisit(has_context ? &context : nullptr, ToMillis(clock_->Now()), false);
-  if (!visit.ok()) {
-    std::string message(visit.status().message());
-    return respond(WithCors(
-        BadParameter(message.substr(0, message.find(':')), message.substr(message.find(':') + 2))));
-  }
+  if (!visit.ok()) return BadFieldOf(visit.status());
   d.visit = *std::move(visit);
   absl::StatusOr<std::vector<Decision>> decisions = decider_->Decide(std::move(d));
-  if (!decisions.ok()) {
-    std::string message(decisions.status().message());
-    return respond(WithCors(
-        BadParameter(message.substr(0, message.find(':')), message.substr(message.find(':') + 2))));
-  }
+  if (!decisions.ok()) return BadFieldOf(decisions.status());
   JsonWriter w;
   w.BeginObject().Key("decisions").BeginArray();
   for (const Decision& x : *decisions) {
@@ -200,43 +145,35 @@ void DecideApi::Decide(const HttpRequest& request, Responder respond) {
     w.Field("exposed", x.exposed).EndObject();
   }
   w.EndArray().EndObject();
-  HttpResponse r = JsonReply(200, w.Take());
-  r.log_note = fmt::format("key={}", record->id);
-  respond(WithCors(std::move(r)));
+  return JsonReply(200, w.Take());
 }
 
-void DecideApi::Experiences(const HttpRequest& request, Responder respond) {
-  const bool mutating = request.method != "GET" && request.method != "HEAD";
-  std::variant<KeyRecord, HttpResponse> auth = AuthorizeAdmin(request, *keys_, mutating);
-  if (auto* refused = std::get_if<HttpResponse>(&auth)) return respond(*refused);
-  std::string_view rest = request.path;
-  rest.remove_prefix(std::string_view("/api/experiences").size());
-  if (rest.empty() || rest == "/") {
-    if (request.method != "GET") return respond(MethodNotAllowed(request.path, "GET"));
-    JsonWriter w;
-    w.BeginObject().Key("experiences").BeginArray();
-    for (const ExperienceInfo& e : decider_->List()) w.Raw(ExperienceJson(e));
-    w.EndArray().EndObject();
-    return respond(JsonReply(200, w.Take()));
-  }
-  absl::StatusOr<std::string> slot = PercentDecode(rest.substr(1));
-  if (!slot.ok()) return respond(BadParameter("path", std::string(slot.status().message())));
-  if (request.method == "GET") {
-    auto info = decider_->Get(*slot);
-    if (!info.ok()) return respond(StatusReply(info.status()));
-    return respond(JsonReply(200, ExperienceJson(*info)));
-  }
-  if (request.method == "DELETE") {
-    absl::Status s = decider_->Delete(*slot);
-    if (!s.ok()) return respond(StatusReply(s));
-    return respond(JsonReply(200, R"({"deleted":true})"));
-  }
-  if (request.method != "PUT") return respond(MethodNotAllowed(request.path, "GET, PUT, DELETE"));
-  auto def = ReadExperience(request.body, *slot);
-  if (auto* bad = std::get_if<HttpResponse>(&def)) return respond(*bad);
+std::optional<HttpResponse> DecideApi::ListExperiences(RouteCall& call) {
+  JsonWriter w;
+  w.BeginObject().Key("experiences").BeginArray();
+  for (const ExperienceInfo& e : decider_->List()) w.Raw(ExperienceJson(e));
+  w.EndArray().EndObject();
+  return JsonReply(200, w.Take());
+}
+
+std::optional<HttpResponse> DecideApi::GetExperience(RouteCall& call) {
+  auto info = decider_->Get(call.param("slot"));
+  if (!info.ok()) return StatusReply(info.status());
+  return JsonReply(200, ExperienceJson(*info));
+}
+
+std::optional<HttpResponse> DecideApi::DeleteExperience(RouteCall& call) {
+  absl::Status s = decider_->Delete(call.param("slot"));
+  if (!s.ok()) return StatusReply(s);
+  return JsonReply(200, R"({"deleted":true})");
+}
+
+std::optional<HttpResponse> DecideApi::PutExperience(RouteCall& call) {
+  auto def = ReadExperience(call.body(), call.param("slot"));
+  if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
   auto info = decider_->Put(std::get<ExperienceDefinition>(std::move(def)));
-  if (!info.ok()) return respond(StatusReply(info.status()));
-  respond(JsonReply(200, ExperienceJson(*info)));
+  if (!info.ok()) return StatusReply(info.status());
+  return JsonReply(200, ExperienceJson(*info));
 }
 
 namespace {
@@ -259,115 +196,97 @@ std::string RenderedJson(const Decider::RenderedFor& r) {
 
 }  // namespace
 
-void DecideApi::Emails(const HttpRequest& request, Responder respond) {
-  const bool rendering =
-      request.path.size() > 7 && request.path.substr(request.path.size() - 7) == "/render";
-  const bool mutating = request.method != "GET" && request.method != "HEAD" && !rendering;
-  std::variant<KeyRecord, HttpResponse> auth = AuthorizeAdmin(request, *keys_, mutating);
-  if (auto* refused = std::get_if<HttpResponse>(&auth)) return respond(*refused);
-  std::string_view rest = request.path;
-  rest.remove_prefix(std::string_view("/api/emails").size());
-  if (rest.empty() || rest == "/") {
-    if (request.method != "GET") return respond(MethodNotAllowed(request.path, "GET"));
+std::optional<HttpResponse> DecideApi::ListTemplates(RouteCall& call) {
+  JsonWriter w;
+  w.BeginObject().Key("templates").BeginArray();
+  for (const EmailTemplate& t : decider_->ListTemplates()) w.Raw(TemplateJson(t));
+  w.EndArray().EndObject();
+  return JsonReply(200, w.Take());
+}
+
+std::optional<HttpResponse> DecideApi::Render(RouteCall& call) {
+  const std::string& name = call.param("name");
+  simdjson::dom::element root = call.body();
+  std::string_view text;
+  if (root["contact"].get(text) == simdjson::SUCCESS) {
+    auto r = decider_->RenderFor(name, text);
+    if (!r.ok()) return StatusReply(r.status());
+    return JsonReply(200, RenderedJson(*r));
+  }
+  for (auto [field, kind] :
+       {std::pair{"group", AudienceKind::kGroup}, std::pair{"persona", AudienceKind::kPersona},
+        std::pair{"stage", AudienceKind::kStage}}) {
+    if (root[field].get(text) != simdjson::SUCCESS) continue;
+    std::string lines;
+    std::vector<Decider::Skipped> skipped;
+    uint64_t rendered = 0;
+    absl::Status s = decider_->RenderAudience(
+        name, kind, text,
+        [&](const Decider::RenderedFor& r) {
+          lines += RenderedJson(r);
+          lines += '\n';
+          ++rendered;
+        },
+        &skipped);
+    if (!s.ok()) return StatusReply(s);
     JsonWriter w;
-    w.BeginObject().Key("templates").BeginArray();
-    for (const EmailTemplate& t : decider_->ListTemplates()) w.Raw(TemplateJson(t));
-    w.EndArray().EndObject();
-    return respond(JsonReply(200, w.Take()));
-  }
-  rest.remove_prefix(1);
-  if (rendering) rest.remove_suffix(7);
-  absl::StatusOr<std::string> name = PercentDecode(rest);
-  if (!name.ok()) return respond(BadParameter("path", std::string(name.status().message())));
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(request.body.empty() ? std::string_view("{}") : request.body);
-  simdjson::dom::element root;
-  if ((request.method == "PUT" || rendering) &&
-      (parser.parse(padded).get(root) != simdjson::SUCCESS || !root.is_object())) {
-    return respond(BadParameter("body", "must be a JSON object"));
-  }
-  if (rendering) {
-    if (request.method != "POST") return respond(MethodNotAllowed(request.path, "POST"));
-    std::string_view text;
-    if (root["contact"].get(text) == simdjson::SUCCESS) {
-      auto r = decider_->RenderFor(*name, text);
-      if (!r.ok()) return respond(StatusReply(r.status()));
-      return respond(JsonReply(200, RenderedJson(*r)));
+    w.BeginObject().Key("summary").BeginObject().Field("rendered", rendered);
+    w.Key("skipped").BeginArray();
+    for (const auto& k : skipped) {
+      w.BeginObject().Field("contactId", std::to_string(k.contact)).Field("reason", k.reason);
+      w.EndObject();
     }
-    for (auto [field, kind] :
-         {std::pair{"group", AudienceKind::kGroup}, std::pair{"persona", AudienceKind::kPersona},
-          std::pair{"stage", AudienceKind::kStage}}) {
-      if (root[field].get(text) != simdjson::SUCCESS) continue;
-      std::string lines;
-      std::vector<Decider::Skipped> skipped;
-      uint64_t rendered = 0;
-      absl::Status s = decider_->RenderAudience(
-          *name, kind, text,
-          [&](const Decider::RenderedFor& r) {
-            lines += RenderedJson(r);
-            lines += '\n';
-            ++rendered;
-          },
-          &skipped);
-      if (!s.ok()) return respond(StatusReply(s));
-      JsonWriter w;
-      w.BeginObject().Key("summary").BeginObject().Field("rendered", rendered);
-      w.Key("skipped").BeginArray();
-      for (const auto& k : skipped) {
-        w.BeginObject().Field("contactId", std::to_string(k.contact)).Field("reason", k.reason);
-        w.EndObject();
-      }
-      w.EndArray().EndObject().EndObject();
-      lines += w.Take();
-      lines += '\n';
-      HttpResponse r = JsonReply(200, std::move(lines));
-      r.content_type = "application/x-ndjson";
-      return respond(std::move(r));
-    }
-    return respond(
-        BadParameter("contact", "give \"contact\", or \"group\", \"persona\" or \"stage\""));
+    w.EndArray().EndObject().EndObject();
+    lines += w.Take();
+    lines += '\n';
+    HttpResponse r = JsonReply(200, std::move(lines));
+    r.content_type = "application/x-ndjson";
+    return r;
   }
-  if (request.method == "GET") {
-    auto t = decider_->GetTemplate(*name);
-    if (!t.ok()) return respond(StatusReply(t.status()));
-    return respond(JsonReply(200, TemplateJson(*t)));
-  }
-  if (request.method == "DELETE") {
-    absl::Status s = decider_->DeleteTemplate(*name);
-    if (!s.ok()) return respond(StatusReply(s));
-    return respond(JsonReply(200, R"({"deleted":true})"));
-  }
-  if (request.method != "PUT") return respond(MethodNotAllowed(request.path, "GET, PUT, DELETE"));
+  return BadParameter("contact", "give \"contact\", or \"group\", \"persona\" or \"stage\"");
+}
+
+std::optional<HttpResponse> DecideApi::GetTemplate(RouteCall& call) {
+  auto t = decider_->GetTemplate(call.param("name"));
+  if (!t.ok()) return StatusReply(t.status());
+  return JsonReply(200, TemplateJson(*t));
+}
+
+std::optional<HttpResponse> DecideApi::DeleteTemplate(RouteCall& call) {
+  absl::Status s = decider_->DeleteTemplate(call.param("name"));
+  if (!s.ok()) return StatusReply(s);
+  return JsonReply(200, R"({"deleted":true})");
+}
+
+std::optional<HttpResponse> DecideApi::PutTemplate(RouteCall& call) {
+  const std::string& name = call.param("name");
+  simdjson::dom::element root = call.body();
   EmailTemplate t;
-  t.name = *name;
+  t.name = name;
   std::string_view text;
   for (auto [key, out] : {std::pair{"subject", &t.subject}, std::pair{"body", &t.body}}) {
     simdjson::dom::element e;
     if (root[key].get(e) != simdjson::SUCCESS) continue;
-    if (e.get(text) != simdjson::SUCCESS) return respond(BadParameter(key, "must be a string"));
+    if (e.get(text) != simdjson::SUCCESS) return BadParameter(key, "must be a string");
     *out = std::string(text);
   }
   simdjson::dom::object defaults;
   simdjson::dom::element e;
   if (root["defaults"].get(e) == simdjson::SUCCESS) {
     if (e.get(defaults) != simdjson::SUCCESS) {
-      return respond(BadParameter("defaults", "must be an object {trait: text}"));
+      return BadParameter("defaults", "must be an object {trait: text}");
     }
     for (auto [k, v] : defaults) {
       if (v.get(text) != simdjson::SUCCESS) {
-        return respond(BadParameter(fmt::format("defaults.{}", std::string_view(k)), "a string"));
+        return BadParameter(fmt::format("defaults.{}", std::string_view(k)), "a string");
       }
       t.defaults[std::string(k)] = std::string(text);
     }
   }
   absl::Status s = decider_->PutTemplate(t);
-  if (!s.ok()) {
-    std::string message(s.message());
-    size_t colon = message.find(':');
-    return respond(BadParameter(message.substr(0, colon), message.substr(colon + 2)));
-  }
-  auto stored = decider_->GetTemplate(*name);
-  respond(JsonReply(200, stored.ok() ? TemplateJson(*stored) : "{}"));
+  if (!s.ok()) return BadFieldOf(s);
+  auto stored = decider_->GetTemplate(name);
+  return JsonReply(200, stored.ok() ? TemplateJson(*stored) : "{}");
 }
 
 }  // namespace segmenta

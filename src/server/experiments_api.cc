@@ -14,13 +14,7 @@
 namespace segmenta {
 namespace {
 
-std::variant<ExperimentQuery, HttpResponse> ReadQuery(std::string_view body) {
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(body.empty() ? std::string_view("{}") : body);
-  simdjson::dom::element root;
-  if (parser.parse(padded).get(root) != simdjson::SUCCESS || !root.is_object()) {
-    return BadParameter("body", "must be a JSON object");
-  }
+std::variant<ExperimentQuery, HttpResponse> ReadQuery(simdjson::dom::element root) {
   ExperimentQuery q;
   std::string_view text;
   simdjson::dom::element e;
@@ -148,39 +142,21 @@ std::string ReportJson(const ExperimentReport& r, bool revenue_cuped) {
 
 }  // namespace
 
-ExperimentsApi::ExperimentsApi(const Worker* worker, const KeyRing* keys, Clock* clock)
-    : worker_(worker), keys_(keys), clock_(clock) {}
+ExperimentsApi::ExperimentsApi(const Worker* worker, Clock* clock)
+    : worker_(worker), clock_(clock) {}
 
-bool ExperimentsApi::Serves(std::string_view path) {
-  return path.rfind("/api/experiments/", 0) == 0;
-}
-
-void ExperimentsApi::Handle(const HttpRequest& request, Responder respond) {
-  // A report reads only: read-only tokens may ask.
-  std::variant<KeyRecord, HttpResponse> auth = AuthorizeAdmin(request, *keys_, false);
-  if (auto* refused = std::get_if<HttpResponse>(&auth)) return respond(*refused);
-  std::string_view path = request.path;
-  path.remove_prefix(std::string_view("/api/experiments/").size());
-  const size_t slash = path.find('/');
-  if (slash == std::string_view::npos || path.substr(slash) != "/report") {
-    return respond(ErrorResponse(404, "not_found", fmt::format("no route {}", request.path)));
-  }
-  if (request.method != "POST") return respond(MethodNotAllowed(request.path, "POST"));
-  absl::StatusOr<std::string> key = PercentDecode(path.substr(0, slash));
-  if (!key.ok()) return respond(BadParameter("path", std::string(key.status().message())));
-  auto query = ReadQuery(request.body);
-  if (auto* bad = std::get_if<HttpResponse>(&query)) return respond(*bad);
+std::optional<HttpResponse> ExperimentsApi::Report(RouteCall& call) {
+  auto query = ReadQuery(call.body());
+  if (auto* bad = std::get_if<HttpResponse>(&query)) return *bad;
   ExperimentQuery q = std::get<ExperimentQuery>(std::move(query));
-  q.experiment = *key;
+  q.experiment = call.param("key");
   const Millis now = ToMillis(clock_->Now());
   absl::StatusOr<ExperimentReport> report =
       worker_->ReadProfiles([&](const ProfileTable& profiles) {
         return ReportExperiment(profiles, SchemaOf(profiles), q, now);
       });
-  if (!report.ok()) return respond(StatusReply(report.status()));
-  HttpResponse r = JsonReply(200, ReportJson(*report, !q.covariate.empty()));
-  r.log_note = fmt::format("token={}", std::get<KeyRecord>(auth).id);
-  respond(std::move(r));
+  if (!report.ok()) return StatusReply(report.status());
+  return JsonReply(200, ReportJson(*report, !q.covariate.empty()));
 }
 
 }  // namespace segmenta

@@ -51,14 +51,8 @@ std::optional<HttpResponse> ReadNumber(simdjson::dom::element root, const char* 
 }
 
 // A score or persona in a POST/PUT body. Errors: a 400 naming the field.
-std::variant<ScoreDefinition, HttpResponse> ReadScore(std::string_view body, bool persona,
+std::variant<ScoreDefinition, HttpResponse> ReadScore(simdjson::dom::element root, bool persona,
                                                       bool* async) {
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(body);
-  simdjson::dom::element root;
-  if (parser.parse(padded).get(root) != simdjson::SUCCESS || !root.is_object()) {
-    return BadParameter("body", "must be a JSON object");
-  }
   ScoreDefinition def;
   def.persona = persona;
   std::string_view text;
@@ -131,13 +125,8 @@ std::variant<ScoreDefinition, HttpResponse> ReadScore(std::string_view body, boo
   return def;
 }
 
-std::variant<LifecycleDefinition, HttpResponse> ReadLifecycle(std::string_view body, bool* async) {
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(body);
-  simdjson::dom::element root;
-  if (parser.parse(padded).get(root) != simdjson::SUCCESS || !root.is_object()) {
-    return BadParameter("body", "must be a JSON object {\"stages\": [...]}");
-  }
+std::variant<LifecycleDefinition, HttpResponse> ReadLifecycle(simdjson::dom::element root,
+                                                              bool* async) {
   LifecycleDefinition def;
   simdjson::dom::array stages;
   if (root["stages"].get(stages) != simdjson::SUCCESS) {
@@ -299,260 +288,250 @@ std::string ScoreJson(const ScoreInfo& info) {
 }
 
 PersonasApi::PersonasApi(const Store* store, const Worker* worker, GroupEngine* engine,
-                         const KeyRing* keys, JobQueue* jobs)
-    : reader_(store), worker_(worker), engine_(engine), keys_(keys), jobs_(jobs) {}
+                         JobsApi* jobs)
+    : reader_(store), worker_(worker), engine_(engine), jobs_(jobs) {}
 
-bool PersonasApi::Serves(std::string_view path) {
-  std::vector<std::string_view> parts = PathSegments(path);
-  if (parts.size() < 2 || parts[0] != "api") return false;
-  if (parts[1] == "personas" || parts[1] == "scores" || parts[1] == "stages") return true;
-  if (parts[1] == "groups") {
-    return parts.size() == 4 && (parts[3] == "profile" || parts[3] == "completeness");
-  }
-  return parts[1] == "contacts" && parts.size() == 4 &&
-         (parts[3] == "scores" || parts[3] == "next-question");
-}
-
-void PersonasApi::Handle(const HttpRequest& request, Responder respond) {
-  std::optional<HttpResponse> response = Route(request, respond);
-  if (response) respond(*std::move(response));
-}
-
-std::optional<HttpResponse> PersonasApi::Route(const HttpRequest& request,
-                                               const Responder& respond) {
-  const std::string& method = request.method;
-  const bool mutating = method != "GET" && method != "HEAD";
-  std::variant<KeyRecord, HttpResponse> auth = AuthorizeAdmin(request, *keys_, mutating);
-  if (auto* refused = std::get_if<HttpResponse>(&auth)) return *refused;
-  const std::string note = fmt::format("token={}", std::get<KeyRecord>(auth).id);
-
-  absl::StatusOr<QueryParams> params = ParseQuery(request.query);
-  if (!params.ok()) return BadParameter("query", std::string(params.status().message()));
-  PageParams page;
-  AudienceOptions options;
-  for (const auto& [name, value] : *params) {
-    std::optional<HttpResponse> error;
-    if (ReadPageParam(name, value, &page, &error)) {
-      if (error) return *error;
-    } else if (name == "goal") {
-      options.goal_event = value;
-    } else if (name == "revenue") {
-      options.revenue_property = value;
-    } else {
-      return BadParameter(name, "unknown parameter");
-    }
-  }
-  auto decoded = DecodedPathSegments(request.path);
-  if (auto* bad = std::get_if<HttpResponse>(&decoded)) return *bad;
-  const std::vector<std::string>& parts = std::get<std::vector<std::string>>(decoded);
-  const size_t n = parts.size();
-  auto allow = [&](std::string_view methods) { return CheckMethod(request, methods); };
-  auto reply = [&](int status, std::string body) {
-    HttpResponse r = JsonReply(status, std::move(body));
-    r.log_note = note;
-    return r;
-  };
-  auto not_found = [&] {
-    return ErrorResponse(404, "not_found", fmt::format("no route {}", request.path));
-  };
-  auto describe = [&](const Roaring& members) {
-    return worker_->ReadProfiles(
-        [&](const ProfileTable& profiles) { return DescribeAudience(profiles, members, options); });
-  };
-  // members, history and completeness of a group, persona or stage.
-  auto audience = [&](AudienceKind kind, const std::string& name,
-                      const std::string& sub) -> std::optional<HttpResponse> {
-    if (auto e = allow("GET")) return e;
-    const std::string_view kind_name = AudienceKindName(kind);
-    if (sub == "members") {
-      auto members = engine_->AudienceMembers(kind, name, page.cursor, page.limit);
-      if (!members.ok()) return StatusReply(members.status());
-      return reply(200, MembersJson(kind_name, name, *members, page.expand ? &reader_ : nullptr));
-    }
-    if (sub == "history") {
-      auto history = engine_->AudienceHistory(kind, name, page.limit);
-      if (!history.ok()) return StatusReply(history.status());
-      JsonWriter w;
-      w.BeginObject().Key("history").BeginArray();
-      for (const MembershipEvent& e : *history) {
-        w.BeginObject().Field(kind_name, e.group_name);
-        w.Field("contactId", std::to_string(e.contact));
-        w.Field("type", e.entered ? "entered" : "exited");
-        w.Field("time", FormatTimestamp(FromMillis(e.time_ms))).Field("cause", e.cause);
-        w.EndObject();
-      }
-      w.EndArray().EndObject();
-      return reply(200, w.Take());
-    }
-    if (sub == "completeness") {
-      auto uses = engine_->Completeness(kind, name);
-      if (!uses.ok()) return StatusReply(uses.status());
-      return reply(200, TraitUsesJson("traits", *uses));
-    }
-    if (sub == "profile") {
-      auto members = engine_->AudienceBitmap(kind, name);
-      if (!members.ok()) return StatusReply(members.status());
-      JsonWriter w;
-      w.BeginObject().Field(kind_name, name);
-      ProfileJson(w, describe(*members));
-      w.EndObject();
-      return reply(200, w.Take());
-    }
-    return not_found();
-  };
-
-  if (parts[1] == "contacts") {
-    if (auto e = allow("GET")) return e;
-    absl::StatusOr<Contact> contact = reader_.Find(parts[2]);
-    if (!contact.ok()) return StatusReply(contact.status());
-    JsonWriter w;
-    w.BeginObject().Field("contactId", std::to_string(contact->id));
-    if (parts[3] == "scores") {
-      ContactScores scores = engine_->ScoresOf(contact->id);
-      w.Key("scores").BeginArray();
-      for (const auto& s : scores.scores) {
-        w.BeginObject().Field("name", s.name).Field("points", s.points);
-        w.Field("persona", s.persona);
-        if (s.persona) w.Field("threshold", s.threshold);
-        w.EndObject();
-      }
-      w.EndArray();
-      for (auto [key, value] :
-           {std::pair{"persona", &scores.persona}, std::pair{"stage", &scores.stage}}) {
-        w.Key(key);
-        if (value->empty()) {
-          w.Null();
-        } else {
-          w.String(*value);
-        }
-      }
-    } else {
-      auto missing = engine_->MissingTraits(contact->id);
-      if (!missing.ok()) return StatusReply(missing.status());
-      w.Key("question");
-      if (missing->empty()) {
-        w.Null();
-      } else {
-        w.BeginObject().Field("trait", (*missing)[0].trait);
-        w.Field("rules", uint64_t{(*missing)[0].rules}).EndObject();
-      }
-      w.Key("missing").BeginArray();
-      for (const TraitUse& u : *missing) {
-        w.BeginObject().Field("trait", u.trait).Field("rules", uint64_t{u.rules});
-        w.Field("filledOverall", u.filled_overall).EndObject();
-      }
-      w.EndArray();
-    }
-    w.EndObject();
-    return reply(200, w.Take());
-  }
-  if (parts[1] == "groups") return audience(AudienceKind::kGroup, parts[2], parts[3]);
-
-  if (parts[1] == "stages") {
-    if (n == 2) {
-      if (auto e = allow("GET, PUT, DELETE")) return e;
-      if (method == "GET" || method == "HEAD")
-        return reply(200, LifecycleJson(engine_->Lifecycle()));
-      if (method == "DELETE") {
-        absl::Status deleted = engine_->DeleteLifecycle();
-        if (!deleted.ok()) return StatusReply(deleted);
-        return reply(200, R"({"deleted":true})");
-      }
-      bool async = false;
-      auto def = ReadLifecycle(request.body, &async);
-      if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
-      return jobs_->Start(
-          "stages", "stages",
-          [this, d = std::get<LifecycleDefinition>(def)](
-              std::shared_ptr<JobProgress> progress) -> absl::StatusOr<std::string> {
-            absl::StatusOr<LifecycleInfo> info = engine_->SetLifecycle(d, progress);
-            if (!info.ok()) return info.status();
-            return LifecycleJson(*info);
-          },
-          async, 200, respond);
-    }
-    if (n == 4) return audience(AudienceKind::kStage, parts[2], parts[3]);
-    return not_found();
-  }
-
-  // /api/personas and /api/scores
-  const bool personas = parts[1] == "personas";
-  const std::string_view what = personas ? "persona" : "score";
-  auto run = [this](auto change) {
-    return [this, change](std::shared_ptr<JobProgress> progress) -> absl::StatusOr<std::string> {
-      absl::StatusOr<ScoreInfo> info = change(engine_, std::move(progress));
-      if (!info.ok()) return info.status();
-      return ScoreJson(*info);
-    };
-  };
-  if (n == 2) {
-    if (auto e = allow("GET, POST")) return e;
-    if (method == "POST") {
-      bool async = false;
-      auto def = ReadScore(request.body, personas, &async);
-      if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
-      return jobs_->Start("create", std::string(what),
-                          run([d = std::get<ScoreDefinition>(def)](
-                                  GroupEngine* engine, std::shared_ptr<JobProgress> progress) {
-                            return engine->CreateScore(d, std::move(progress));
-                          }),
-                          async, 201, respond);
-    }
-    JsonWriter w;
-    w.BeginObject().Key(personas ? "personas" : "scores").BeginArray();
-    for (const ScoreInfo& info : engine_->ListScores(personas)) w.Raw(ScoreJson(info));
-    w.EndArray().EndObject();
-    return reply(200, w.Take());
-  }
-  const std::string& name = parts[2];
+absl::StatusOr<ScoreInfo> PersonasApi::FindScore(const std::string& name, ScoreList list) const {
+  const bool personas = list == ScoreList::kPersonas;
   auto info = engine_->GetScore(name);
   if (info.ok() && info->definition.persona != personas) {
-    info = absl::NotFoundError(fmt::format("no {} named \"{}\" (it is a {}: /api/{})", what, name,
-                                           personas ? "score" : "persona",
-                                           personas ? "scores" : "personas"));
+    info = absl::NotFoundError(
+        fmt::format("no {} named \"{}\" (it is a {}: /api/{})", personas ? "persona" : "score",
+                    name, personas ? "score" : "persona", personas ? "scores" : "personas"));
   }
-  if (n == 3) {
-    if (auto e = allow("GET, PUT, DELETE")) return e;
-    if (!info.ok()) return StatusReply(info.status());
-    if (method == "DELETE") {
-      absl::Status deleted = engine_->DeleteScore(name);
-      if (!deleted.ok()) return StatusReply(deleted);
-      JsonWriter w;
-      w.BeginObject().Field("name", name).Field("deleted", true).EndObject();
-      return reply(200, w.Take());
-    }
-    if (method == "PUT") {
-      bool async = false;
-      auto def = ReadScore(request.body, personas, &async);
-      if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
-      return jobs_->Start("update", std::string(what),
-                          run([name, d = std::get<ScoreDefinition>(def)](
-                                  GroupEngine* engine, std::shared_ptr<JobProgress> progress) {
-                            return engine->UpdateScore(name, d, std::move(progress));
-                          }),
-                          async, 200, respond);
-    }
-    auto distribution = engine_->Distribution(name);
-    if (!distribution.ok()) return StatusReply(distribution.status());
-    std::string json = ScoreJson(*info);
-    json.pop_back();  // the object goes on
-    JsonWriter rest;
-    rest.BeginObject();
-    DistributionJson(rest, *distribution, personas);
-    if (personas) {
-      auto members = engine_->AudienceBitmap(AudienceKind::kPersona, name);
-      if (!members.ok()) return StatusReply(members.status());
-      ProfileJson(rest, describe(*members));
-    }
-    rest.EndObject();
-    // {"distribution": …, "profile": …} spliced into the persona's object.
-    std::string tail = rest.Take();
-    json += "," + tail.substr(1);
-    return reply(200, std::move(json));
-  }
+  return info;
+}
+
+AudienceProfile PersonasApi::Describe(const RouteCall& call, const Roaring& members) const {
+  AudienceOptions options;
+  if (auto goal = call.Query("goal")) options.goal_event = std::string(*goal);
+  if (auto revenue = call.Query("revenue")) options.revenue_property = std::string(*revenue);
+  return worker_->ReadProfiles(
+      [&](const ProfileTable& profiles) { return DescribeAudience(profiles, members, options); });
+}
+
+std::optional<HttpResponse> PersonasApi::UnknownAudience(AudienceKind kind,
+                                                         const std::string& name) const {
+  if (kind != AudienceKind::kPersona) return std::nullopt;
+  auto info = FindScore(name, ScoreList::kPersonas);
   if (!info.ok()) return StatusReply(info.status());
-  if (n == 4 && personas) return audience(AudienceKind::kPersona, name, parts[3]);
-  return not_found();
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> PersonasApi::Members(RouteCall& call, AudienceKind kind) {
+  const std::string& name = call.param("name");
+  if (auto unknown = UnknownAudience(kind, name)) return unknown;
+  PageParams page;
+  if (auto bad = call.ReadPage(&page)) return bad;
+  auto members = engine_->AudienceMembers(kind, name, page.cursor, page.limit);
+  if (!members.ok()) return StatusReply(members.status());
+  return JsonReply(
+      200, MembersJson(AudienceKindName(kind), name, *members, page.expand ? &reader_ : nullptr));
+}
+
+std::optional<HttpResponse> PersonasApi::History(RouteCall& call, AudienceKind kind) {
+  const std::string& name = call.param("name");
+  if (auto unknown = UnknownAudience(kind, name)) return unknown;
+  PageParams page;
+  if (auto bad = call.ReadPage(&page)) return bad;
+  auto history = engine_->AudienceHistory(kind, name, page.limit);
+  if (!history.ok()) return StatusReply(history.status());
+  JsonWriter w;
+  w.BeginObject().Key("history").BeginArray();
+  for (const MembershipEvent& e : *history) {
+    w.BeginObject().Field(AudienceKindName(kind), e.group_name);
+    w.Field("contactId", std::to_string(e.contact));
+    w.Field("type", e.entered ? "entered" : "exited");
+    w.Field("time", FormatTimestamp(FromMillis(e.time_ms))).Field("cause", e.cause);
+    w.EndObject();
+  }
+  w.EndArray().EndObject();
+  return JsonReply(200, w.Take());
+}
+
+std::optional<HttpResponse> PersonasApi::Completeness(RouteCall& call, AudienceKind kind) {
+  const std::string& name = call.param("name");
+  if (auto unknown = UnknownAudience(kind, name)) return unknown;
+  auto uses = engine_->Completeness(kind, name);
+  if (!uses.ok()) return StatusReply(uses.status());
+  return JsonReply(200, TraitUsesJson("traits", *uses));
+}
+
+std::optional<HttpResponse> PersonasApi::Profile(RouteCall& call, AudienceKind kind) {
+  const std::string& name = call.param("name");
+  if (auto unknown = UnknownAudience(kind, name)) return unknown;
+  auto members = engine_->AudienceBitmap(kind, name);
+  if (!members.ok()) return StatusReply(members.status());
+  JsonWriter w;
+  w.BeginObject().Field(AudienceKindName(kind), name);
+  ProfileJson(w, Describe(call, *members));
+  w.EndObject();
+  return JsonReply(200, w.Take());
+}
+
+std::optional<HttpResponse> PersonasApi::ScoresOfContact(RouteCall& call) {
+  absl::StatusOr<Contact> contact = reader_.Find(call.param("id"));
+  if (!contact.ok()) return StatusReply(contact.status());
+  JsonWriter w;
+  w.BeginObject().Field("contactId", std::to_string(contact->id));
+  ContactScores scores = engine_->ScoresOf(contact->id);
+  w.Key("scores").BeginArray();
+  for (const auto& s : scores.scores) {
+    w.BeginObject().Field("name", s.name).Field("points", s.points);
+    w.Field("persona", s.persona);
+    if (s.persona) w.Field("threshold", s.threshold);
+    w.EndObject();
+  }
+  w.EndArray();
+  for (auto [key, value] :
+       {std::pair{"persona", &scores.persona}, std::pair{"stage", &scores.stage}}) {
+    w.Key(key);
+    if (value->empty()) {
+      w.Null();
+    } else {
+      w.String(*value);
+    }
+  }
+  w.EndObject();
+  return JsonReply(200, w.Take());
+}
+
+std::optional<HttpResponse> PersonasApi::NextQuestion(RouteCall& call) {
+  absl::StatusOr<Contact> contact = reader_.Find(call.param("id"));
+  if (!contact.ok()) return StatusReply(contact.status());
+  JsonWriter w;
+  w.BeginObject().Field("contactId", std::to_string(contact->id));
+  auto missing = engine_->MissingTraits(contact->id);
+  if (!missing.ok()) return StatusReply(missing.status());
+  w.Key("question");
+  if (missing->empty()) {
+    w.Null();
+  } else {
+    w.BeginObject().Field("trait", (*missing)[0].trait);
+    w.Field("rules", uint64_t{(*missing)[0].rules}).EndObject();
+  }
+  w.Key("missing").BeginArray();
+  for (const TraitUse& u : *missing) {
+    w.BeginObject().Field("trait", u.trait).Field("rules", uint64_t{u.rules});
+    w.Field("filledOverall", u.filled_overall).EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return JsonReply(200, w.Take());
+}
+
+std::optional<HttpResponse> PersonasApi::Stages(RouteCall& call) {
+  return JsonReply(200, LifecycleJson(engine_->Lifecycle()));
+}
+
+std::optional<HttpResponse> PersonasApi::DeleteStages(RouteCall& call) {
+  absl::Status deleted = engine_->DeleteLifecycle();
+  if (!deleted.ok()) return StatusReply(deleted);
+  return JsonReply(200, R"({"deleted":true})");
+}
+
+std::optional<HttpResponse> PersonasApi::SetStages(RouteCall& call) {
+  bool async = false;
+  auto def = ReadLifecycle(call.body(), &async);
+  if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
+  return jobs_->Start(
+      "stages", "stages",
+      [engine = engine_, d = std::get<LifecycleDefinition>(def)](
+          JobProgress& progress) -> absl::StatusOr<std::string> {
+        absl::StatusOr<LifecycleInfo> info = engine->SetLifecycle(d, Unowned(progress));
+        if (!info.ok()) return info.status();
+        return LifecycleJson(*info);
+      },
+      async, 200, call.respond());
+}
+
+namespace {
+
+// A change of a score or persona as a job's computation: the score's JSON when done.
+template <typename Change>
+JobRunner::Computation ScoreChange(GroupEngine* engine, Change change) {
+  return [engine, change](JobProgress& progress) -> absl::StatusOr<std::string> {
+    absl::StatusOr<ScoreInfo> info = change(engine, Unowned(progress));
+    if (!info.ok()) return info.status();
+    return ScoreJson(*info);
+  };
+}
+
+}  // namespace
+
+std::optional<HttpResponse> PersonasApi::List(RouteCall& call, ScoreList list) {
+  const bool personas = list == ScoreList::kPersonas;
+  JsonWriter w;
+  w.BeginObject().Key(personas ? "personas" : "scores").BeginArray();
+  for (const ScoreInfo& info : engine_->ListScores(personas)) w.Raw(ScoreJson(info));
+  w.EndArray().EndObject();
+  return JsonReply(200, w.Take());
+}
+
+std::optional<HttpResponse> PersonasApi::Create(RouteCall& call, ScoreList list) {
+  const bool personas = list == ScoreList::kPersonas;
+  bool async = false;
+  auto def = ReadScore(call.body(), personas, &async);
+  if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
+  return jobs_->Start("create", personas ? "persona" : "score",
+                      ScoreChange(engine_,
+                                  [d = std::get<ScoreDefinition>(def)](
+                                      GroupEngine* engine, std::shared_ptr<JobProgress> progress) {
+                                    return engine->CreateScore(d, std::move(progress));
+                                  }),
+                      async, 201, call.respond());
+}
+
+std::optional<HttpResponse> PersonasApi::Update(RouteCall& call, ScoreList list) {
+  const bool personas = list == ScoreList::kPersonas;
+  const std::string& name = call.param("name");
+  auto info = FindScore(name, list);
+  if (!info.ok()) return StatusReply(info.status());
+  bool async = false;
+  auto def = ReadScore(call.body(), personas, &async);
+  if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
+  return jobs_->Start("update", personas ? "persona" : "score",
+                      ScoreChange(engine_,
+                                  [name, d = std::get<ScoreDefinition>(def)](
+                                      GroupEngine* engine, std::shared_ptr<JobProgress> progress) {
+                                    return engine->UpdateScore(name, d, std::move(progress));
+                                  }),
+                      async, 200, call.respond());
+}
+
+std::optional<HttpResponse> PersonasApi::Delete(RouteCall& call, ScoreList list) {
+  const std::string& name = call.param("name");
+  auto info = FindScore(name, list);
+  if (!info.ok()) return StatusReply(info.status());
+  absl::Status deleted = engine_->DeleteScore(name);
+  if (!deleted.ok()) return StatusReply(deleted);
+  JsonWriter w;
+  w.BeginObject().Field("name", name).Field("deleted", true).EndObject();
+  return JsonReply(200, w.Take());
+}
+
+std::optional<HttpResponse> PersonasApi::Get(RouteCall& call, ScoreList list) {
+  const bool personas = list == ScoreList::kPersonas;
+  const std::string& name = call.param("name");
+  auto info = FindScore(name, list);
+  if (!info.ok()) return StatusReply(info.status());
+  auto distribution = engine_->Distribution(name);
+  if (!distribution.ok()) return StatusReply(distribution.status());
+  std::string json = ScoreJson(*info);
+  json.pop_back();  // the object goes on
+  JsonWriter rest;
+  rest.BeginObject();
+  DistributionJson(rest, *distribution, personas);
+  if (personas) {
+    auto members = engine_->AudienceBitmap(AudienceKind::kPersona, name);
+    if (!members.ok()) return StatusReply(members.status());
+    ProfileJson(rest, Describe(call, *members));
+  }
+  rest.EndObject();
+  // {"distribution": …, "profile": …} spliced into the persona's object.
+  std::string tail = rest.Take();
+  json += "," + tail.substr(1);
+  return JsonReply(200, std::move(json));
 }
 
 }  // namespace segmenta

@@ -5,7 +5,6 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -13,7 +12,6 @@
 #include "segments/engine.h"
 #include "segments/group.h"
 #include "server/http_server.h"
-#include "server/key_ring.h"
 
 namespace segmenta {
 
@@ -25,30 +23,17 @@ HttpResponse BadParameter(std::string_view name, std::string_view reason);
 // 405 with an Allow header.
 HttpResponse MethodNotAllowed(std::string_view path, std::string_view allow);
 // The HTTP answer for an error status: NotFound 404, AlreadyExists 409, InvalidArgument 400,
-// FailedPrecondition 409, ResourceExhausted 503, others 500.
+// FailedPrecondition 409, Cancelled 409 ("cancelled"), ResourceExhausted 503, others 500.
 HttpResponse StatusReply(const absl::Status& status);
 
 // Parses `text` as an integer in [min, max]; else the 400 naming `name`.
 std::optional<HttpResponse> ParseCount(std::string_view name, std::string_view text, size_t min,
                                        size_t max, size_t* value);
 
-// Checks "Authorization: Bearer TOKEN" for an /api route: an admin token may do anything,
-// a read-only token only GET/HEAD (`mutating` false). Returns the key, or the 401/403 to
-// send. Never logs the token.
-std::variant<KeyRecord, HttpResponse> AuthorizeAdmin(const HttpRequest& request,
-                                                     const KeyRing& keys, bool mutating);
-
 // Reads the optional "webhooks" array of a definition ([{url, secret, enter, exit}]) into
 // `out`. Returns a 400 naming the bad field, or nullopt.
 std::optional<HttpResponse> ReadWebhooksField(simdjson::dom::element root,
                                               std::vector<Webhook>* out);
-
-// The write key of an "Authorization: Basic base64(key:)" header. False when the header is
-// not Basic or does not decode.
-bool BasicUsername(std::string_view header, std::string* username);
-
-// The parts of a path: "/api/groups/x/" -> {"api", "groups", "x"}.
-std::vector<std::string_view> PathSegments(std::string_view path);
 
 // A page of members: {KEY: name, "members": [ids, or profiles when `expand_with` is set],
 // "nextCursor": cursor or null}.
@@ -56,21 +41,11 @@ std::string MembersJson(std::string_view key, std::string_view name, const Membe
                         const ContactReader* expand_with);
 
 // The paging parameters of member lists: ?limit= (1..10,000, default 100), &cursor=,
-// &expand=contacts.
+// &expand=contacts (RouteCall::ReadPage reads them).
 struct PageParams {
   size_t limit = 100;
   std::string cursor;
   bool expand = false;
 };
-// Reads `name`=`value` into `page` when it is one of its parameters (true), with a 400 in
-// `error` when its value is bad; false for other names.
-bool ReadPageParam(const std::string& name, const std::string& value, PageParams* page,
-                   std::optional<HttpResponse>* error);
-
-// The path's segments, percent-decoded, or a 400 naming "path".
-std::variant<std::vector<std::string>, HttpResponse> DecodedPathSegments(std::string_view path);
-
-// A 405 with Allow when the request's method (HEAD counted as GET) is not in `methods`.
-std::optional<HttpResponse> CheckMethod(const HttpRequest& request, std::string_view methods);
 
 }  // namespace segmenta

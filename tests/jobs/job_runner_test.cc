@@ -1,5 +1,7 @@
 #include "jobs/job_runner.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <future>
 #include <memory>
@@ -7,6 +9,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "core/time_format.h"
+#include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "store/keys.h"
 
@@ -44,8 +47,8 @@ JobRunner::Computation BlocksUntil(absl::Notification* started, absl::Notificati
 class JobRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/job_runner_test_" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    dir_ = fmt::format("{}/job_runner_test_{}_{}", ::testing::TempDir(), getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     Open();
   }

@@ -1,0 +1,60 @@
+// Jobs over HTTP: starting a long computation from a request (answered when it ends, or at
+// once with 202 and the job to poll), and GET /api/jobs, GET|DELETE /api/jobs/{id}.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "jobs/job_runner.h"
+#include "server/http_server.h"
+#include "server/route_table.h"
+
+namespace segmenta {
+
+// A job as JSON: {"id": "job-N", "kind", "state": queued|running|done|failed|cancelled,
+// "progress": 0..1, "createdAt", "startedAt", "finishedAt" (null until then),
+// "cancelRequested" (while a cancelled job still runs), RESULT_NAME: the result when done
+// (with `with_result`), "error" when failed or cancelled}.
+std::string JobJson(const JobRecord& job, bool with_result = true);
+
+// `progress` as the shared pointer that the audience engine's definition changes take,
+// without owning it: valid while the job's computation runs, as long as they use it.
+inline std::shared_ptr<JobProgress> Unowned(JobProgress& progress) {
+  return std::shared_ptr<JobProgress>(std::shared_ptr<JobProgress>(), &progress);
+}
+
+// Thread-safe.
+class JobsApi {
+ public:
+  // `runner` must outlive the API.
+  explicit JobsApi(JobRunner* runner) : runner_(runner) {}
+
+  // Queues `computation` as a job. When `async`, returns the 202 with the job (and a
+  // Location to poll); otherwise returns nullopt and `respond` gets `success_status` with
+  // the result when the job is done, or the error's answer (StatusReply; 503 when the
+  // server stopped first).
+  std::optional<HttpResponse> Start(std::string kind, std::string result_name,
+                                    JobRunner::Computation computation, bool async,
+                                    int success_status, const Responder& respond);
+
+  // GET /api/jobs?limit=&cursor=: {"jobs": [JOB without its result, newest first],
+  // "nextCursor"}; limit 1..1000, default 50.
+  std::optional<HttpResponse> List(RouteCall& call);
+  // GET /api/jobs/{id}: the job; 404 for an unknown or pruned id.
+  std::optional<HttpResponse> Get(RouteCall& call);
+  // DELETE /api/jobs/{id}: cancels the job (JobRunner::Cancel) and answers it as it stands;
+  // 404 for an unknown id, 409 when it has already ended.
+  std::optional<HttpResponse> Cancel(RouteCall& call);
+
+ private:
+  // `op` of the job named `id` ("job-N"), answered: the job, or its error (404 for an id
+  // that is no job's).
+  HttpResponse Answer(const std::string& id,
+                      const std::function<absl::StatusOr<JobRecord>(uint64_t)>& op);
+
+  JobRunner* runner_;
+};
+
+}  // namespace segmenta
