@@ -30,12 +30,11 @@ struct JobRunner::Job {
   }
 };
 
-JobRunner::JobRunner(Store* store, JobRunnerOptions options)
-    : store_(store), options_(std::move(options)) {}
+JobRunner::JobRunner(Store* store, JobRunnerOptions options) : store_(store), options_(options) {}
 
 absl::StatusOr<std::unique_ptr<JobRunner>> JobRunner::Start(Store* store,
                                                             JobRunnerOptions options) {
-  std::unique_ptr<JobRunner> runner(new JobRunner(store, std::move(options)));
+  std::unique_ptr<JobRunner> runner(new JobRunner(store, options));
   SEGMENTA_RETURN_IF_ERROR(runner->Load());
   runner->thread_ = std::thread([r = runner.get()] {
     pthread_setname_np(pthread_self(), "jobs");

@@ -244,25 +244,31 @@ void RouteTable::Dispatch(const HttpRequest& request, Responder respond) const {
     return send(ErrorResponse(404, "not_found", fmt::format("no route {}", request.path)));
   }
   const Route* route = nullptr;
-  std::string allow;
   for (const Route* r : matched) {
     if (r->method == request.method || (request.method == "HEAD" && r->method == "GET")) {
       route = r;
     }
-    if (!allow.empty()) allow += ", ";
-    allow += r->method;
   }
-  if (cors) allow += ", OPTIONS";
+  // The path's methods, for a 405 or a preflight.
+  auto allow = [&] {
+    std::string methods;
+    for (const Route* r : matched) {
+      if (!methods.empty()) methods += ", ";
+      methods += r->method;
+    }
+    if (cors) methods += ", OPTIONS";
+    return methods;
+  };
   if (cors && request.method == "OPTIONS") {
     HttpResponse preflight;
     preflight.status = 204;
-    preflight.headers.emplace_back("Access-Control-Allow-Methods", allow);
+    preflight.headers.emplace_back("Access-Control-Allow-Methods", allow());
     preflight.headers.emplace_back("Access-Control-Allow-Headers",
                                    "Authorization, Content-Type, Content-Encoding");
     preflight.headers.emplace_back("Access-Control-Max-Age", "86400");
     return send(std::move(preflight));
   }
-  if (route == nullptr) return send(MethodNotAllowed(request.path, allow));
+  if (route == nullptr) return send(MethodNotAllowed(request.path, allow()));
 
   RouteCall call(request, respond, keys_);
   std::optional<HttpResponse> response = Run(*route, raw, call);
