@@ -135,8 +135,8 @@ void Serve(const CommonOptions& common, const ServeFlags& flags) {
   WorkerStats final_stats = (*worker)->stats();
   uint64_t served = (*server)->requests_served();
   server->reset();
-  jobs->reset();  // finishes the job in progress
   api.reset();
+  jobs->reset();  // finishes the job in progress (it calls the engine, not the API)
   decider->reset();
   webhooks.reset();
   groups->reset();

@@ -29,9 +29,9 @@ namespace segmenta {
 // Thread-safe.
 class Api {
  public:
-  // `store`, `worker`, `keys`, `groups`, `jobs` and `clock` must outlive the API; `jobs` runs
-  // definition changes that call `groups`. `decider` may be null (personalization routes
-  // answer 503).
+  // `store`, `worker`, `keys`, `groups`, `jobs` and `clock` must outlive the API. The jobs
+  // it starts on `jobs` call `groups`, not the API: stop `jobs` before `groups` goes.
+  // `decider` may be null (personalization routes answer 503).
   Api(Store* store, Worker* worker, KeyRing* keys, GroupEngine* groups, JobRunner* jobs,
       Limits limits = {}, Clock* clock = Clock::Real(), Decider* decider = nullptr);
 

@@ -83,8 +83,8 @@ class ApiTest : public ::testing::Test {
     client_.reset();
     if (server_) server_->Shutdown();
     server_.reset();
-    jobs_.reset();
     api_.reset();
+    jobs_.reset();
     decider_.reset();
     groups_.reset();
     worker_.reset();
