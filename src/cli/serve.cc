@@ -79,15 +79,16 @@ void Serve(const CommonOptions& common, const ServeFlags& flags) {
     Fail(fmt::format("cannot start the worker: {}", std::string(worker.status().message())));
   }
 
-  absl::StatusOr<std::unique_ptr<GroupEngine>> groups =
-      GroupEngine::Start(store->get(), worker->get());
-  if (!groups.ok()) {
-    Fail(fmt::format("cannot load contact groups: {}", std::string(groups.status().message())));
+  absl::StatusOr<std::unique_ptr<AudienceEngine>> engine =
+      AudienceEngine::Start(store->get(), worker->get());
+  if (!engine.ok()) {
+    Fail(fmt::format("cannot load contact groups, personas and stages: {}",
+                     std::string(engine.status().message())));
   }
 
-  auto webhooks = std::make_unique<WebhookSender>(store->get(), groups->get());
+  auto webhooks = std::make_unique<WebhookSender>(store->get(), engine->get());
   absl::StatusOr<std::unique_ptr<Decider>> decider =
-      Decider::Start(store->get(), worker->get(), groups->get());
+      Decider::Start(store->get(), worker->get(), engine->get());
   if (!decider.ok()) {
     Fail(fmt::format("cannot load experiences: {}", std::string(decider.status().message())));
   }
@@ -98,7 +99,7 @@ void Serve(const CommonOptions& common, const ServeFlags& flags) {
   }
 
   Limits limits;
-  auto api = std::make_unique<Api>(store->get(), worker->get(), keys->get(), groups->get(),
+  auto api = std::make_unique<Api>(store->get(), worker->get(), keys->get(), engine->get(),
                                    jobs->get(), limits, Clock::Real(), decider->get());
   HttpServerOptions http;
   http.host = flags.host;
@@ -139,7 +140,7 @@ void Serve(const CommonOptions& common, const ServeFlags& flags) {
   jobs->reset();  // finishes the job in progress (it calls the engine, not the API)
   decider->reset();
   webhooks.reset();
-  groups->reset();
+  engine->reset();
   worker->reset();
   keys->reset();
   store->reset();

@@ -69,7 +69,7 @@ double ExperimentBucket(std::string_view visitor, std::string_view experiment) {
 }
 
 absl::StatusOr<std::unique_ptr<Decider>> Decider::Start(Store* store, Worker* worker,
-                                                        GroupEngine* engine, Clock* clock) {
+                                                        AudienceEngine* engine, Clock* clock) {
   // The User-Agent rules load now (half a second) rather than in the first request.
   SEGMENTA_RETURN_IF_ERROR(UserAgentParser::Shared().status());
   std::unique_ptr<Decider> d(new Decider(store, worker, engine, clock));
@@ -113,7 +113,7 @@ absl::StatusOr<std::shared_ptr<const Decider::Compiled>> Decider::Compile(
     ExperienceDefinition def) const {
   auto out = std::make_shared<Compiled>();
   absl::Status status = worker_->ReadProfiles([&](const ProfileTable& profiles) -> absl::Status {
-    Schema schema = engine_->ConditionSchema(profiles);
+    Schema schema = engine_->conditions().ConditionSchema(profiles);
     schema.visit = true;
     const Millis now = ToMillis(clock_->Now());
     for (size_t i = 0; i < def.variations.size(); ++i) {
@@ -345,8 +345,9 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
       d.payload = def.default_payload;
       if (def.is_experiment()) {
         d.experiment = def.experiment;
-        if (c->audience != nullptr && !engine_->MatchesNow(*c->audience, profiles, contact, now,
-                                                           c->audience_overall, visit)) {
+        if (c->audience != nullptr &&
+            !engine_->conditions().MatchesNow(*c->audience, profiles, contact, now,
+                                              c->audience_overall, visit)) {
           d.reason = "not in the experiment's audience: the default, no exposure";
           out.push_back(std::move(d));
           continue;
@@ -387,8 +388,8 @@ absl::StatusOr<std::vector<Decision>> Decider::Decide(DecideRequest request) {
       d.reason = "no variation's condition holds: the default";
       for (size_t i = 0; i < def.variations.size(); ++i) {
         const auto& plan = c->plans[i];
-        if (plan != nullptr &&
-            !engine_->MatchesNow(*plan, profiles, contact, now, c->overall[i], visit)) {
+        if (plan != nullptr && !engine_->conditions().MatchesNow(*plan, profiles, contact, now,
+                                                                 c->overall[i], visit)) {
           continue;
         }
         d.variation = def.variations[i].name;
@@ -483,10 +484,10 @@ absl::StatusOr<Decider::RenderedFor> Decider::Render(const EmailTemplate& t,
     if (auto a = reader_.FindAccount(contact.accounts.front()); a.ok()) account = *std::move(a);
   }
   if (account) context.account = &account->traits;
-  ContactScores scores = engine_->ScoresOf(contact.id);
+  ContactScores scores = engine_->scores().Of(contact.id);
   context.persona = scores.persona;
   context.stage = scores.stage;
-  context.audiences = engine_->GroupsOf(contact.id);
+  context.audiences = engine_->groups().Of(contact.id);
   if (!scores.persona.empty()) context.audiences.push_back(scores.persona);
   if (!scores.stage.empty()) context.audiences.push_back(scores.stage);
   SEGMENTA_ASSIGN_OR_RETURN(out.email_content, RenderEmail(t, context));
@@ -505,7 +506,7 @@ absl::Status Decider::RenderAudience(std::string_view name, AudienceKind kind,
                                      const std::function<void(const RenderedFor&)>& rendered,
                                      std::vector<Skipped>* skipped) const {
   SEGMENTA_ASSIGN_OR_RETURN(EmailTemplate t, GetTemplate(name));
-  SEGMENTA_ASSIGN_OR_RETURN(Roaring members, engine_->AudienceBitmap(kind, audience));
+  SEGMENTA_ASSIGN_OR_RETURN(Roaring members, engine_->audiences().Bitmap(kind, audience));
   for (uint32_t id : members) {
     absl::StatusOr<Contact> c = reader_.FindById(id);
     if (!c.ok()) continue;  // erased since

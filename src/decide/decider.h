@@ -55,7 +55,7 @@ class Decider {
   // Every argument must outlive the decider. Errors: DataLoss for malformed records; the
   // rules' load error (NotFound without uap-core).
   static absl::StatusOr<std::unique_ptr<Decider>> Start(Store* store, Worker* worker,
-                                                        GroupEngine* engine,
+                                                        AudienceEngine* engine,
                                                         Clock* clock = Clock::Real());
   // Hands the exposures still held to the worker (FlushExposures) and waits until the
   // worker has applied them: the worker must still run.
@@ -124,7 +124,7 @@ class Decider {
     std::vector<std::string> reasons;
   };
 
-  Decider(Store* store, Worker* worker, GroupEngine* engine, Clock* clock)
+  Decider(Store* store, Worker* worker, AudienceEngine* engine, Clock* clock)
       : store_(store), worker_(worker), engine_(engine), clock_(clock), reader_(store) {}
   // Submits the exposures held every kExposureDelay until the decider stops.
   void SubmitExposuresLoop();
@@ -132,7 +132,7 @@ class Decider {
 
   Store* store_;
   Worker* worker_;
-  GroupEngine* engine_;
+  AudienceEngine* engine_;
   Clock* clock_;
   ContactReader reader_;
   mutable absl::Mutex mu_;

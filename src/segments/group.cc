@@ -1,5 +1,7 @@
 #include "segments/group.h"
 
+#include <algorithm>
+
 #include "core/json_writer.h"
 #include "fmt/format.h"
 #include "simdjson.h"
@@ -92,6 +94,35 @@ absl::StatusOr<GroupDefinition> GroupDefinition::Decode(std::string_view bytes) 
   return g;
 }
 
+void SortListed(GroupDefinition* def) {
+  std::sort(def->contacts.begin(), def->contacts.end());
+  def->contacts.erase(std::unique(def->contacts.begin(), def->contacts.end()), def->contacts.end());
+  std::sort(def->accounts.begin(), def->accounts.end());
+  def->accounts.erase(std::unique(def->accounts.begin(), def->accounts.end()), def->accounts.end());
+}
+
+absl::Status CheckWebhooks(const std::vector<Webhook>& hooks) {
+  for (const Webhook& hook : hooks) {
+    if (hook.url.rfind("http://", 0) != 0 && hook.url.rfind("https://", 0) != 0) {
+      return absl::InvalidArgumentError(
+          fmt::format("webhook url \"{}\" must start with http:// or https://", hook.url));
+    }
+    if (hook.secret.size() < 16) {
+      return absl::InvalidArgumentError("a webhook secret has at least 16 characters");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status NormalizeGroup(GroupDefinition* def) {
+  absl::Status name = CheckGroupName(def->name);
+  if (!name.ok()) return name;
+  absl::Status hooks = CheckWebhooks(def->webhooks);
+  if (!hooks.ok()) return hooks;
+  SortListed(def);
+  return absl::OkStatus();
+}
+
 absl::Status CheckGroupName(std::string_view name) {
   if (name.empty() || name.size() > 200) {
     return absl::InvalidArgumentError("a group name has 1 to 200 bytes");
@@ -118,22 +149,22 @@ std::string GroupKey(uint32_t id) {
   return key;
 }
 
-std::string MembershipPrefix(uint32_t group) { return GroupKey(group); }
+std::string MembershipPrefix(uint32_t audience) { return GroupKey(audience); }
 
-std::string MembershipKey(uint32_t group, ContactId contact) {
-  std::string key = MembershipPrefix(group);
+std::string MembershipKey(uint32_t audience, ContactId contact) {
+  std::string key = MembershipPrefix(audience);
   AppendBigEndian64(contact, &key);
   return key;
 }
 
-std::string GroupHistoryPrefix(uint32_t group) {
+std::string AudienceHistoryPrefix(uint32_t audience) {
   std::string key = "g";
-  AppendBigEndian32(group, &key);
+  AppendBigEndian32(audience, &key);
   return key;
 }
 
-std::string GroupHistoryKey(uint32_t group, int64_t time_ms, uint64_t seq) {
-  std::string key = GroupHistoryPrefix(group);
+std::string AudienceHistoryKey(uint32_t audience, int64_t time_ms, uint64_t seq) {
+  std::string key = AudienceHistoryPrefix(audience);
   AppendBigEndian64(static_cast<uint64_t>(time_ms) ^ kSignBit, &key);
   AppendBigEndian64(seq, &key);
   return key;

@@ -1,4 +1,5 @@
-// A contact group (segment): its definition as stored and as the API shows it.
+// A contact group (segment): its definition as stored and as the API shows it; the webhooks
+// of any audience; and the store keys of groups, memberships and history.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +13,7 @@
 
 namespace segmenta {
 
-// Where a group's enter and exit events are delivered.
+// Where the enters and exits of an audience (a group, a persona, the stages) are delivered.
 struct Webhook {
   std::string url;     // http://host:port/path
   std::string secret;  // signs each delivery (HMAC-SHA256); never shown back
@@ -51,17 +52,27 @@ class JsonWriter;
 void WriteWebhooks(const std::vector<Webhook>& hooks, JsonWriter& w);
 absl::Status ReadWebhooks(simdjson::dom::array array, std::vector<Webhook>* out);
 
+// Checks what can be checked of a definition without the data (its name and webhooks),
+// and sorts its lists (SortListed). Errors: InvalidArgument saying what is wrong.
+absl::Status NormalizeGroup(GroupDefinition* def);
+// Sorts the listed contacts and accounts of `def`, each once.
+void SortListed(GroupDefinition* def);
+// A webhook's URL is http:// or https://, its secret at least 16 characters.
+// Errors: InvalidArgument saying which.
+absl::Status CheckWebhooks(const std::vector<Webhook>& hooks);
+
 // A name may hold letters, digits, spaces and - _ . ( ) & ' / from 1 to 200 bytes, and
 // must not start or end with a space. Errors: InvalidArgument saying what is wrong.
 absl::Status CheckGroupName(std::string_view name);
 
 // Store keys.
 std::string GroupKey(uint32_t id);
-std::string MembershipKey(uint32_t group, ContactId contact);
-std::string MembershipPrefix(uint32_t group);
-// History: by group ('g') and by contact ('c'), in time order.
-std::string GroupHistoryKey(uint32_t group, int64_t time_ms, uint64_t seq);
-std::string GroupHistoryPrefix(uint32_t group);
+// Memberships and history name any audience (a group, a persona, a stage) by its id.
+std::string MembershipKey(uint32_t audience, ContactId contact);
+std::string MembershipPrefix(uint32_t audience);
+// History: by audience ('g') and by contact ('c'), in time order.
+std::string AudienceHistoryKey(uint32_t audience, int64_t time_ms, uint64_t seq);
+std::string AudienceHistoryPrefix(uint32_t audience);
 std::string ContactHistoryKey(ContactId contact, int64_t time_ms, uint64_t seq);
 std::string ContactHistoryPrefix(ContactId contact);
 

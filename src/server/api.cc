@@ -16,13 +16,13 @@ const std::vector<std::string_view> kSuppress = {"suppress"};
 
 }  // namespace
 
-Api::Api(Store* store, Worker* worker, KeyRing* keys, GroupEngine* groups, JobRunner* jobs,
+Api::Api(Store* store, Worker* worker, KeyRing* keys, AudienceEngine* engine, JobRunner* jobs,
          Limits limits, Clock* clock, Decider* decider)
     : tracking_(worker, limits, clock),
       admin_(store, worker, keys, clock),
       jobs_(jobs),
-      groups_(store, groups, &jobs_),
-      personas_(store, worker, groups, &jobs_),
+      groups_(store, engine, &jobs_),
+      personas_(store, worker, engine, &jobs_),
       experiments_(worker, clock),
       decide_(decider == nullptr ? std::nullopt : std::make_optional<DecideApi>(decider, clock)),
       routes_(Table(), keys) {}

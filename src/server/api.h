@@ -29,10 +29,10 @@ namespace segmenta {
 // Thread-safe.
 class Api {
  public:
-  // `store`, `worker`, `keys`, `groups`, `jobs` and `clock` must outlive the API. The jobs
-  // it starts on `jobs` call `groups`, not the API: stop `jobs` before `groups` goes.
+  // `store`, `worker`, `keys`, `engine`, `jobs` and `clock` must outlive the API. The jobs
+  // it starts on `jobs` call `engine`, not the API: stop `jobs` before `engine` goes.
   // `decider` may be null (personalization routes answer 503).
-  Api(Store* store, Worker* worker, KeyRing* keys, GroupEngine* groups, JobRunner* jobs,
+  Api(Store* store, Worker* worker, KeyRing* keys, AudienceEngine* engine, JobRunner* jobs,
       Limits limits = {}, Clock* clock = Clock::Real(), Decider* decider = nullptr);
 
   void Handle(const HttpRequest& request, Responder respond);

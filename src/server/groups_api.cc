@@ -11,7 +11,7 @@ namespace segmenta {
 namespace {
 
 void EventJson(JsonWriter& w, const MembershipEvent& e) {
-  w.BeginObject().Field("group", e.group_name).Field("kind", AudienceKindName(e.kind));
+  w.BeginObject().Field("group", e.audience_name).Field("kind", AudienceKindName(e.kind));
   w.Field("contactId", std::to_string(e.contact)).Field("type", e.entered ? "entered" : "exited");
   w.Field("time", FormatTimestamp(FromMillis(e.time_ms))).Field("cause", e.cause).EndObject();
 }
@@ -124,7 +124,7 @@ std::string GroupJson(const GroupInfo& info) {
   return w.Take();
 }
 
-GroupsApi::GroupsApi(const Store* store, GroupEngine* engine, JobsApi* jobs)
+GroupsApi::GroupsApi(const Store* store, AudienceEngine* engine, JobsApi* jobs)
     : reader_(store), engine_(engine), jobs_(jobs) {}
 
 absl::StatusOr<ContactId> GroupsApi::Resolve(std::string_view identity) const {
@@ -143,7 +143,7 @@ std::optional<HttpResponse> GroupsApi::CheckCondition(RouteCall& call) {
   if (root["count"].get(count) != simdjson::SUCCESS) count = false;
   std::string text =
       condition.is_string() ? std::string(std::string_view(condition)) : MinifiedJson(condition);
-  absl::StatusOr<ConditionCheck> check = engine_->Check(text, count);
+  absl::StatusOr<ConditionCheck> check = engine_->conditions().Check(text, count);
   if (!check.ok()) {
     JsonWriter w;
     w.BeginArray().BeginObject().Field("field", "condition");
@@ -167,7 +167,7 @@ std::optional<HttpResponse> GroupsApi::ContactGroups(RouteCall& call) {
   JsonWriter w;
   w.BeginObject().Field("contactId", std::to_string(*contact));
   w.Key("groups").BeginArray();
-  for (const std::string& g : engine_->GroupsOf(*contact)) w.String(g);
+  for (const std::string& g : engine_->groups().Of(*contact)) w.String(g);
   w.EndArray();
   w.EndObject();
   return JsonReply(200, w.Take());
@@ -180,7 +180,7 @@ std::optional<HttpResponse> GroupsApi::ContactHistory(RouteCall& call) {
   if (!contact.ok()) return StatusReply(contact.status());
   JsonWriter w;
   w.BeginObject().Field("contactId", std::to_string(*contact));
-  auto history = engine_->ContactHistory(*contact, page.limit);
+  auto history = engine_->audiences().ContactHistory(*contact, page.limit);
   if (!history.ok()) return StatusReply(history.status());
   w.Key("history").BeginArray();
   for (const MembershipEvent& e : *history) EventJson(w, e);
@@ -192,7 +192,7 @@ std::optional<HttpResponse> GroupsApi::ContactHistory(RouteCall& call) {
 std::optional<HttpResponse> GroupsApi::List(RouteCall& call) {
   JsonWriter w;
   w.BeginObject().Key("groups").BeginArray();
-  for (const GroupInfo& info : engine_->List()) w.Raw(GroupJson(info));
+  for (const GroupInfo& info : engine_->groups().List()) w.Raw(GroupJson(info));
   w.EndArray().EndObject();
   return JsonReply(200, w.Take());
 }
@@ -205,12 +205,12 @@ std::optional<HttpResponse> GroupsApi::Create(RouteCall& call) {
   return StartJob(
       "create",
       [engine = engine_, d = std::get<GroupDefinition>(def)](
-          std::shared_ptr<JobProgress> progress) { return engine->Create(d, progress); },
+          std::shared_ptr<JobProgress> progress) { return engine->groups().Create(d, progress); },
       async, 201, call.respond());
 }
 
 std::optional<HttpResponse> GroupsApi::Get(RouteCall& call) {
-  auto info = engine_->Get(call.param("name"));
+  auto info = engine_->groups().Get(call.param("name"));
   if (!info.ok()) return StatusReply(info.status());
   return JsonReply(200, GroupJson(*info));
 }
@@ -223,13 +223,13 @@ std::optional<HttpResponse> GroupsApi::Update(RouteCall& call) {
   return StartJob(
       "update",
       [engine = engine_, name = call.param("name"), d = std::get<GroupDefinition>(def)](
-          std::shared_ptr<JobProgress> progress) { return engine->Update(name, d, progress); },
+          std::shared_ptr<JobProgress> progress) { return engine->groups().Update(name, d, progress); },
       async, 200, call.respond());
 }
 
 std::optional<HttpResponse> GroupsApi::Delete(RouteCall& call) {
   const std::string& name = call.param("name");
-  absl::Status deleted = engine_->Delete(name);
+  absl::Status deleted = engine_->groups().Delete(name);
   if (!deleted.ok()) return StatusReply(deleted);
   JsonWriter w;
   w.BeginObject().Field("name", name).Field("deleted", true).EndObject();
@@ -238,7 +238,7 @@ std::optional<HttpResponse> GroupsApi::Delete(RouteCall& call) {
 
 std::optional<HttpResponse> GroupsApi::Count(RouteCall& call) {
   const std::string& name = call.param("name");
-  auto info = engine_->Get(name);
+  auto info = engine_->groups().Get(name);
   if (!info.ok()) return StatusReply(info.status());
   JsonWriter w;
   w.BeginObject().Field("name", name).Field("count", info->members).EndObject();
@@ -248,7 +248,7 @@ std::optional<HttpResponse> GroupsApi::Count(RouteCall& call) {
 std::optional<HttpResponse> GroupsApi::History(RouteCall& call) {
   PageParams page;
   if (auto bad = call.ReadPage(&page)) return bad;
-  auto history = engine_->GroupHistory(call.param("name"), page.limit);
+  auto history = engine_->audiences().History(AudienceKind::kGroup, call.param("name"), page.limit);
   if (!history.ok()) return StatusReply(history.status());
   JsonWriter w;
   w.BeginObject().Key("history").BeginArray();
@@ -261,7 +261,7 @@ std::optional<HttpResponse> GroupsApi::IsMember(RouteCall& call) {
   const std::string& name = call.param("name");
   absl::StatusOr<ContactId> contact = Resolve(call.param("contact"));
   if (!contact.ok()) return StatusReply(contact.status());
-  auto member = engine_->IsMember(name, *contact);
+  auto member = engine_->groups().IsMember(name, *contact);
   if (!member.ok()) return StatusReply(member.status());
   JsonWriter w;
   w.BeginObject().Field("group", name).Field("contactId", std::to_string(*contact));
@@ -273,7 +273,7 @@ std::optional<HttpResponse> GroupsApi::Members(RouteCall& call) {
   PageParams page;
   if (auto bad = call.ReadPage(&page)) return bad;
   const std::string& name = call.param("name");
-  auto members = engine_->Members(name, page.cursor, page.limit);
+  auto members = engine_->audiences().Members(AudienceKind::kGroup, name, page.cursor, page.limit);
   if (!members.ok()) return StatusReply(members.status());
   return JsonReply(200, MembersJson("group", name, *members, page.expand ? &reader_ : nullptr));
 }
@@ -300,7 +300,7 @@ std::optional<HttpResponse> GroupsApi::EditMembers(RouteCall& call) {
       accounts->emplace_back(a);
     }
   }
-  auto info = engine_->EditStatic(call.param("name"), add, remove, add_accounts, remove_accounts);
+  auto info = engine_->groups().EditStatic(call.param("name"), add, remove, add_accounts, remove_accounts);
   if (!info.ok()) return StatusReply(info.status());
   return JsonReply(200, GroupJson(*info));
 }

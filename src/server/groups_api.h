@@ -22,7 +22,7 @@ namespace segmenta {
 class GroupsApi {
  public:
   // `store`, `engine` and `jobs` must outlive the API.
-  GroupsApi(const Store* store, GroupEngine* engine, JobsApi* jobs);
+  GroupsApi(const Store* store, AudienceEngine* engine, JobsApi* jobs);
 
   // GET /api/groups: every group with its size.
   std::optional<HttpResponse> List(RouteCall& call);
@@ -62,7 +62,7 @@ class GroupsApi {
   absl::StatusOr<ContactId> Resolve(std::string_view identity) const;
 
   ContactReader reader_;
-  GroupEngine* engine_;
+  AudienceEngine* engine_;
   JobsApi* jobs_;
 };
 

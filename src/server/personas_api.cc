@@ -3,6 +3,7 @@
 #include <variant>
 
 #include "analytics/audience.h"
+#include "analytics/progressive_profiling.h"
 #include "core/json_writer.h"
 #include "core/time_format.h"
 #include "fmt/format.h"
@@ -287,13 +288,13 @@ std::string ScoreJson(const ScoreInfo& info) {
   return w.Take();
 }
 
-PersonasApi::PersonasApi(const Store* store, const Worker* worker, GroupEngine* engine,
+PersonasApi::PersonasApi(const Store* store, const Worker* worker, AudienceEngine* engine,
                          JobsApi* jobs)
     : reader_(store), worker_(worker), engine_(engine), jobs_(jobs) {}
 
 absl::StatusOr<ScoreInfo> PersonasApi::FindScore(const std::string& name, ScoreList list) const {
   const bool personas = list == ScoreList::kPersonas;
-  auto info = engine_->GetScore(name);
+  auto info = engine_->scores().Get(name);
   if (info.ok() && info->definition.persona != personas) {
     info = absl::NotFoundError(
         fmt::format("no {} named \"{}\" (it is a {}: /api/{})", personas ? "persona" : "score",
@@ -323,7 +324,7 @@ std::optional<HttpResponse> PersonasApi::Members(RouteCall& call, AudienceKind k
   if (auto unknown = UnknownAudience(kind, name)) return unknown;
   PageParams page;
   if (auto bad = call.ReadPage(&page)) return bad;
-  auto members = engine_->AudienceMembers(kind, name, page.cursor, page.limit);
+  auto members = engine_->audiences().Members(kind, name, page.cursor, page.limit);
   if (!members.ok()) return StatusReply(members.status());
   return JsonReply(
       200, MembersJson(AudienceKindName(kind), name, *members, page.expand ? &reader_ : nullptr));
@@ -334,12 +335,12 @@ std::optional<HttpResponse> PersonasApi::History(RouteCall& call, AudienceKind k
   if (auto unknown = UnknownAudience(kind, name)) return unknown;
   PageParams page;
   if (auto bad = call.ReadPage(&page)) return bad;
-  auto history = engine_->AudienceHistory(kind, name, page.limit);
+  auto history = engine_->audiences().History(kind, name, page.limit);
   if (!history.ok()) return StatusReply(history.status());
   JsonWriter w;
   w.BeginObject().Key("history").BeginArray();
   for (const MembershipEvent& e : *history) {
-    w.BeginObject().Field(AudienceKindName(kind), e.group_name);
+    w.BeginObject().Field(AudienceKindName(kind), e.audience_name);
     w.Field("contactId", std::to_string(e.contact));
     w.Field("type", e.entered ? "entered" : "exited");
     w.Field("time", FormatTimestamp(FromMillis(e.time_ms))).Field("cause", e.cause);
@@ -352,7 +353,7 @@ std::optional<HttpResponse> PersonasApi::History(RouteCall& call, AudienceKind k
 std::optional<HttpResponse> PersonasApi::Completeness(RouteCall& call, AudienceKind kind) {
   const std::string& name = call.param("name");
   if (auto unknown = UnknownAudience(kind, name)) return unknown;
-  auto uses = engine_->Completeness(kind, name);
+  auto uses = CompletenessNow(*worker_, engine_->audiences(), kind, name);
   if (!uses.ok()) return StatusReply(uses.status());
   return JsonReply(200, TraitUsesJson("traits", *uses));
 }
@@ -360,7 +361,7 @@ std::optional<HttpResponse> PersonasApi::Completeness(RouteCall& call, AudienceK
 std::optional<HttpResponse> PersonasApi::Profile(RouteCall& call, AudienceKind kind) {
   const std::string& name = call.param("name");
   if (auto unknown = UnknownAudience(kind, name)) return unknown;
-  auto members = engine_->AudienceBitmap(kind, name);
+  auto members = engine_->audiences().Bitmap(kind, name);
   if (!members.ok()) return StatusReply(members.status());
   JsonWriter w;
   w.BeginObject().Field(AudienceKindName(kind), name);
@@ -374,7 +375,7 @@ std::optional<HttpResponse> PersonasApi::ScoresOfContact(RouteCall& call) {
   if (!contact.ok()) return StatusReply(contact.status());
   JsonWriter w;
   w.BeginObject().Field("contactId", std::to_string(contact->id));
-  ContactScores scores = engine_->ScoresOf(contact->id);
+  ContactScores scores = engine_->scores().Of(contact->id);
   w.Key("scores").BeginArray();
   for (const auto& s : scores.scores) {
     w.BeginObject().Field("name", s.name).Field("points", s.points);
@@ -401,7 +402,7 @@ std::optional<HttpResponse> PersonasApi::NextQuestion(RouteCall& call) {
   if (!contact.ok()) return StatusReply(contact.status());
   JsonWriter w;
   w.BeginObject().Field("contactId", std::to_string(contact->id));
-  auto missing = engine_->MissingTraits(contact->id);
+  auto missing = MissingTraitsNow(*worker_, engine_->audiences(), contact->id);
   if (!missing.ok()) return StatusReply(missing.status());
   w.Key("question");
   if (missing->empty()) {
@@ -421,11 +422,11 @@ std::optional<HttpResponse> PersonasApi::NextQuestion(RouteCall& call) {
 }
 
 std::optional<HttpResponse> PersonasApi::Stages(RouteCall& call) {
-  return JsonReply(200, LifecycleJson(engine_->Lifecycle()));
+  return JsonReply(200, LifecycleJson(engine_->stages().Get()));
 }
 
 std::optional<HttpResponse> PersonasApi::DeleteStages(RouteCall& call) {
-  absl::Status deleted = engine_->DeleteLifecycle();
+  absl::Status deleted = engine_->stages().Delete();
   if (!deleted.ok()) return StatusReply(deleted);
   return JsonReply(200, R"({"deleted":true})");
 }
@@ -438,7 +439,7 @@ std::optional<HttpResponse> PersonasApi::SetStages(RouteCall& call) {
       "stages", "stages",
       [engine = engine_, d = std::get<LifecycleDefinition>(def)](
           JobProgress& progress) -> absl::StatusOr<std::string> {
-        absl::StatusOr<LifecycleInfo> info = engine->SetLifecycle(d, Unowned(progress));
+        absl::StatusOr<LifecycleInfo> info = engine->stages().Set(d, Unowned(progress));
         if (!info.ok()) return info.status();
         return LifecycleJson(*info);
       },
@@ -449,7 +450,7 @@ namespace {
 
 // A change of a score or persona as a job's computation: the score's JSON when done.
 template <typename Change>
-JobRunner::Computation ScoreChange(GroupEngine* engine, Change change) {
+JobRunner::Computation ScoreChange(AudienceEngine* engine, Change change) {
   return [engine, change](JobProgress& progress) -> absl::StatusOr<std::string> {
     absl::StatusOr<ScoreInfo> info = change(engine, Unowned(progress));
     if (!info.ok()) return info.status();
@@ -463,7 +464,7 @@ std::optional<HttpResponse> PersonasApi::List(RouteCall& call, ScoreList list) {
   const bool personas = list == ScoreList::kPersonas;
   JsonWriter w;
   w.BeginObject().Key(personas ? "personas" : "scores").BeginArray();
-  for (const ScoreInfo& info : engine_->ListScores(personas)) w.Raw(ScoreJson(info));
+  for (const ScoreInfo& info : engine_->scores().List(personas)) w.Raw(ScoreJson(info));
   w.EndArray().EndObject();
   return JsonReply(200, w.Take());
 }
@@ -476,8 +477,8 @@ std::optional<HttpResponse> PersonasApi::Create(RouteCall& call, ScoreList list)
   return jobs_->Start("create", personas ? "persona" : "score",
                       ScoreChange(engine_,
                                   [d = std::get<ScoreDefinition>(def)](
-                                      GroupEngine* engine, std::shared_ptr<JobProgress> progress) {
-                                    return engine->CreateScore(d, std::move(progress));
+                                      AudienceEngine* engine, std::shared_ptr<JobProgress> progress) {
+                                    return engine->scores().Create(d, std::move(progress));
                                   }),
                       async, 201, call.respond());
 }
@@ -493,8 +494,8 @@ std::optional<HttpResponse> PersonasApi::Update(RouteCall& call, ScoreList list)
   return jobs_->Start("update", personas ? "persona" : "score",
                       ScoreChange(engine_,
                                   [name, d = std::get<ScoreDefinition>(def)](
-                                      GroupEngine* engine, std::shared_ptr<JobProgress> progress) {
-                                    return engine->UpdateScore(name, d, std::move(progress));
+                                      AudienceEngine* engine, std::shared_ptr<JobProgress> progress) {
+                                    return engine->scores().Update(name, d, std::move(progress));
                                   }),
                       async, 200, call.respond());
 }
@@ -503,7 +504,7 @@ std::optional<HttpResponse> PersonasApi::Delete(RouteCall& call, ScoreList list)
   const std::string& name = call.param("name");
   auto info = FindScore(name, list);
   if (!info.ok()) return StatusReply(info.status());
-  absl::Status deleted = engine_->DeleteScore(name);
+  absl::Status deleted = engine_->scores().Delete(name);
   if (!deleted.ok()) return StatusReply(deleted);
   JsonWriter w;
   w.BeginObject().Field("name", name).Field("deleted", true).EndObject();
@@ -515,7 +516,7 @@ std::optional<HttpResponse> PersonasApi::Get(RouteCall& call, ScoreList list) {
   const std::string& name = call.param("name");
   auto info = FindScore(name, list);
   if (!info.ok()) return StatusReply(info.status());
-  auto distribution = engine_->Distribution(name);
+  auto distribution = engine_->scores().Distribution(name);
   if (!distribution.ok()) return StatusReply(distribution.status());
   std::string json = ScoreJson(*info);
   json.pop_back();  // the object goes on
@@ -523,7 +524,7 @@ std::optional<HttpResponse> PersonasApi::Get(RouteCall& call, ScoreList list) {
   rest.BeginObject();
   DistributionJson(rest, *distribution, personas);
   if (personas) {
-    auto members = engine_->AudienceBitmap(AudienceKind::kPersona, name);
+    auto members = engine_->audiences().Bitmap(AudienceKind::kPersona, name);
     if (!members.ok()) return StatusReply(members.status());
     ProfileJson(rest, Describe(call, *members));
   }

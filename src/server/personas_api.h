@@ -23,7 +23,7 @@ enum class ScoreList { kScores, kPersonas };
 class PersonasApi {
  public:
   // Every argument must outlive the API.
-  PersonasApi(const Store* store, const Worker* worker, GroupEngine* engine, JobsApi* jobs);
+  PersonasApi(const Store* store, const Worker* worker, AudienceEngine* engine, JobsApi* jobs);
 
   // GET /api/personas, /api/scores: every persona (with its size) or score.
   std::optional<HttpResponse> List(RouteCall& call, ScoreList list);
@@ -72,7 +72,7 @@ class PersonasApi {
 
   ContactReader reader_;
   const Worker* worker_;
-  GroupEngine* engine_;
+  AudienceEngine* engine_;
   JobsApi* jobs_;
 };
 

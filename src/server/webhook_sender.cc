@@ -29,7 +29,8 @@ std::string WebhookSignature(std::string_view secret, int64_t unix_seconds, std:
   return fmt::format("t={},v1={}", unix_seconds, hex);
 }
 
-WebhookSender::WebhookSender(Store* store, const GroupEngine* engine, WebhookSenderOptions options)
+WebhookSender::WebhookSender(Store* store, const AudienceEngine* engine,
+                             WebhookSenderOptions options)
     : store_(store), engine_(engine), reader_(store), options_(options) {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "webhooks");
@@ -107,7 +108,7 @@ void WebhookSender::Pass() {
     const bool entered = type.ends_with(".entered");
     bool done = true;
     std::string body;
-    for (const Webhook& hook : engine_->WebhooksOf(static_cast<uint32_t>(group_id))) {
+    for (const Webhook& hook : engine_->audiences().WebhooksOf(static_cast<uint32_t>(group_id))) {
       if ((entered && !hook.enter) || (!entered && !hook.exit)) continue;
       const std::string name = fmt::format("{}|{}", group_id, hook.url);
       auto [state_it, inserted] = hooks_.try_emplace(name);

@@ -37,7 +37,7 @@ std::string WebhookSignature(std::string_view secret, int64_t unix_seconds, std:
 // Runs one thread. `store` and `engine` must outlive it.
 class WebhookSender {
  public:
-  WebhookSender(Store* store, const GroupEngine* engine, WebhookSenderOptions options = {});
+  WebhookSender(Store* store, const AudienceEngine* engine, WebhookSenderOptions options = {});
   // Stops the thread (a delivery in progress completes or times out first).
   ~WebhookSender();
 
@@ -57,7 +57,7 @@ class WebhookSender {
   std::string Enrich(std::string_view event);
 
   Store* store_;
-  const GroupEngine* engine_;
+  const AudienceEngine* engine_;
   ContactReader reader_;
   WebhookSenderOptions options_;
   absl::flat_hash_map<std::string, Hook> hooks_;  // by "groupId|url"

@@ -238,7 +238,7 @@ TEST_F(DeciderTest, TargetingReadsColdDataAndBadDefinitionsAreRefused) {
   GroupDefinition g;
   g.name = "Mobile";
   g.condition = "visit.device.type = \"mobile\"";
-  EXPECT_THAT(engine_->Create(g).status().message(), HasSubstr("experiences may read it"));
+  EXPECT_THAT(engine_->groups().Create(g).status().message(), HasSubstr("experiences may read it"));
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ absl::StatusOr<std::unique_ptr<GoldenSystem>> GoldenSystem::Start(const std::str
 absl::Status GoldenSystem::Open(const std::string& dir) {
   SEGMENTA_ASSIGN_OR_RETURN(store_, Store::Open(dir));
   SEGMENTA_ASSIGN_OR_RETURN(worker_, Worker::Start(store_.get(), {}, &clock_));
-  SEGMENTA_ASSIGN_OR_RETURN(engine_, GroupEngine::Start(store_.get(), worker_.get(), &clock_));
+  SEGMENTA_ASSIGN_OR_RETURN(engine_, AudienceEngine::Start(store_.get(), worker_.get(), &clock_));
   return absl::OkStatus();
 }
 

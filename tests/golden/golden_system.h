@@ -21,7 +21,7 @@ namespace segmenta::golden {
 class GoldenSystem {
  public:
   // Opens a new store in `dir` (which must not exist) and starts the worker and the engine
-  // with the clock at `now`. Errors: those of Store::Open, Worker::Start, GroupEngine::Start.
+  // with the clock at `now`. Errors: those of Store::Open, Worker::Start, AudienceEngine::Start.
   static absl::StatusOr<std::unique_ptr<GoldenSystem>> Start(const std::string& dir,
                                                              absl::Time now);
   // Stops the decider, the engine, the worker and the store, in that order; leaves `dir`.
@@ -37,7 +37,7 @@ class GoldenSystem {
   FakeClock& clock() { return clock_; }
   Store* store() const { return store_.get(); }
   Worker* worker() const { return worker_.get(); }
-  GroupEngine* engine() const { return engine_.get(); }
+  AudienceEngine* engine() const { return engine_.get(); }
   // The decider, started on first use (it loads the User-Agent rules, half a second).
   // Errors: those of Decider::Start.
   absl::StatusOr<Decider*> decider();
@@ -55,7 +55,7 @@ class GoldenSystem {
   FakeClock clock_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Worker> worker_;
-  std::unique_ptr<GroupEngine> engine_;
+  std::unique_ptr<AudienceEngine> engine_;
   std::unique_ptr<Decider> decider_;
 };
 

@@ -193,25 +193,26 @@ void GoldenTest::Events(const Section& s) {
 
 void GoldenTest::Define(std::string_view head, const std::vector<std::string>& body,
                         const std::string* error) {
-  GroupEngine* engine = live_->engine();
+  AudienceEngine* engine = live_->engine();
   absl::Status status;
   recomputed_.reset();
   if (head == "condition" || head.starts_with("group ")) {
     GroupDefinition def;
     def.name = head == "condition" ? "test" : std::string(head.substr(6));
     def.condition = absl::StrJoin(body, "\n");
-    status = engine->Get(def.name).ok() ? engine->Update(def.name, def).status()
-                                        : engine->Create(def).status();
+    status = engine->groups().Get(def.name).ok() ? engine->groups().Update(def.name, def).status()
+                                                 : engine->groups().Create(def).status();
     if (status.ok() && def.name == "test") defined_ = true;
   } else if (head.starts_with("score ") || head.starts_with("persona ")) {
     auto def = ParseScore(head, body);
     ASSERT_TRUE(def.ok()) << where_ << ": " << def.status();
-    status = engine->GetScore(def->name).ok() ? engine->UpdateScore(def->name, *def).status()
-                                              : engine->CreateScore(*def).status();
+    status = engine->scores().Get(def->name).ok()
+                 ? engine->scores().Update(def->name, *def).status()
+                 : engine->scores().Create(*def).status();
   } else if (head == "stages") {
     auto def = ParseStages(body);
     ASSERT_TRUE(def.ok()) << where_ << ": " << def.status();
-    status = engine->SetLifecycle(*def).status();
+    status = engine->stages().Set(*def).status();
   } else if (head.starts_with("experience ")) {
     auto def = ParseExperience(head, body);
     ASSERT_TRUE(def.ok()) << where_ << ": " << def.status();
@@ -241,16 +242,16 @@ void GoldenTest::ExpectMembers(const Section& s) {
     std::string name;
     while (words >> name) expected.insert(name);
   }
-  GroupEngine* engine = live_->engine();
-  auto live = engine->MemberBitmap(group);
+  AudienceEngine* engine = live_->engine();
+  auto live = engine->audiences().Bitmap(AudienceKind::kGroup, group);
   ASSERT_TRUE(live.ok()) << where_ << ": " << live.status();
   std::set<std::string> names;
   for (uint32_t id : *live) names.insert(live_->NameOf(id));
   EXPECT_EQ(names, expected) << where_ << ": members kept current in real time";
   // A batch evaluation at the same instant agrees.
-  auto info = engine->Get(group);
+  auto info = engine->groups().Get(group);
   ASSERT_TRUE(info.ok());
-  auto check = engine->Check(info->definition.condition, /*count=*/true);
+  auto check = engine->conditions().Check(info->definition.condition, /*count=*/true);
   ASSERT_TRUE(check.ok()) << check.status();
   EXPECT_EQ(*check->matches, expected.size()) << where_ << ": batch evaluation";
   ++checks_;
@@ -276,7 +277,7 @@ void GoldenTest::ExpectPerContact(const Section& s) {
       const auto& [name, value] = *expected;
       std::optional<ContactId> id = system->Find(name);
       ASSERT_TRUE(id.has_value()) << where_ << ": no contact named " << name;
-      const ContactScores scores = system->engine()->ScoresOf(*id);
+      const ContactScores scores = system->engine()->scores().Of(*id);
       if (!points) {
         const std::string& actual = persona ? scores.persona : scores.stage;
         EXPECT_EQ(actual.empty() ? "(none)" : actual, value)
@@ -312,12 +313,12 @@ void GoldenTest::ExpectHistory(const Section& s) {
     ASSERT_TRUE(move.ok()) << where_ << ": " << move.status();
     expected.push_back(FormatMove(*move));  // times however written, compared as times
   }
-  auto history = live_->engine()->ContactHistory(*id, 10000);
+  auto history = live_->engine()->audiences().ContactHistory(*id, 10000);
   ASSERT_TRUE(history.ok()) << where_ << ": " << history.status();
   std::vector<std::string> actual;
   for (auto e = history->rbegin(); e != history->rend(); ++e) {
     if (AudienceKindName(e->kind) != kind) continue;
-    actual.push_back(FormatMove({e->time_ms, e->entered, e->group_name, e->cause}));
+    actual.push_back(FormatMove({e->time_ms, e->entered, e->audience_name, e->cause}));
   }
   EXPECT_EQ(absl::StrJoin(actual, "\n"), absl::StrJoin(expected, "\n"))
       << where_ << ": history of " << words[0];

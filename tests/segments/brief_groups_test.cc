@@ -57,7 +57,7 @@ class BriefGroupsTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     store_ = *Store::Open(dir_);
     worker_ = *Worker::Start(store_.get(), {}, &clock_);
-    engine_ = *GroupEngine::Start(store_.get(), worker_.get(), &clock_);
+    engine_ = *AudienceEngine::Start(store_.get(), worker_.get(), &clock_);
   }
   void TearDown() override {
     engine_.reset();
@@ -72,7 +72,7 @@ class BriefGroupsTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Worker> worker_;
-  std::unique_ptr<GroupEngine> engine_;
+  std::unique_ptr<AudienceEngine> engine_;
 };
 
 TEST_F(BriefGroupsTest, TwelveGroupsMatchMembersComputedIndependently) {
@@ -249,13 +249,13 @@ TEST_F(BriefGroupsTest, TwelveGroupsMatchMembersComputedIndependently) {
     GroupDefinition def;
     def.name = name;
     def.condition = std::string(condition);
-    auto info = engine_->Create(def);
+    auto info = engine_->groups().Create(def);
     ASSERT_TRUE(info.ok()) << name << ": " << info.status();
     std::set<ContactId> expected;
     for (const auto& [id, p] : people) {
       if (expected_by[name](p)) expected.insert(id);
     }
-    auto members = engine_->MemberBitmap(name);
+    auto members = engine_->audiences().Bitmap(AudienceKind::kGroup, name);
     ASSERT_TRUE(members.ok());
     std::set<ContactId> actual(members->begin(), members->end());
     EXPECT_EQ(actual, expected) << name;

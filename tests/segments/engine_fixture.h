@@ -33,7 +33,7 @@ class EngineFixture : public ::testing::Test {
   void Open() {
     store_ = *Store::Open(dir_);
     worker_ = *Worker::Start(store_.get(), {}, &clock_);
-    auto engine = GroupEngine::Start(store_.get(), worker_.get(), &clock_);
+    auto engine = AudienceEngine::Start(store_.get(), worker_.get(), &clock_);
     ASSERT_TRUE(engine.ok()) << engine.status();
     engine_ = std::move(*engine);
   }
@@ -85,7 +85,7 @@ class EngineFixture : public ::testing::Test {
     return c.ok() ? c->id : 0;
   }
   bool In(std::string_view group, std::string_view identity) {
-    auto member = engine_->IsMember(group, Id(identity));
+    auto member = engine_->groups().IsMember(group, Id(identity));
     EXPECT_TRUE(member.ok()) << member.status();
     return member.ok() && *member;
   }
@@ -97,7 +97,7 @@ class EngineFixture : public ::testing::Test {
     GroupDefinition def;
     def.name = std::move(name);
     def.condition = std::move(condition);
-    auto info = engine_->Create(def);
+    auto info = engine_->groups().Create(def);
     EXPECT_TRUE(info.ok()) << info.status();
     return info.ok() ? *info : GroupInfo{};
   }
@@ -106,7 +106,7 @@ class EngineFixture : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Worker> worker_;
-  std::unique_ptr<GroupEngine> engine_;
+  std::unique_ptr<AudienceEngine> engine_;
   int messages_ = 0;
 };
 

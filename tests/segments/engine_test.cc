@@ -32,7 +32,7 @@ TEST_F(EngineTest, AWorkerWithoutTheProfileTableIsRefused) {
   WorkerOptions options;
   options.keep_profiles = false;
   worker_ = *Worker::Start(store_.get(), options, &clock_);
-  auto engine = GroupEngine::Start(store_.get(), worker_.get(), &clock_);
+  auto engine = AudienceEngine::Start(store_.get(), worker_.get(), &clock_);
   EXPECT_TRUE(absl::IsFailedPrecondition(engine.status())) << engine.status();
 }
 
@@ -55,7 +55,7 @@ TEST_F(EngineTest, CartAbandonmentFiresOneHourAfterTheAddWithNoNewEvent) {
   Track("ana", "Order Completed", R"({"revenue":20})");
   EXPECT_FALSE(In("Cart abandoners", "ana"));
   // Every enter and exit is recorded, with its cause.
-  auto history = engine_->ContactHistory(Id("ana"), 10);
+  auto history = engine_->audiences().ContactHistory(Id("ana"), 10);
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 2u);
   EXPECT_FALSE((*history)[0].entered);
@@ -105,12 +105,12 @@ TEST_F(EngineTest, TimersOfThousandsOfContactsFireWhetherSetByTheGroupOrByLaterE
   ASSERT_TRUE(worker_->SubmitAndWait(Visitors(0, kEach, "Product Added")).ok());
   Create("Cart abandoners", kCartAbandonment);
   ASSERT_TRUE(worker_->SubmitAndWait(Visitors(kEach, 2 * kEach, "Product Added")).ok());
-  EXPECT_EQ(engine_->Get("Cart abandoners")->members, 0u);
+  EXPECT_EQ(engine_->groups().Get("Cart abandoners")->members, 0u);
   Advance(absl::Minutes(61));
   for (int i : {0, 4095, 4096, kEach - 1, kEach, 2 * kEach - 1}) {
     EXPECT_TRUE(In("Cart abandoners", "anonymous:visitor-" + std::to_string(i))) << i;
   }
-  EXPECT_EQ(engine_->Get("Cart abandoners")->members, static_cast<uint64_t>(2 * kEach));
+  EXPECT_EQ(engine_->groups().Get("Cart abandoners")->members, static_cast<uint64_t>(2 * kEach));
 }
 
 TEST_F(EngineTest, MembershipsAndTimersSurviveARestart) {
@@ -128,7 +128,7 @@ TEST_F(EngineTest, MembershipsAndTimersSurviveARestart) {
   EXPECT_TRUE(In("Cart abandoners", "ana"));
   ASSERT_TRUE(worker_->RunDueTimers().ok());
   EXPECT_TRUE(In("Cart abandoners", "bob"));
-  auto info = engine_->Get("Cart abandoners");
+  auto info = engine_->groups().Get("Cart abandoners");
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->members, 2u);  // seed ordered after adding
 }
@@ -140,16 +140,16 @@ TEST_F(EngineTest, StaticGroupsListContactsAndWholeAccounts) {
   def.name = "VIP";
   def.contacts = {Id("u1")};
   def.accounts = {"acme"};
-  auto info = engine_->Create(def);
+  auto info = engine_->groups().Create(def);
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->members, 2u);
   // A future contact of the account joins too.
   Send(MessageType::kGroup, "u3", "", "acme");
   EXPECT_TRUE(In("VIP", "u3"));
-  auto edited = engine_->EditStatic("VIP", {}, {Id("u1")}, {}, {"acme"});
+  auto edited = engine_->groups().EditStatic("VIP", {}, {Id("u1")}, {}, {"acme"});
   ASSERT_TRUE(edited.ok()) << edited.status();
   EXPECT_EQ(edited->members, 0u);
-  auto dynamic_edit = engine_->EditStatic("nope", {}, {}, {}, {});
+  auto dynamic_edit = engine_->groups().EditStatic("nope", {}, {}, {}, {});
   EXPECT_TRUE(absl::IsNotFound(dynamic_edit.status()));
 }
 
@@ -171,7 +171,7 @@ TEST_F(EngineTest, AnAccountsNewTraitsMoveItsContactsInAndOut) {
   Send(MessageType::kGroup, "", "", "initech", "{}", R"({"industry":"Retail"})");
   Send(MessageType::kGroup, "u3", "", "initech");
   EXPECT_TRUE(In("Retail", "u3"));
-  EXPECT_EQ(engine_->Get("Retail")->members, 2u);
+  EXPECT_EQ(engine_->groups().Get("Retail")->members, 2u);
 }
 
 TEST_F(EngineTest, GroupsBuiltOnGroupsFollowThemAndCyclesAreRefused) {
@@ -187,17 +187,17 @@ TEST_F(EngineTest, GroupsBuiltOnGroupsFollowThemAndCyclesAreRefused) {
   GroupDefinition cyclic;
   cyclic.name = "Spain";
   cyclic.condition = "in group \"Senior Spain\"";
-  auto updated = engine_->Update("Spain", cyclic);
+  auto updated = engine_->groups().Update("Spain", cyclic);
   ASSERT_FALSE(updated.ok());
   EXPECT_THAT(updated.status().message(),
               HasSubstr("cycle between groups: Spain → Senior Spain → Spain"));
   EXPECT_TRUE(In("Spain", "u2"));  // the refused edit changed nothing
-  absl::Status deleted = engine_->Delete("Spain");
+  absl::Status deleted = engine_->groups().Delete("Spain");
   EXPECT_TRUE(absl::IsFailedPrecondition(deleted));
   EXPECT_THAT(deleted.message(), HasSubstr("used by group \"Senior Spain\""));
-  EXPECT_TRUE(engine_->Delete("Senior Spain").ok());
-  EXPECT_TRUE(engine_->Delete("Spain").ok());
-  EXPECT_THAT(engine_->List(), IsEmpty());
+  EXPECT_TRUE(engine_->groups().Delete("Senior Spain").ok());
+  EXPECT_TRUE(engine_->groups().Delete("Spain").ok());
+  EXPECT_THAT(engine_->groups().List(), IsEmpty());
 }
 
 TEST_F(EngineTest, BadDefinitionsChangeNothing) {
@@ -205,15 +205,15 @@ TEST_F(EngineTest, BadDefinitionsChangeNothing) {
   GroupDefinition bad;
   bad.name = "Typo";
   bad.condition = "agee > 40";
-  auto created = engine_->Create(bad);
+  auto created = engine_->groups().Create(bad);
   ASSERT_FALSE(created.ok());
   EXPECT_EQ(created.status().message(), "1:1: unknown trait 'agee'; did you mean 'age'?");
   bad.name = "bad/name\n";
-  EXPECT_FALSE(engine_->Create(bad).ok());
-  EXPECT_THAT(engine_->List(), IsEmpty());
+  EXPECT_FALSE(engine_->groups().Create(bad).ok());
+  EXPECT_THAT(engine_->groups().List(), IsEmpty());
   Create("Adults", "age >= 18");
-  EXPECT_TRUE(absl::IsAlreadyExists(engine_
-                                        ->Create([] {
+  EXPECT_TRUE(absl::IsAlreadyExists(engine_->groups()
+                                        .Create([] {
                                           GroupDefinition d;
                                           d.name = "Adults";
                                           d.condition = "age >= 21";
@@ -238,9 +238,9 @@ TEST_F(EngineTest, MergedContactsLeaveTheirGroupsAndTheSurvivorIsReevaluated) {
   ASSERT_TRUE(worker_->SubmitAndWait({alias}).ok());
   EXPECT_TRUE(In("Cyclists", "u1"));
   ContactId survivor = Id("u1");
-  EXPECT_THAT(engine_->GroupsOf(survivor), ElementsAre("Cyclists"));
+  EXPECT_THAT(engine_->groups().Of(survivor), ElementsAre("Cyclists"));
   if (survivor != phone) {
-    EXPECT_THAT(engine_->GroupsOf(phone), IsEmpty());
+    EXPECT_THAT(engine_->groups().Of(phone), IsEmpty());
   }
 }
 

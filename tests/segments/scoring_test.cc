@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "analytics/progressive_profiling.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/segments/engine_fixture.h"
@@ -78,16 +79,18 @@ class Scoring : public ScoringTest {
     Send(MessageType::kTrack, std::move(user), "", std::move(event), std::move(properties));
   }
   double Points(std::string_view score, std::string_view identity) {
-    for (const auto& s : engine_->ScoresOf(Id(identity)).scores) {
+    for (const auto& s : engine_->scores().Of(Id(identity)).scores) {
       if (s.name == score) return s.points;
     }
     ADD_FAILURE() << "no score " << score;
     return NAN;
   }
-  std::string Persona(std::string_view identity) { return engine_->ScoresOf(Id(identity)).persona; }
-  std::string Stage(std::string_view identity) { return engine_->ScoresOf(Id(identity)).stage; }
+  std::string Persona(std::string_view identity) {
+    return engine_->scores().Of(Id(identity)).persona;
+  }
+  std::string Stage(std::string_view identity) { return engine_->scores().Of(Id(identity)).stage; }
   ScoreInfo CreateScore(ScoreDefinition def) {
-    auto info = engine_->CreateScore(std::move(def));
+    auto info = engine_->scores().Create(std::move(def));
     EXPECT_TRUE(info.ok()) << info.status();
     return info.ok() ? *info : ScoreInfo{};
   }
@@ -119,14 +122,14 @@ TEST_F(Scoring, TheBriefsPersonaIsAssignedFromAllThreeRuleKinds) {
   for (int i = 0; i < 20; ++i) UserTrack("javier", "Product Viewed", R"({"category":"cycling"})");
   EXPECT_EQ(Points("Cycling engineer", "javier"), 51);
   // The enter is in the history, with its cause.
-  auto history = engine_->ContactHistory(Id("javier"), 10);
+  auto history = engine_->audiences().ContactHistory(Id("javier"), 10);
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 1u);
   EXPECT_EQ((*history)[0].kind, AudienceKind::kPersona);
-  EXPECT_EQ((*history)[0].group_name, "Cycling engineer");
+  EXPECT_EQ((*history)[0].audience_name, "Cycling engineer");
   EXPECT_TRUE((*history)[0].entered);
   EXPECT_EQ((*history)[0].cause, "event: Product Viewed");
-  auto members = engine_->AudienceBitmap(AudienceKind::kPersona, "Cycling engineer");
+  auto members = engine_->audiences().Bitmap(AudienceKind::kPersona, "Cycling engineer");
   ASSERT_TRUE(members.ok());
   EXPECT_EQ(members->cardinality(), 1u);
 }
@@ -177,12 +180,12 @@ TEST_F(Scoring, ThePersonaWithTheHighestScoreOverThresholdWinsAndTiesGoToTheFirs
   UserTrack("ana", "Recipe Viewed");
   EXPECT_EQ(Persona("ana"), "Foodie");
   // She is in exactly one persona, and both moves are recorded.
-  auto history = engine_->ContactHistory(Id("ana"), 10);
+  auto history = engine_->audiences().ContactHistory(Id("ana"), 10);
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 3u);  // newest first: enter Foodie, exit Engineer, enter Engineer
-  EXPECT_EQ((*history)[0].group_name, "Foodie");
+  EXPECT_EQ((*history)[0].audience_name, "Foodie");
   EXPECT_TRUE((*history)[0].entered);
-  EXPECT_EQ((*history)[1].group_name, "Engineer");
+  EXPECT_EQ((*history)[1].audience_name, "Engineer");
   EXPECT_FALSE((*history)[1].entered);
 }
 
@@ -197,7 +200,7 @@ TEST_F(Scoring, ActivityWindowsLetPointsGoWithTimeAlone) {
   Advance(absl::Minutes(2));  // the cycling views are now older than 90 days
   EXPECT_EQ(Points("Cycling engineer", "javier"), 31);
   EXPECT_EQ(Persona("javier"), "");
-  auto history = engine_->ContactHistory(Id("javier"), 1);
+  auto history = engine_->audiences().ContactHistory(Id("javier"), 1);
   ASSERT_TRUE(history.ok());
   EXPECT_EQ((*history)[0].cause, "time");
 }
@@ -235,31 +238,31 @@ TEST_F(Scoring, RecomputingAgreesWithWhatWasKeptCurrentAndFollowsEditedRules) {
   Send(MessageType::kPage, "young", "", "", R"({"path":"/management"})");
   const double javier = Points("Cycling engineer", "javier");
   const double young = Points("Cycling engineer", "young");
-  auto before = engine_->ContactHistory(Id("javier"), 100);
+  auto before = engine_->audiences().ContactHistory(Id("javier"), 100);
   ASSERT_TRUE(before.ok());
   // The same rules computed over everyone at once: same points, no enter or exit.
   auto progress = std::make_shared<JobProgress>();
-  auto same = engine_->UpdateScore("Cycling engineer", CyclingEngineer(), progress);
+  auto same = engine_->scores().Update("Cycling engineer", CyclingEngineer(), progress);
   ASSERT_TRUE(same.ok()) << same.status();
   EXPECT_EQ(progress->fraction.load(), 1.0);
   EXPECT_EQ(Points("Cycling engineer", "javier"), javier);
   EXPECT_EQ(Points("Cycling engineer", "young"), young);
-  auto after = engine_->ContactHistory(Id("javier"), 100);
+  auto after = engine_->audiences().ContactHistory(Id("javier"), 100);
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->size(), before->size());
   // Edited rules: the young engineer's penalty goes, and he qualifies.
   ScoreDefinition edited = CyclingEngineer();
   edited.rules.erase(edited.rules.begin() + 3);
-  auto info = engine_->UpdateScore("Cycling engineer", edited);
+  auto info = engine_->scores().Update("Cycling engineer", edited);
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(Points("Cycling engineer", "young"), young + 20);
   EXPECT_EQ(Persona("young"), "Cycling engineer");
-  auto history = engine_->ContactHistory(Id("young"), 1);
+  auto history = engine_->audiences().ContactHistory(Id("young"), 1);
   ASSERT_TRUE(history.ok());
   EXPECT_EQ((*history)[0].cause, "persona \"Cycling engineer\" updated");
   // A higher threshold empties it again.
   edited.threshold = 1000;
-  ASSERT_TRUE(engine_->UpdateScore("Cycling engineer", edited).ok());
+  ASSERT_TRUE(engine_->scores().Update("Cycling engineer", edited).ok());
   EXPECT_EQ(Persona("young"), "");
   EXPECT_EQ(Persona("javier"), "Foodie");
 }
@@ -270,13 +273,13 @@ TEST_F(Scoring, ScoresPersonasAndMembershipsSurviveARestartWithoutSpuriousHistor
   Javier();
   for (int i = 0; i < 2; ++i) UserTrack("javier", "Product Viewed", R"({"category":"cycling"})");
   ASSERT_EQ(Persona("javier"), "Cycling engineer");
-  const size_t events = engine_->ContactHistory(Id("javier"), 100)->size();
+  const size_t events = engine_->audiences().ContactHistory(Id("javier"), 100)->size();
   Close();
   Open();
   EXPECT_EQ(Points("Cycling engineer", "javier"), 41);
   EXPECT_EQ(Persona("javier"), "Cycling engineer");
   ASSERT_TRUE(worker_->RunDueTimers().ok());  // the start-up recompute
-  EXPECT_EQ(engine_->ContactHistory(Id("javier"), 100)->size(), events);
+  EXPECT_EQ(engine_->audiences().ContactHistory(Id("javier"), 100)->size(), events);
   // Time went by while stopped: the window is applied at the first timer run.
   Close();
   clock_.Advance(absl::Hours(24 * 91));
@@ -296,7 +299,7 @@ TEST_F(Scoring, ConditionsReadPersonaScoreAndStageAndCyclesAreRefused) {
   life.stages = {{0, "Visitor", "", ""},
                  {0, "Lead", "", "email is not null"},
                  {0, "Customer", "", "did \"Order Completed\""}};
-  auto stages = engine_->SetLifecycle(life);
+  auto stages = engine_->stages().Set(life);
   ASSERT_TRUE(stages.ok()) << stages.status();
   Create("Cycling engineers", "persona = \"Cycling engineer\"");
   Create("Hot leads", "score(\"Lead score\") >= 3 and stage = \"Lead\"");
@@ -315,16 +318,16 @@ TEST_F(Scoring, ConditionsReadPersonaScoreAndStageAndCyclesAreRefused) {
   // A score whose rule reads a group built on that score is a cycle.
   ScoreDefinition edited = lead;
   edited.rules.push_back(Macro("in group \"Hot leads\"", 5));
-  auto cycle = engine_->UpdateScore("Lead score", edited);
+  auto cycle = engine_->scores().Update("Lead score", edited);
   ASSERT_FALSE(cycle.ok());
   EXPECT_THAT(cycle.status().message(), HasSubstr("cycle"));
   EXPECT_THAT(cycle.status().message(), HasSubstr("rules[2].condition"));
   // The stage cannot read itself; what reads a score keeps it from being deleted.
   life.stages.push_back({0, "Loyal", "", "stage = \"Customer\""});
-  auto self = engine_->SetLifecycle(life);
+  auto self = engine_->stages().Set(life);
   ASSERT_FALSE(self.ok());
   EXPECT_THAT(self.status().message(), HasSubstr("stages[3].condition"));
-  auto deleted = engine_->DeleteScore("Lead score");
+  auto deleted = engine_->scores().Delete("Lead score");
   ASSERT_FALSE(deleted.ok());
   EXPECT_THAT(deleted.message(), HasSubstr("used by group \"Hot leads\""));
 }
@@ -339,7 +342,7 @@ TEST_F(Scoring, LifecycleStagesMoveWithEventsAndTimeAndRecordEachTransition) {
       {0, "Repeat customer", "", "count(\"Order Completed\") >= 2"},
       {0, "Inactive", "", "did \"Order Completed\" and last(any) older than 90 days"},
   };
-  ASSERT_TRUE(engine_->SetLifecycle(life).ok());
+  ASSERT_TRUE(engine_->stages().Set(life).ok());
   Send(MessageType::kPage, "", "anon-1", "", R"({"path":"/"})");
   EXPECT_EQ(Stage("anon-1"), "Visitor");
   Send(MessageType::kIdentify, "", "anon-1", "", "{}", R"({"email":"lu@example.com"})");
@@ -352,17 +355,17 @@ TEST_F(Scoring, LifecycleStagesMoveWithEventsAndTimeAndRecordEachTransition) {
   EXPECT_EQ(Stage("anon-1"), "Inactive");
   Send(MessageType::kPage, "", "anon-1", "", R"({"path":"/back"})");
   EXPECT_EQ(Stage("anon-1"), "Repeat customer");
-  auto history = engine_->ContactHistory(Id("anon-1"), 100);
+  auto history = engine_->audiences().ContactHistory(Id("anon-1"), 100);
   ASSERT_TRUE(history.ok());
   std::vector<std::string> entered;
   for (auto it = history->rbegin(); it != history->rend(); ++it) {
-    if (it->entered) entered.push_back(it->group_name);
+    if (it->entered) entered.push_back(it->audience_name);
   }
   EXPECT_THAT(entered, ElementsAre("Visitor", "Lead", "Customer", "Repeat customer", "Inactive",
                                    "Repeat customer"));
   // Renaming a stage away keeps the others' members; its members exit it.
   life.stages[4].name = "Dormant";
-  auto renamed = engine_->SetLifecycle(life);
+  auto renamed = engine_->stages().Set(life);
   ASSERT_TRUE(renamed.ok()) << renamed.status();
   EXPECT_EQ(renamed->stages[3].members, 1u);
   EXPECT_EQ(Stage("anon-1"), "Repeat customer");
@@ -372,28 +375,28 @@ TEST_F(Scoring, BadDefinitionsAreRefusedNamingTheRule) {
   Seed();
   ScoreDefinition d = CyclingEngineer();
   d.threshold = 0;
-  EXPECT_THAT(engine_->CreateScore(d).status().message(), HasSubstr("threshold"));
+  EXPECT_THAT(engine_->scores().Create(d).status().message(), HasSubstr("threshold"));
   d = CyclingEngineer();
   d.rules[1] = Attribute("did page", 5);
-  EXPECT_THAT(engine_->CreateScore(d).status().message(),
+  EXPECT_THAT(engine_->scores().Create(d).status().message(),
               HasSubstr("rules[1].condition: an attribute rule reads contact and account traits"));
   d = CyclingEngineer();
   d.rules[2] = Attribute("contry = \"ES\"", 5);
   EXPECT_THAT(
-      engine_->CreateScore(d).status().message(),
+      engine_->scores().Create(d).status().message(),
       HasSubstr("rules[2].condition: 1:1: unknown trait 'contry'; did you mean 'country'?"));
   d = CyclingEngineer();
   d.rules[6].points = 0;
-  EXPECT_THAT(engine_->CreateScore(d).status().message(), HasSubstr("rules[6].points"));
+  EXPECT_THAT(engine_->scores().Create(d).status().message(), HasSubstr("rules[6].points"));
   d = CyclingEngineer();
   d.rules[6].condition = "\"Product Viewed\" within last 3 days";
-  EXPECT_THAT(engine_->CreateScore(d).status().message(), HasSubstr("rules[6].activity"));
+  EXPECT_THAT(engine_->scores().Create(d).status().message(), HasSubstr("rules[6].activity"));
   CreateScore(CyclingEngineer());
-  EXPECT_EQ(engine_->CreateScore(CyclingEngineer()).status().code(),
+  EXPECT_EQ(engine_->scores().Create(CyclingEngineer()).status().code(),
             absl::StatusCode::kAlreadyExists);
   LifecycleDefinition life;
   life.stages = {{0, "Visitor", "", "age > 3"}};
-  EXPECT_THAT(engine_->SetLifecycle(life).status().message(), HasSubstr("stages[0].condition"));
+  EXPECT_THAT(engine_->stages().Set(life).status().message(), HasSubstr("stages[0].condition"));
 }
 
 TEST_F(Scoring, TheNextQuestionIsTheMissingTraitThatDecidesMostRules) {
@@ -401,13 +404,15 @@ TEST_F(Scoring, TheNextQuestionIsTheMissingTraitThatDecidesMostRules) {
   CreateScore(CyclingEngineer());
   Create("Spanish", "country = \"ES\"");
   Identify("nadia", R"({"job_title":"Engineer"})");
-  auto missing = engine_->MissingTraits(Id("nadia"));
+  // Progressive profiling (analytics/) reads what the engine's definitions read.
+  auto missing = MissingTraitsNow(*worker_, engine_->audiences(), Id("nadia"));
   ASSERT_TRUE(missing.ok()) << missing.status();
   ASSERT_EQ(missing->size(), 2u);
   EXPECT_EQ((*missing)[0].trait, "age");  // two rules read it
   EXPECT_EQ((*missing)[0].rules, 2u);
   EXPECT_EQ((*missing)[1].trait, "country");  // a rule and a group: two too, but after "age"
-  auto completeness = engine_->Completeness(AudienceKind::kGroup, "Spanish");
+  auto completeness =
+      CompletenessNow(*worker_, engine_->audiences(), AudienceKind::kGroup, "Spanish");
   ASSERT_TRUE(completeness.ok());
   ASSERT_EQ(completeness->size(), 1u);
   EXPECT_EQ((*completeness)[0].trait, "country");

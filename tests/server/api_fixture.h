@@ -61,7 +61,7 @@ class ApiTest : public ::testing::Test {
     auto worker = Worker::Start(store_.get(), {});
     ASSERT_TRUE(worker.ok());
     worker_ = std::move(*worker);
-    auto groups = GroupEngine::Start(store_.get(), worker_.get());
+    auto groups = AudienceEngine::Start(store_.get(), worker_.get());
     ASSERT_TRUE(groups.ok()) << groups.status();
     groups_ = std::move(*groups);
     auto decider = Decider::Start(store_.get(), worker_.get(), groups_.get());
@@ -120,7 +120,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   std::unique_ptr<KeyRing> keys_;
   std::unique_ptr<Worker> worker_;
-  std::unique_ptr<GroupEngine> groups_;
+  std::unique_ptr<AudienceEngine> groups_;
   std::unique_ptr<Decider> decider_;
   std::unique_ptr<JobRunner> jobs_;
   std::unique_ptr<Api> api_;

@@ -82,7 +82,7 @@ class WebhookTest : public ::testing::Test {
   void Open() {
     store_ = *Store::Open(dir_);
     worker_ = *Worker::Start(store_.get(), {});
-    engine_ = *GroupEngine::Start(store_.get(), worker_.get());
+    engine_ = *AudienceEngine::Start(store_.get(), worker_.get());
     WebhookSenderOptions options;
     options.first_backoff = absl::Milliseconds(20);
     options.poll = absl::Milliseconds(10);
@@ -116,7 +116,7 @@ class WebhookTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Worker> worker_;
-  std::unique_ptr<GroupEngine> engine_;
+  std::unique_ptr<AudienceEngine> engine_;
   std::unique_ptr<WebhookSender> sender_;
 };
 
@@ -128,7 +128,7 @@ TEST_F(WebhookTest, EveryEnterAndExitIsDeliveredSignedRetriedAndNoneLostAcrossAR
   def.name = "Pro subscribers";
   def.condition = "did \"Newsletter Subscribed\" and plan = \"pro\"";
   def.webhooks = {Webhook{receiver.url(), kSecret, true, true}};
-  ASSERT_TRUE(engine_->Create(def).ok());
+  ASSERT_TRUE(engine_->groups().Create(def).ok());
 
   Identify("ana", R"({"plan":"pro","email":"ana@example.com"})");
   Subscribe("ana", 1);  // enters
@@ -186,11 +186,11 @@ TEST_F(WebhookTest, PersonaAndStageMovesAreDeliveredWithTheirKind) {
   persona.threshold = 10;
   persona.rules = {{ScoreRule::Kind::kAttribute, "plan = \"pro\"", 10, 0, 0}};
   persona.webhooks = {Webhook{receiver.url(), kSecret, true, true}};
-  ASSERT_TRUE(engine_->CreateScore(persona).ok());
+  ASSERT_TRUE(engine_->scores().Create(persona).ok());
   LifecycleDefinition life;
   life.stages = {{0, "Visitor", "", ""}, {0, "Lead", "", "trait(\"email\") is not null"}};
   life.webhooks = {Webhook{receiver.url(), kSecret, true, false}};  // enters only
-  ASSERT_TRUE(engine_->SetLifecycle(life).ok());
+  ASSERT_TRUE(engine_->stages().Set(life).ok());
   ASSERT_TRUE(receiver.WaitFor(1));  // seed enters Visitor
 
   Identify("ana", R"({"plan":"pro","email":"ana@example.com"})");

@@ -82,8 +82,8 @@ absl::StatusOr<WorkloadResult> RunKeepCurrentBench(const BenchOptions& options) 
     worker_options.durable = false;
     SEGMENTA_ASSIGN_OR_RETURN(std::unique_ptr<Worker> worker,
                               Worker::Start(store.get(), worker_options, &clock));
-    SEGMENTA_ASSIGN_OR_RETURN(std::unique_ptr<GroupEngine> engine,
-                              GroupEngine::Start(store.get(), worker.get(), &clock));
+    SEGMENTA_ASSIGN_OR_RETURN(std::unique_ptr<AudienceEngine> engine,
+                              AudienceEngine::Start(store.get(), worker.get(), &clock));
     const size_t half = messages.size() / 2;
     auto ingest = [&](size_t from, size_t to) -> absl::Status {
       for (size_t i = from; i < to; i += 500) {
@@ -97,7 +97,7 @@ absl::StatusOr<WorkloadResult> RunKeepCurrentBench(const BenchOptions& options) 
       GroupDefinition def;
       def.name = name;
       def.condition = condition;
-      SEGMENTA_RETURN_IF_ERROR(engine->Create(def).status());
+      SEGMENTA_RETURN_IF_ERROR(engine->groups().Create(def).status());
     }
     engine->ResetKeepCurrentStats();
     absl::Time start = absl::Now();

@@ -128,7 +128,7 @@ std::string PersonasSql(const std::vector<BenchPersona>& personas) {
 struct Engine {
   std::unique_ptr<Store> store;
   std::unique_ptr<Worker> worker;
-  std::unique_ptr<GroupEngine> engine;
+  std::unique_ptr<AudienceEngine> engine;
 };
 
 absl::StatusOr<Engine> OpenEngine(const std::string& dir, Clock* clock, bool durable) {
@@ -139,7 +139,7 @@ absl::StatusOr<Engine> OpenEngine(const std::string& dir, Clock* clock, bool dur
   WorkerOptions worker_options;
   worker_options.durable = durable;
   SEGMENTA_ASSIGN_OR_RETURN(e.worker, Worker::Start(e.store.get(), worker_options, clock));
-  SEGMENTA_ASSIGN_OR_RETURN(e.engine, GroupEngine::Start(e.store.get(), e.worker.get(), clock));
+  SEGMENTA_ASSIGN_OR_RETURN(e.engine, AudienceEngine::Start(e.store.get(), e.worker.get(), clock));
   return e;
 }
 
@@ -169,7 +169,7 @@ absl::Status KeepCurrent(const BenchOptions& options, const std::vector<BenchPer
     };
     SEGMENTA_RETURN_IF_ERROR(ingest(0, half));
     for (const BenchPersona& p : personas) {
-      SEGMENTA_RETURN_IF_ERROR(e.engine->CreateScore(p.definition).status());
+      SEGMENTA_RETURN_IF_ERROR(e.engine->scores().Create(p.definition).status());
     }
     e.engine->ResetKeepCurrentStats();
     SEGMENTA_RETURN_IF_ERROR(ingest(half, messages.size()));
@@ -231,16 +231,16 @@ absl::StatusOr<WorkloadResult> RunPersonasBench(const BenchOptions& options) {
   for (int r = 1; r <= options.repeats; ++r) {
     absl::Time t0 = absl::Now();
     for (const BenchPersona& p : personas) {
-      if (r > 1) SEGMENTA_RETURN_IF_ERROR(e.engine->DeleteScore(p.definition.name));
+      if (r > 1) SEGMENTA_RETURN_IF_ERROR(e.engine->scores().Delete(p.definition.name));
     }
     t0 = absl::Now();
     for (const BenchPersona& p : personas) {
-      SEGMENTA_RETURN_IF_ERROR(e.engine->CreateScore(p.definition).status());
+      SEGMENTA_RETURN_IF_ERROR(e.engine->scores().Create(p.definition).status());
     }
     create_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
     t0 = absl::Now();
     for (const BenchPersona& p : personas) {
-      SEGMENTA_RETURN_IF_ERROR(e.engine->UpdateScore(p.definition.name, p.definition).status());
+      SEGMENTA_RETURN_IF_ERROR(e.engine->scores().Update(p.definition.name, p.definition).status());
     }
     recompute_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
     fmt::print("  run {}  create 20: {:.0f} ms  recompute 20: {:.0f} ms  load avg {}\n", r,
@@ -249,8 +249,8 @@ absl::StatusOr<WorkloadResult> RunPersonasBench(const BenchOptions& options) {
   }
   std::vector<uint64_t> members;
   for (const BenchPersona& p : personas) {
-    SEGMENTA_ASSIGN_OR_RETURN(Roaring m,
-                              e.engine->AudienceBitmap(AudienceKind::kPersona, p.definition.name));
+    SEGMENTA_ASSIGN_OR_RETURN(
+        Roaring m, e.engine->audiences().Bitmap(AudienceKind::kPersona, p.definition.name));
     members.push_back(m.cardinality());
   }
   fmt::print("  members: {}\n", fmt::join(members, ", "));

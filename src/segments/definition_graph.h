@@ -1,0 +1,116 @@
+// The graph of definitions: every node of the audience engine, in dependency order (a node
+// after every node it uses), with what reads each one, and the indexes that pick the nodes a
+// contact's change concerns (ChangeRoutes) and find an audience by id or name
+// (AudienceDirectory). It knows nodes only through audience_node.h.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "ingest/ingest_observer.h"
+#include "profile/profile_table.h"
+#include "segments/audience_node.h"
+
+namespace segmenta {
+
+class DefinitionGraph;
+
+// The nodes each kind of contact change concerns. Rebuilt with the graph.
+class ChangeRoutes {
+ public:
+  void Build(const DefinitionGraph& graph);
+  // Marks in `affected` (by graph index) the nodes `change` concerns, and sets `cause` to
+  // what it was ("event: Order Completed", "trait: age", "account", "new contact") when
+  // empty.
+  void Mark(const ContactChange& change, const ProfileTable& profiles, const DefinitionGraph& graph,
+            std::vector<bool>* affected, std::string* cause) const;
+
+ private:
+  absl::flat_hash_map<std::string, std::vector<size_t>> by_event_;
+  absl::flat_hash_map<std::string, std::vector<size_t>> by_trait_;
+  std::vector<size_t> by_any_event_;
+  std::vector<size_t> by_accounts_;
+  std::vector<size_t> by_unvalued_contact_;
+};
+
+// Every audience of every node, by id and by kind and name. Rebuilt with the graph.
+class AudienceDirectory {
+ public:
+  struct Entry {
+    AudienceNode* node = nullptr;
+    size_t index = 0;  // into node->audiences()
+    Audience& audience() const { return node->audiences()[index]; }
+  };
+
+  void Build(const DefinitionGraph& graph);
+  // Null when none.
+  const Entry* ById(uint32_t id) const;
+  Audience* Find(AudienceKind kind, std::string_view name) const;
+  // In graph order.
+  const std::vector<Entry>& all() const { return all_; }
+
+ private:
+  std::vector<Entry> all_;
+  absl::flat_hash_map<uint32_t, size_t> by_id_;
+  absl::flat_hash_map<std::pair<AudienceKind, std::string>, size_t> by_name_;
+};
+
+// Not thread-safe: the engine's lock guards it.
+class DefinitionGraph {
+ public:
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+
+  // Adds `node` and re-orders; returns it. REQUIRES: no node has its key or id.
+  AudienceNode* Add(std::unique_ptr<AudienceNode> node);
+  // Puts `next` where `old` was and re-orders; returns `old`. REQUIRES: `old` is in the
+  // graph; `next` has its key and id.
+  std::unique_ptr<AudienceNode> Replace(const AudienceNode* old,
+                                        std::unique_ptr<AudienceNode> next);
+  // Removes `node` and re-orders; returns it. REQUIRES: `node` is in the graph.
+  std::unique_ptr<AudienceNode> Remove(const AudienceNode* node);
+  // Links, orders and indexes again, after nodes changed in place (uses, audiences, what
+  // they read). A node whose uses are unknown (a frozen definition) or in a cycle is placed
+  // after the others.
+  void Rebuild();
+  // Errors: InvalidArgument naming the cycle of definitions that `node`, taking the place
+  // of `replaced` (may be null), would close ("cycle of definitions: group "A" → group "B"
+  // → group "A"").
+  absl::Status CheckAcyclic(const AudienceNode& node, const AudienceNode* replaced) const;
+
+  // The nodes in dependency order: node(i) uses only nodes before it.
+  size_t size() const { return nodes_.size(); }
+  AudienceNode& node(size_t i) const { return *nodes_[i]; }
+  // The indexes of the nodes that use node(i).
+  const std::vector<size_t>& dependents(size_t i) const { return dependents_[i]; }
+  // The index of the node with `id`, or kNone.
+  size_t IndexOf(uint32_t id) const;
+  // Null when no node has `key`.
+  AudienceNode* Find(std::string_view key) const;
+
+  // The nodes listed as using `node` (NodeFlags::listed_as_user), in graph order.
+  std::vector<const AudienceNode*> UsedBy(const AudienceNode& node) const;
+  // Errors: FailedPrecondition "group "A" is used by group "B"; change those first" when a
+  // node listed as a user reads `node`.
+  absl::Status CheckNoUsers(const AudienceNode& node) const;
+  // How conditions name the node with `key` (`key` itself when there is none).
+  std::string InConditions(const std::string& key) const;
+
+  const ChangeRoutes& routes() const { return routes_; }
+  const AudienceDirectory& audiences() const { return audiences_; }
+
+ private:
+  std::vector<std::unique_ptr<AudienceNode>> nodes_;
+  std::vector<std::vector<size_t>> dependents_;
+  absl::flat_hash_map<std::string, size_t> by_key_;
+  absl::flat_hash_map<uint32_t, size_t> by_id_;
+  ChangeRoutes routes_;
+  AudienceDirectory audiences_;
+};
+
+}  // namespace segmenta
