@@ -88,8 +88,9 @@ void KeyFields(JsonWriter& w, const KeyRecord& record) {
 
 }  // namespace
 
-AdminApi::AdminApi(const Store* store, Worker* worker, KeyRing* keys, Clock* clock)
-    : reader_(store), worker_(worker), keys_(keys), clock_(clock) {}
+AdminApi::AdminApi(const Store* store, Worker* worker, KeyRing* keys, Clock* clock,
+                   const AudienceEngine* engine)
+    : reader_(store), worker_(worker), keys_(keys), clock_(clock), engine_(engine) {}
 
 std::optional<HttpResponse> AdminApi::Health(RouteCall& call) {
   return Json(200, R"({"status":"ok"})");
@@ -233,8 +234,17 @@ std::optional<HttpResponse> AdminApi::Stats(RouteCall& call) {
       .Field("duplicates", stats.duplicates)
       .Field("suppressed", stats.suppressed)
       .Field("erased", stats.erased)
-      .Field("walSyncs", worker_->wal_syncs())
-      .EndObject();
+      .Field("walSyncs", worker_->wal_syncs());
+  if (engine_ != nullptr) {
+    const DerivedColumns derived = engine_->DerivedState();
+    w.Key("derived").BeginObject().Field("bytes", derived.bytes()).Key("columns").BeginArray();
+    for (const DerivedColumn& c : derived.columns()) {
+      w.BeginObject().Field("name", c.name).Field("what", c.what).Field("bytes", c.bytes);
+      w.EndObject();
+    }
+    w.EndArray().EndObject();
+  }
+  w.EndObject();
   return Json(200, w.Take());
 }
 

@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "ingest/worker.h"
 #include "profile/contact_reader.h"
+#include "segments/engine.h"
 #include "server/http_server.h"
 #include "server/key_ring.h"
 #include "server/route_table.h"
@@ -19,8 +20,10 @@ namespace segmenta {
 // on the calling io thread (they are point reads and short scans).
 class AdminApi {
  public:
-  // `store`, `worker`, `keys` and `clock` must outlive the API.
-  AdminApi(const Store* store, Worker* worker, KeyRing* keys, Clock* clock = Clock::Real());
+  // `store`, `worker`, `keys`, `clock` and `engine` must outlive the API. `engine` may be
+  // null (GET /api/stats then reports no derived state).
+  AdminApi(const Store* store, Worker* worker, KeyRing* keys, Clock* clock = Clock::Real(),
+           const AudienceEngine* engine = nullptr);
 
   // GET /health: {"status":"ok"}.
   std::optional<HttpResponse> Health(RouteCall& call);
@@ -39,7 +42,8 @@ class AdminApi {
   std::optional<HttpResponse> Contacts(RouteCall& call);
   // GET /api/accounts/{groupId}?limit=&cursor=: the account and a page of its contact ids.
   std::optional<HttpResponse> GetAccount(RouteCall& call);
-  // GET /api/stats: the worker's totals.
+  // GET /api/stats: the worker's totals, and "derived": the audience engine's per-contact
+  // state, {"bytes", "columns": [{"name", "what", "bytes"}]}.
   std::optional<HttpResponse> Stats(RouteCall& call);
   // GET /api/keys: keys without secrets.
   std::optional<HttpResponse> Keys(RouteCall& call);
@@ -55,6 +59,7 @@ class AdminApi {
   Worker* worker_;
   KeyRing* keys_;
   Clock* clock_;
+  const AudienceEngine* engine_;
 };
 
 }  // namespace segmenta

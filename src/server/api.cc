@@ -19,7 +19,7 @@ const std::vector<std::string_view> kSuppress = {"suppress"};
 Api::Api(Store* store, Worker* worker, KeyRing* keys, AudienceEngine* engine, JobRunner* jobs,
          Limits limits, Clock* clock, Decider* decider)
     : tracking_(worker, limits, clock),
-      admin_(store, worker, keys, clock),
+      admin_(store, worker, keys, clock, engine),
       jobs_(jobs),
       groups_(store, engine, &jobs_),
       personas_(store, worker, engine, &jobs_),

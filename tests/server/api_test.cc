@@ -656,6 +656,10 @@ TEST_F(ApiTest, GroupsAreDefinedCheckedListedAndKeptCurrentOverHttp) {
             400);
   HttpClientResponse list = Admin("GET", "/api/groups");
   EXPECT_THAT(list.body, HasSubstr(R"("name":"Hand picked")"));
+  // The totals name every column of derived state with its bytes.
+  HttpClientResponse stats = Admin("GET", "/api/stats");
+  EXPECT_THAT(stats.body, HasSubstr(R"("derived":{"bytes":)"));
+  EXPECT_THAT(stats.body, HasSubstr(R"({"name":"group/Newsletter/members","what":"members",)"));
 }
 
 }  // namespace
