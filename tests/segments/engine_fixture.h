@@ -102,6 +102,16 @@ class EngineFixture : public ::testing::Test {
     return info.ok() ? *info : GroupInfo{};
   }
 
+  // A persona of contacts older than 30 (10 points), qualifying at `threshold` points.
+  static ScoreDefinition AgePersona(std::string name, double threshold) {
+    ScoreDefinition def;
+    def.name = std::move(name);
+    def.persona = true;
+    def.threshold = threshold;
+    def.rules = {{ScoreRule::Kind::kAttribute, "age > 30", 10, 0, 0}};
+    return def;
+  }
+
   FakeClock clock_{kStart};
   std::string dir_;
   std::unique_ptr<Store> store_;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/time_format.h"
+#include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "profile/contact_reader.h"
@@ -242,6 +243,80 @@ TEST_F(EngineTest, MergedContactsLeaveTheirGroupsAndTheSurvivorIsReevaluated) {
   if (survivor != phone) {
     EXPECT_THAT(engine_->groups().Of(phone), IsEmpty());
   }
+}
+
+// A data directory written by the engine opens with every kind of definition as it was:
+// dynamic and static groups, scores, personas and lifecycle stages, with their members,
+// points and history.
+TEST_F(EngineTest, EveryKindOfDefinitionSurvivesARestart) {
+  Send(MessageType::kIdentify, "u1", "", "", "{}", R"({"age":50,"email":"u1@example.com"})");
+  Send(MessageType::kIdentify, "u2", "", "", "{}", R"({"age":20})");
+  Track("u1-phone", "Page Viewed");
+  Create("Adults", "age >= 40");
+  GroupDefinition vip;
+  vip.name = "VIP";
+  vip.contacts = {Id("u2")};
+  ASSERT_TRUE(engine_->groups().Create(vip).ok());
+  ScoreDefinition lead;
+  lead.name = "Lead";
+  lead.rules = {{ScoreRule::Kind::kMacro, "email is not null", 7, 0, 0}};
+  ASSERT_TRUE(engine_->scores().Create(lead).ok());
+  ASSERT_TRUE(engine_->scores().Create(AgePersona("Grown-ups", 5)).ok());
+  LifecycleDefinition life;
+  life.stages = {{0, "Visitor", "", ""}, {0, "Lead", "", "email is not null"}};
+  ASSERT_TRUE(engine_->stages().Set(life).ok());
+
+  auto snapshot = [&] {
+    std::vector<std::string> out;
+    for (const GroupInfo& g : engine_->groups().List()) {
+      out.push_back(fmt::format("group {} {} {}", g.definition.name, g.definition.id, g.members));
+    }
+    for (bool personas : {false, true}) {
+      for (const ScoreInfo& s : engine_->scores().List(personas)) {
+        out.push_back(fmt::format("score {} {} {}", s.definition.name, s.definition.id, s.members));
+      }
+    }
+    for (const StageInfo& s : engine_->stages().Get().stages) {
+      out.push_back(fmt::format("stage {} {} {}", s.definition.name, s.definition.id, s.members));
+    }
+    for (const char* who : {"u1", "u2", "u1-phone"}) {
+      const ContactScores scores = engine_->scores().Of(Id(who));
+      out.push_back(fmt::format("{}: {} {} {} {} {}", who, scores.scores[0].points,
+                                scores.scores[1].points, scores.persona, scores.stage,
+                                engine_->audiences().ContactHistory(Id(who), 100)->size()));
+    }
+    return out;
+  };
+  const std::vector<std::string> before = snapshot();
+  EXPECT_THAT(before, ::testing::Contains("u1: 7 10 Grown-ups Lead 3"));
+  Close();
+  Open();
+  ASSERT_TRUE(worker_->RunDueTimers().ok());  // the start-up recomputation changes nothing
+  EXPECT_EQ(snapshot(), before);
+}
+
+// Every column of derived per-contact state is declared by name, with its bytes.
+TEST_F(EngineTest, DerivedStateNamesEveryColumn) {
+  Send(MessageType::kIdentify, "u1", "", "", "{}", R"({"age":50})");
+  Track("u1", "Product Added");
+  clock_.Advance(absl::Seconds(1));
+  Track("u1", "Order Completed");
+  Create("Cart abandoners", kCartAbandonment);
+  ASSERT_TRUE(engine_->scores().Create(AgePersona("Grown-ups", 5)).ok());
+  LifecycleDefinition life;
+  life.stages = {{0, "Visitor", "", ""}, {0, "Old", "", "age > 40"}};
+  ASSERT_TRUE(engine_->stages().Set(life).ok());
+  const DerivedColumns derived = engine_->DerivedState();
+  std::vector<std::string> names;
+  for (const DerivedColumn& c : derived.columns()) names.push_back(c.name);
+  EXPECT_THAT(names,
+              ::testing::IsSupersetOf({"group/Cart abandoners/members", "group/Cart abandoners/due",
+                                       "persona/Grown-ups/points", "persona/Grown-ups/members",
+                                       "personas/assignment", "stage/Old/members",
+                                       "stages/assignment", "timers/heap"}));
+  EXPECT_GT(derived.bytes(kMembersColumn), 0u);
+  EXPECT_EQ(engine_->MembershipBytes(), derived.bytes(kMembersColumn));
+  EXPECT_GT(derived.bytes(), derived.bytes(kMembersColumn));
 }
 
 }  // namespace
