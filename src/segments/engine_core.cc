@@ -35,18 +35,36 @@ absl::StatusOr<bool> EngineCore::Define(std::unique_ptr<AudienceNode> node,
                                         Millis now, std::string_view cause,
                                         rocksdb::WriteBatch* batch, JobProgress* progress) {
   SEGMENTA_RETURN_IF_ERROR(graph_.CheckAcyclic(*node, replaces));
-  cache_.Invalidate();
-  // Computed before it takes its place: a cancelled change leaves the graph as it was.
-  SEGMENTA_ASSIGN_OR_RETURN(bool changed,
-                            RecomputeNode(*node, Context(profiles, now, batch, cause), progress));
+  // Placed first, so that what links to it (the persona assignment to a new persona) is
+  // checked for cycles too; taken out again when refused or cancelled, before anything is
+  // recorded.
   AudienceNode* placed = node.get();
+  std::unique_ptr<AudienceNode> previous;
   if (replaces != nullptr) {
-    graph_.Replace(replaces, std::move(node));
+    previous = graph_.Replace(replaces, std::move(node));
   } else {
     graph_.Add(std::move(node));
   }
-  if (changed) RecomputeDependents(*placed, profiles, now, cause, batch);
-  return changed;
+  auto take_out = [&] {
+    if (previous != nullptr) {
+      graph_.Replace(placed, std::move(previous));
+    } else {
+      graph_.Remove(placed);
+    }
+  };
+  if (absl::Status acyclic = graph_.CheckAcyclic(*placed, nullptr); !acyclic.ok()) {
+    take_out();
+    return acyclic;
+  }
+  cache_.Invalidate();
+  absl::StatusOr<bool> changed =
+      RecomputeNode(*placed, Context(profiles, now, batch, cause), progress);
+  if (!changed.ok()) {
+    take_out();
+    return changed.status();
+  }
+  if (*changed) RecomputeDependents(*placed, profiles, now, cause, batch);
+  return *changed;
 }
 
 bool EngineCore::Recompute(AudienceNode& node, const ProfileTable& profiles, Millis now,

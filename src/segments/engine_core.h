@@ -57,11 +57,11 @@ class EngineCore {
   NodeContext Context(const ProfileTable& profiles, Millis now, rocksdb::WriteBatch* batch,
                       std::string_view cause);
 
-  // Puts the compiled `node` in the graph in place of `replaces` (null: a new node), after
-  // recomputing it over every contact and recording the differences with `cause`; then
-  // recomputes what reads it when it changed. True when it changed. Errors: InvalidArgument
-  // naming a cycle; CancelledError when `progress` asks to stop before anything is
-  // recorded. On error nothing changed and `node` is dropped.
+  // Puts the compiled `node` in the graph in place of `replaces` (null: a new node),
+  // recomputes it over every contact recording the differences with `cause`, then what
+  // reads it when it changed. True when it changed. Errors: InvalidArgument naming a cycle
+  // (one through what links to it included); CancelledError when `progress` asks to stop
+  // before anything is recorded. On error nothing changed and `node` is dropped.
   absl::StatusOr<bool> Define(std::unique_ptr<AudienceNode> node, const AudienceNode* replaces,
                               const ProfileTable& profiles, Millis now, std::string_view cause,
                               rocksdb::WriteBatch* batch, JobProgress* progress);
