@@ -99,7 +99,7 @@ std::vector<Millis> PlanSet::NextChanges(const NodeContext& ctx) const {
 void AudienceNode::Freeze(std::string reason) { error_ = std::move(reason); }
 
 bool AudienceNode::RecomputeAtStart() const {
-  return flags_.recompute_at_start || plans_.time_dependent() || plans_.has_overall();
+  return flags_.recompute_at_start || TimeDependent() || plans_.has_overall();
 }
 
 void AudienceNode::SetPlans(std::vector<std::shared_ptr<const Plan>> plans,

@@ -129,10 +129,13 @@ struct NodeFlags {
   // It is recomputed at the first timer run after a start whatever it reads (it is built
   // on nodes recomputed then).
   bool recompute_at_start = false;
+  // Its output may change with time by rules of its own (a workflow's waits), not only
+  // through its plans: the engine asks NextChange at every evaluation.
+  bool own_timers = false;
 };
 
 // Not thread-safe: the engine calls a node under its lock. Public methods: the names and
-// state the engine reads (8), and 12 hooks a kind implements, 4 of them required (Compile,
+// state the engine reads (10), and 13 hooks a kind implements, 4 of them required (Compile,
 // Evaluate, Recompute, DeclareColumns), the others with the defaults most kinds want: more
 // than 15 because the hooks are what makes a new kind a class and not a branch.
 class AudienceNode {
@@ -153,6 +156,8 @@ class AudienceNode {
   void Freeze(std::string reason);
 
   const NodeFlags& flags() const { return flags_; }
+  // Whether its output may change with no new event: the engine schedules its timers.
+  bool TimeDependent() const { return flags_.own_timers || plans_.time_dependent(); }
   // Whether the engine recomputes it at the first timer run after a start (time went by
   // while stopped): when it depends on time or on overall values, or its flags say so.
   bool RecomputeAtStart() const;
@@ -164,12 +169,13 @@ class AudienceNode {
   // 1:5: …"), leaving the node as it was.
   virtual absl::Status Compile(const Schema& schema, const ProfileTable& profiles, Millis now) = 0;
   // Re-evaluates one contact (incremental), recording its enters and exits through `ctx`.
-  // True when its output for the contact changed (what reads it is re-evaluated too).
+  // True when its output for the contact changed (what reads it is re-evaluated too). The
+  // engine then schedules its timer for the contact (NextChange) when TimeDependent().
   virtual bool Evaluate(ContactId contact, const NodeContext& ctx) = 0;
   // Re-evaluates every contact at once (batch) and records the differences. Checks
   // `progress->cancelled` (when given) at safe points before it changes anything, and then
   // returns CancelledError having changed nothing; sets `progress->fraction` up to 0.8.
-  // True when its output changed.
+  // True when its output changed. The engine then replaces its timers (NextChanges).
   virtual absl::StatusOr<bool> Recompute(const NodeContext& ctx, JobProgress* progress) = 0;
   // Declares its per-contact columns with their bytes.
   virtual void DeclareColumns(DerivedColumns* out) const = 0;

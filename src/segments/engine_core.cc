@@ -24,8 +24,8 @@ absl::StatusOr<bool> EngineCore::RecomputeNode(AudienceNode& node, const NodeCon
                                                JobProgress* progress) {
   SEGMENTA_ASSIGN_OR_RETURN(bool changed, node.Recompute(ctx, progress));
   // Replaces the node's timers (none when it no longer depends on time).
-  timers_.ScheduleAll(
-      node.id(), node.plans().time_dependent() ? node.NextChanges(ctx) : std::vector<Millis>());
+  timers_.ScheduleAll(node.id(),
+                      node.TimeDependent() ? node.NextChanges(ctx) : std::vector<Millis>());
   if (progress != nullptr) progress->fraction = 1.0;
   return changed;
 }
@@ -104,7 +104,7 @@ void EngineCore::Reevaluate(const ProfileTable& profiles, ContactId contact,
     if (!affected[i]) continue;
     AudienceNode& node = graph_.node(i);
     const bool changed = node.Evaluate(contact, ctx);
-    if (node.plans().time_dependent()) {
+    if (node.TimeDependent()) {
       timers_.Schedule(node.id(), contact, node.NextChange(contact, ctx), rows);
     }
     if (changed) {
