@@ -200,6 +200,7 @@ absl::Status DefinitionGraph::CheckAcyclic(const AudienceNode& node,
   };
   if (!reaches_self(self)) return absl::OkStatus();
   std::vector<std::string> names;
+  names.reserve(path.size());
   for (const std::string& key : path) names.push_back(described(key));
   return absl::InvalidArgumentError(
       fmt::format("cycle of definitions: {}", absl::StrJoin(names, " → ")));

@@ -16,7 +16,7 @@ namespace segmenta {
 namespace {
 
 // How often overall(...) aggregates are refreshed.
-constexpr Millis kOverallRefresh = 60 * 1000;
+constexpr Millis kOverallRefresh = Millis{60} * 1000;
 
 }  // namespace
 
