@@ -22,6 +22,7 @@
 #include "eval/batch.h"
 #include "eval/evaluator.h"
 #include "lang/compiler.h"
+#include "lang/computed.h"
 #include "profile/profile_table.h"
 #include "rocksdb/write_batch.h"
 #include "segments/audience.h"
@@ -94,13 +95,12 @@ class PlanSet {
 
 // How a node is named.
 struct NodeNames {
-  // In Schema::groups and in what nodes use: a group's name, "score:NAME", "persona:",
-  // "stage:". Unique in the graph.
+  // In Schema::groups and in what nodes use: a group's name; for a node that publishes a
+  // computed value, ComputedKey(word, name) ("score:NAME", "persona:", "stage:"). Unique in
+  // the graph. Conditions write it as lang/computed.h's DependencyText(key) says.
   std::string key;
   // In messages and causes: group "VIP", persona "Cycling engineer", the lifecycle stages.
   std::string described;
-  // As conditions write it: VIP, score("Lead score"), persona, stage.
-  std::string in_conditions;
   // The path its derived columns are named under: "group/VIP", "stages".
   std::string columns;
 };
@@ -135,7 +135,7 @@ struct NodeFlags {
 };
 
 // Not thread-safe: the engine calls a node under its lock. Public methods: the names and
-// state the engine reads (10), and 13 hooks a kind implements, 4 of them required (Compile,
+// state the engine reads (10), and 14 hooks a kind implements, 4 of them required (Compile,
 // Evaluate, Recompute, DeclareColumns), the others with the defaults most kinds want: more
 // than 15 because the hooks are what makes a new kind a class and not a branch.
 class AudienceNode {
@@ -189,6 +189,12 @@ class AudienceNode {
   // The value `contact` has in it, as conditions read it (a score's points, the persona's
   // name); null when none. Default: null.
   virtual Scalar ComputedValue(ContactId contact) const;
+  // The kind of the computed value it publishes (ComputedValue) under its key,
+  // ComputedKey(word, name): conditions read it as word("name"), or as the bare word of a
+  // kind without names (persona). The engine registers it in the schema conditions compile
+  // against, so that a new kind is a node class, not a change to the language. Default:
+  // null (it publishes none).
+  virtual const ComputedKind* PublishedKind() const { return nullptr; }
   // The contacts `in group KEY` holds for; null when conditions cannot test membership of
   // it. Default: null.
   virtual const Roaring* Members() const { return nullptr; }

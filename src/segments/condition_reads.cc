@@ -14,6 +14,11 @@ Schema SchemaFor(const DefinitionGraph& graph, const ProfileTable& profiles) {
   for (size_t i = 0; i < graph.size(); ++i) {
     const AudienceNode& node = graph.node(i);
     schema.groups[node.names().key] = node.uses();
+    // The kinds of computed values nodes publish (the built-in ones are there already).
+    const ComputedKind* kind = node.PublishedKind();
+    if (kind != nullptr && schema.computed.Find(kind->word) == nullptr) {
+      schema.computed.Register(*kind);
+    }
   }
   return schema;
 }

@@ -23,7 +23,8 @@ std::string ScoreNodeKey(std::string_view score_name);
 inline constexpr std::string_view kPersonaNodeKey = "persona:";
 inline constexpr std::string_view kStageNodeKey = "stage:";
 
-// The data's names (eval/schema.h) and every node's key with what it uses.
+// The data's names (eval/schema.h), every node's key with what it uses, and the kinds of
+// computed values the nodes publish.
 // REQUIRES: the caller holds the profile table for reading.
 Schema SchemaFor(const DefinitionGraph& graph, const ProfileTable& profiles);
 

@@ -9,7 +9,7 @@ namespace segmenta {
 namespace {
 
 NodeNames GroupNames(const std::string& name) {
-  return {name, fmt::format("group \"{}\"", name), name, "group/" + name};
+  return {name, fmt::format("group \"{}\"", name), "group/" + name};
 }
 
 }  // namespace

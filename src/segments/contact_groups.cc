@@ -43,9 +43,9 @@ GroupInfo InfoOf(const ContactGroupNode& group, const DefinitionGraph& graph) {
   if (!group.error().empty()) {
     info.warnings.push_back("the condition no longer compiles: " + group.error());
   }
-  for (const std::string& use : group.uses()) info.uses.push_back(graph.InConditions(use));
+  for (const std::string& use : group.uses()) info.uses.push_back(DependencyText(use));
   for (const AudienceNode* user : graph.UsedBy(group)) {
-    info.used_by.push_back(user->names().in_conditions);
+    info.used_by.push_back(DependencyText(user->names().key));
   }
   return info;
 }

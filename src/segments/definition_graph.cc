@@ -234,9 +234,4 @@ absl::Status DefinitionGraph::CheckNoUsers(const AudienceNode& node) const {
       "{} is used by {}; change those first", node.names().described, absl::StrJoin(users, ", ")));
 }
 
-std::string DefinitionGraph::InConditions(const std::string& key) const {
-  const AudienceNode* node = Find(key);
-  return node != nullptr ? node->names().in_conditions : key;
-}
-
 }  // namespace segmenta

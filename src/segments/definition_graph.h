@@ -98,8 +98,6 @@ class DefinitionGraph {
   // Errors: FailedPrecondition "group "A" is used by group "B"; change those first" when a
   // node listed as a user reads `node`.
   absl::Status CheckNoUsers(const AudienceNode& node) const;
-  // How conditions name the node with `key` (`key` itself when there is none).
-  std::string InConditions(const std::string& key) const;
 
   const ChangeRoutes& routes() const { return routes_; }
   const AudienceDirectory& audiences() const { return audiences_; }

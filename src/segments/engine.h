@@ -34,7 +34,9 @@
 // cycles are refused) evaluated in dependency order. Nothing outside a node class asks what
 // kind a node is: a new kind (a model score, an affinity, a workflow trigger) is a subclass
 // of AudienceNode, added with AddNode() and, when its definitions are stored, loaded by a
-// NodeLoader passed to Start(). Conditions read what nodes publish (condition_reads.h).
+// NodeLoader passed to Start(). Conditions read what nodes publish (condition_reads.h): the
+// members of a group, and computed values (score("…"), persona, stage, and the kinds new
+// node classes publish: AudienceNode::PublishedKind registers them in the schema).
 //
 // Threading. The engine observes the worker: after each commit of messages it re-evaluates
 // the nodes whose conditions read what changed, for the contacts that changed

@@ -7,7 +7,7 @@
 namespace segmenta {
 
 LifecycleNode::LifecycleNode(LifecycleDefinition def)
-    : AssignmentNode(kId, {std::string(kStageNodeKey), "the lifecycle stages", "stage", "stages"}),
+    : AssignmentNode(kId, {std::string(kStageNodeKey), "the lifecycle stages", "stages"}),
       def_(std::move(def)) {
   // Stages are built on what the conditions read, which is recomputed at start.
   flags_.recompute_at_start = true;
@@ -122,6 +122,10 @@ absl::StatusOr<bool> LifecycleNode::Recompute(const NodeContext& ctx, JobProgres
   removed_.clear();
   removed_members_.clear();
   return Reassign(assigned, ctx);
+}
+
+const ComputedKind* LifecycleNode::PublishedKind() const {
+  return ComputedKinds::BuiltIn().Find("stage");
 }
 
 NodeTriggers LifecycleNode::Triggers() const {

@@ -36,6 +36,7 @@ class LifecycleNode : public AssignmentNode {
   bool Evaluate(ContactId contact, const NodeContext& ctx) override;
   absl::StatusOr<bool> Recompute(const NodeContext& ctx, JobProgress* progress) override;
   NodeTriggers Triggers() const override;
+  const ComputedKind* PublishedKind() const override;
 
  private:
   // The index of the stage `contact` is in now, or -1 when there are no stages.

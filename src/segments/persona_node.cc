@@ -9,11 +9,14 @@
 namespace segmenta {
 
 PersonaAssignmentNode::PersonaAssignmentNode()
-    : AssignmentNode(
-          kId, {std::string(kPersonaNodeKey), "the persona assignment", "persona", "personas"}) {
+    : AssignmentNode(kId, {std::string(kPersonaNodeKey), "the persona assignment", "personas"}) {
   // Reading every persona's points is not a use to show.
   flags_.listed_as_user = false;
   flags_.recompute_at_start = true;
+}
+
+const ComputedKind* PersonaAssignmentNode::PublishedKind() const {
+  return ComputedKinds::BuiltIn().Find("persona");
 }
 
 absl::Status PersonaAssignmentNode::Compile(const Schema&, const ProfileTable&, Millis) {

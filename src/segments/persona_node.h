@@ -25,6 +25,7 @@ class PersonaAssignmentNode : public AssignmentNode {
   bool Evaluate(ContactId contact, const NodeContext& ctx) override;
   absl::StatusOr<bool> Recompute(const NodeContext& ctx, JobProgress* progress) override;
   void Link(const DefinitionGraph& graph) override;
+  const ComputedKind* PublishedKind() const override;
 
  private:
   // The index of the persona `contact` qualifies for best, or -1.

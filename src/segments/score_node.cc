@@ -12,11 +12,8 @@ namespace {
 
 NodeNames ScoreNames(const ScoreDefinition& def) {
   const std::string_view kind = def.persona ? "persona" : "score";
-  std::string in_conditions = "score(";
-  AppendJsonString(def.name, &in_conditions);
-  in_conditions += ")";
   return {ScoreNodeKey(def.name), fmt::format("{} \"{}\"", kind, def.name),
-          std::move(in_conditions), fmt::format("{}/{}", kind, def.name)};
+          fmt::format("{}/{}", kind, def.name)};
 }
 
 }  // namespace
@@ -31,6 +28,10 @@ ScoreNode::ScoreNode(ScoreDefinition def)
 ScoreNode::ScoreNode(ScoreDefinition def, const ScoreNode& previous) : ScoreNode(std::move(def)) {
   points_.assign(previous.points_.size(), 0.0f);
   for (size_t c = 0; c < points_.size(); ++c) points_[c] = previous.points_[c];
+}
+
+const ComputedKind* ScoreNode::PublishedKind() const {
+  return ComputedKinds::BuiltIn().Find("score");
 }
 
 void ScoreNode::Save(const Store& store, rocksdb::WriteBatch* batch) const {

@@ -36,6 +36,7 @@ class ScoreNode : public AudienceNode {
   Scalar ComputedValue(ContactId contact) const override {
     return Scalar::Number(PointsOf(contact));
   }
+  const ComputedKind* PublishedKind() const override;
 
  private:
   double ScoreOf(ContactId contact, const NodeContext& ctx) const;

@@ -51,9 +51,9 @@ ScoreInfo InfoOf(const ScoreNode& score, const DefinitionGraph& graph) {
   if (!score.error().empty()) {
     info.warnings.push_back("the rules no longer compile: " + score.error());
   }
-  for (const std::string& use : score.uses()) info.uses.push_back(graph.InConditions(use));
+  for (const std::string& use : score.uses()) info.uses.push_back(DependencyText(use));
   for (const AudienceNode* user : graph.UsedBy(score)) {
-    info.used_by.push_back(user->names().in_conditions);
+    info.used_by.push_back(DependencyText(user->names().key));
   }
   info.time_dependent = score.plans().time_dependent();
   return info;

@@ -21,7 +21,7 @@ using ::testing::IsEmpty;
 class FakeNode : public AudienceNode {
  public:
   FakeNode(uint32_t id, std::string key, std::vector<std::string> uses, NodeTriggers triggers = {})
-      : AudienceNode(id, {key, "fake \"" + key + "\"", key, "fake/" + key}),
+      : AudienceNode(id, {key, "fake \"" + key + "\"", "fake/" + key}),
         triggers_(std::move(triggers)) {
     uses_ = std::move(uses);
     audience_.id = id;

@@ -1,9 +1,10 @@
-// A kind of node the engine does not know, defined here, plugs into it with no change to
-// the engine: it is computed over every contact when added, kept current as events come,
-// read by a group's condition (`in group "…"`), recorded in the history, and accounted for
-// in the derived state.
+// Kinds of nodes the engine does not know, defined here, plug into it with no change to the
+// engine or the language: computed over every contact when added, kept current as events
+// come, read by a group's condition (`in group "…"`, or a computed value of a new kind),
+// recorded in the history, and accounted for in the derived state.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "gmock/gmock.h"
@@ -14,13 +15,14 @@ namespace segmenta {
 namespace {
 
 using ::testing::Contains;
+using ::testing::ElementsAre;
 using ::testing::Field;
 
 // Contacts with at least `threshold` activities of any kind.
 class FrequentVisitorsNode : public AudienceNode {
  public:
   FrequentVisitorsNode(uint32_t id, const std::string& name, size_t threshold)
-      : AudienceNode(id, {name, "frequent visitors \"" + name + "\"", name, "frequent/" + name}),
+      : AudienceNode(id, {name, "frequent visitors \"" + name + "\"", "frequent/" + name}),
         threshold_(threshold) {
     audience_.id = id;
     audience_.name = name;
@@ -69,6 +71,56 @@ class FrequentVisitorsNode : public AudienceNode {
   Audience audience_;
 };
 
+// Each contact's number of activities, published as a computed value of a kind the
+// language does not know: conditions read it as visits("all").
+class VisitCountNode : public AudienceNode {
+ public:
+  static constexpr uint32_t kId = 0x7FFF0002;
+  VisitCountNode() : AudienceNode(kId, {ComputedKey("visits", "all"), "visits", "visits/all"}) {}
+
+  static const ComputedKind& Kind() {
+    static const ComputedKind* kind = new ComputedKind{"visits", true, ValueType::kNumber};
+    return *kind;
+  }
+  absl::Status Compile(const Schema&, const ProfileTable&, Millis) override {
+    return absl::OkStatus();
+  }
+  bool Evaluate(ContactId contact, const NodeContext& ctx) override {
+    return Set(contact, ctx.profiles);
+  }
+  absl::StatusOr<bool> Recompute(const NodeContext& ctx, JobProgress*) override {
+    bool changed = false;
+    for (size_t c = 0; c < ctx.profiles.contact_rows(); ++c) {
+      changed = Set(c, ctx.profiles) || changed;
+    }
+    return changed;
+  }
+  void DeclareColumns(DerivedColumns* out) const override {
+    out->Add(names().columns + "/count", "count", counts_.capacity() * sizeof(double));
+  }
+  NodeTriggers Triggers() const override {
+    NodeTriggers triggers;
+    triggers.events = {"*"};
+    return triggers;
+  }
+  const ComputedKind* PublishedKind() const override { return &Kind(); }
+  Scalar ComputedValue(ContactId contact) const override {
+    return contact < counts_.size() ? Scalar::Number(counts_[contact]) : Scalar();
+  }
+
+ private:
+  bool Set(ContactId contact, const ProfileTable& profiles) {
+    const ContactState* state = profiles.contact(contact);
+    const double n = state == nullptr ? 0 : static_cast<double>(state->events.size());
+    if (contact >= counts_.size()) counts_.resize(contact + 1, 0);
+    if (counts_[contact] == n) return false;
+    counts_[contact] = n;
+    return true;
+  }
+
+  std::vector<double> counts_;
+};
+
 constexpr uint32_t kFrequentId = 0x7FFF0001;
 
 using NodeKindTest = EngineFixture;
@@ -103,6 +155,25 @@ TEST_F(NodeKindTest, ANewKindPlugsInIsKeptCurrentAndIsReadByGroups) {
       engine_->AddNode(std::make_unique<FrequentVisitorsNode>(kFrequentId, "Again", 1))));
   EXPECT_TRUE(absl::IsAlreadyExists(engine_->AddNode(
       std::make_unique<FrequentVisitorsNode>(kFrequentId + 1, "Frequent visitors", 1))));
+}
+
+TEST_F(NodeKindTest, ANewKindOfComputedValueIsReadByConditionsWithNoChangeToTheLanguage) {
+  Track("ana", "Page Viewed");
+  Track("bob", "Page Viewed");
+  Track("bob", "Page Viewed");
+  ASSERT_TRUE(engine_->AddNode(std::make_unique<VisitCountNode>()).ok());
+  auto check = engine_->conditions().Check("visits(\"all\") >= 2", /*count=*/true);
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_EQ(check->matches, 1u);
+  const GroupInfo regulars = Create("Regulars", "visits(\"all\") >= 2");
+  EXPECT_THAT(regulars.uses, ElementsAre("visits(\"all\")"));
+  EXPECT_FALSE(In("Regulars", "ana"));
+  EXPECT_TRUE(In("Regulars", "bob"));
+  Track("ana", "Page Viewed");  // kept current through the node, in the same write
+  EXPECT_TRUE(In("Regulars", "ana"));
+  // Its name is checked like a score's.
+  auto unknown = engine_->conditions().Check("visits(\"al\") >= 2", false);
+  EXPECT_FALSE(unknown.ok());
 }
 
 TEST_F(NodeKindTest, ACancelledNodeIsNotAdded) {
