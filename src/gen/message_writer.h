@@ -27,6 +27,10 @@ struct CartItem {
 // contact's clock: each message is stamped with now(), and none is written at or after the
 // end of the window; the first one refused stops the writer for good, so that a contact's
 // history is cut at the end, never thinned out. Not thread-safe (one per contact).
+//
+// 25 public methods, more than 15 because they are the vocabulary ContactSim writes a visit
+// in: one per kind of message the simulated shop sends (14), and the contact's clock,
+// device and page they are sent from (11).
 class MessageWriter {
  public:
   // `profile`, `sink` and `stats` must outlive the writer. `seed_key` and `contact_key`

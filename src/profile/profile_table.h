@@ -72,6 +72,11 @@ class VectorGrowth {
 
 // One value per row, typed per row (rows never set are null). Strings are interned in the
 // column's dictionary. Not thread-safe.
+//
+// 23 public methods, more than 15 because a column's layout is its own: each way the
+// evaluators read it (a row's typed value for the incremental evaluator, whole arrays for
+// the batch evaluator's 64-row loops, the string dictionary) and the writer sets it is a
+// method here, most of them one line, rather than a layout other classes depend on.
 class Column {
  public:
   size_t size() const { return types_.size(); }
@@ -168,6 +173,11 @@ struct AccountState {
 
 // Written by one thread (the worker's writer) and read by others under the caller's
 // locking (see Worker::ReadProfiles in ingest/worker.h).
+//
+// 26 public methods, more than 15 because it is the one structure every reader of contacts
+// scans: Load and 8 updates for the writer, and 17 plain accessors of its rows, event tables
+// and columns for the evaluators, the decider and the analyses, which call them in loops
+// over millions of rows.
 class ProfileTable {
  public:
   ProfileTable() = default;

@@ -29,6 +29,11 @@ namespace segmenta {
 // Thread-safety: the graph, the log's records and the timers are guarded by mu(); the
 // methods below other than the accessors and RunDefinition REQUIRE mu() held exclusively on
 // the worker's writer thread. Lock order everywhere: the profile table, then mu().
+//
+// 18 public methods, more than 15 because it is the toolbox the facade's parts
+// (contact_groups.h, scores.h, lifecycle_stages.h, audience_reads.h, condition_checks.h)
+// are written against: 10 accessors of the state they share and 8 operations that keep
+// nodes current.
 class EngineCore {
  public:
   // `store`, `worker` and `clock` must outlive the core.
