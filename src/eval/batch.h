@@ -1,6 +1,6 @@
 // Runs a compiled condition over every contact at once, column by column: what creating or
-// editing a contact group does. Agrees with the incremental evaluator (evaluator.h) on
-// every contact; a randomized test checks it.
+// editing a definition (a contact group, a score's rules, the stages) does. Agrees with the
+// incremental evaluator (evaluator.h) on every contact; a randomized test checks it.
 #pragma once
 
 #include <cstdint>

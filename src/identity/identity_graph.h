@@ -63,7 +63,9 @@ struct Resolution {
   std::vector<std::string> refused;
 };
 
-// Holds the whole graph in memory. Not thread-safe: owned by the worker thread.
+// Holds the whole graph in memory. Not thread-safe: owned by the worker's writer thread;
+// readers may call the const methods while the writer holds off changes
+// (Worker::FindIdentity).
 class IdentityGraph {
  public:
   explicit IdentityGraph(IdentityOptions options = {}) : options_(options) {}

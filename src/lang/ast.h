@@ -119,8 +119,8 @@ struct Node {
 
   // Filled by the compiler.
   ValueType type = ValueType::kNull;
-  // The compiler's numbering: the index of this node's aggregate, regex, group... in the
-  // plan's tables; -1 when none.
+  // The compiler's numbering: the index of this node's overall(...) aggregate or regex in
+  // the plan's tables (Plan::overall_aggregates, Plan::regex); -1 when none.
   int slot = -1;
 };
 

@@ -184,7 +184,8 @@ class ProfileTable {
   ProfileTable(const ProfileTable&) = delete;
   ProfileTable& operator=(const ProfileTable&) = delete;
 
-  // Rebuilds everything from the store (contacts, accounts, memberships, activities).
+  // Rebuilds everything from the store: contacts with their traits and accounts, accounts'
+  // traits, and activities.
   // Errors: DataLoss for malformed records, Internal for store errors.
   absl::Status Load(const Store& store);
 
@@ -258,7 +259,7 @@ class ProfileTable {
   void SetFlattened(absl::node_hash_map<std::string, Column>& columns, size_t row,
                     std::string& path, simdjson::dom::element value, bool narrow_ids = false,
                     EventTable* table = nullptr, size_t* position = nullptr);
-  // Appends `row` of table `t` to the contact's list, keeping it in time order.
+  // Appends the activity `ref` to `state`'s list, keeping it in time order.
   void Link(ContactState& state, EventRef ref);
 
   void SetAlive(ContactId id, bool alive);

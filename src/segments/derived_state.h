@@ -45,7 +45,7 @@ class DerivedColumns {
   std::vector<DerivedColumn> columns_;
 };
 
-// The bytes of the pages a paged column of `size` elements holds.
+// The bytes of the pages `column` holds (whole pages of PagedVector<T>::kPage elements).
 template <typename T>
 uint64_t PagedBytes(const PagedVector<T>& column) {
   constexpr size_t kPage = PagedVector<T>::kPage;

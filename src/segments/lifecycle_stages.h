@@ -43,7 +43,7 @@ class LifecycleStages {
                                     std::shared_ptr<JobProgress> progress = nullptr);
   LifecycleInfo Get() const;
   // Removes the stages (their members exit). Errors: NotFound when none are defined;
-  // FailedPrecondition naming the conditions that read `stage`.
+  // FailedPrecondition naming the definitions whose conditions read stage.
   absl::Status Delete();
 
  private:

@@ -33,7 +33,7 @@ class GroupsApi {
   std::optional<HttpResponse> Get(RouteCall& call);
   // PUT /api/groups/{name}: replace its definition; 200.
   std::optional<HttpResponse> Update(RouteCall& call);
-  // DELETE /api/groups/{name}: 409 when other groups use it.
+  // DELETE /api/groups/{name}: 409 naming the definitions that read it, if any.
   std::optional<HttpResponse> Delete(RouteCall& call);
   // GET /api/groups/{name}/members?limit=&cursor=&expand=contacts
   std::optional<HttpResponse> Members(RouteCall& call);

@@ -35,7 +35,8 @@ class PersonasApi {
   // GET /api/personas/{name}?goal=&revenue=: the persona, the distribution of its scores and
   // a profile of its members; GET /api/scores/{name}: the score and its distribution.
   std::optional<HttpResponse> Get(RouteCall& call, ScoreList list);
-  // PUT /api/personas/{name}, /api/scores/{name}: replace its rules; recomputes every score.
+  // PUT /api/personas/{name}, /api/scores/{name}: replace its rules; recomputes its points
+  // for every contact, and what reads them.
   std::optional<HttpResponse> Update(RouteCall& call, ScoreList list);
   // DELETE /api/personas/{name}, /api/scores/{name}: 409 when conditions read it.
   std::optional<HttpResponse> Delete(RouteCall& call, ScoreList list);

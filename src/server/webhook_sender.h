@@ -1,9 +1,10 @@
-// Delivers contact groups' enter and exit events to their webhooks, from the durable outbox:
-// each event is POSTed as JSON, signed with the webhook's secret, retried with exponential
-// backoff until the receiver answers 2xx, in order per webhook. A webhook's position in the
-// outbox is stored after each delivery, so a restart neither loses nor skips an event
-// (an event may be delivered twice if the process dies between the delivery and the
-// write: receivers deduplicate on X-Segmenta-Delivery).
+// Delivers the enters and exits of contact groups, personas and lifecycle stages to their
+// webhooks, from the durable outbox (segments/membership_log.h): each event is POSTed as
+// JSON, signed with the webhook's secret, retried with exponential backoff until the
+// receiver answers 2xx, in order per webhook. A webhook's position in the outbox is stored
+// after each delivery, so a restart neither loses nor skips an event (an event may be
+// delivered twice if the process dies between the delivery and the write: receivers
+// deduplicate on X-Segmenta-Delivery).
 #pragma once
 
 #include <atomic>
