@@ -80,7 +80,7 @@ class MessageParser {
 
   // Parses one JSONL line holding one message whose `type` field names its type (the
   // format `segmenta gen` writes and Segment exports). Errors as Parse (index 0). Unlike
-  // Parse, it accepts a group message with neither userId nor anonymousId (an account alone),
+  // Parse, it accepts a group call with neither userId nor anonymousId (an account alone),
   // and a `receivedAt` in the line (an export) replaces `received_at`.
   ParseResult ParseLine(std::string_view line, absl::Time received_at);
   // As above, into `*result`, whose vectors keep their memory from line to line.

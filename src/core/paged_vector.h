@@ -10,11 +10,11 @@ namespace segmenta {
 
 // A vector indexed by contact id that grows a page of 4,096 elements at a time. Growing never
 // moves the elements already there: a std::vector that doubles copies all of them, which for
-// the group engine's per-contact state (a timer per contact for each of 100 groups) is 800 MB
-// at a million contacts, copied while the writer holds readers off. Elements are not contiguous
-// across pages, so this is for state read one contact at a time; the profile table's columns, which
-// the batch evaluator scans, stay std::vectors and grow before readers are held off instead
-// (VectorGrowth). Not thread-safe.
+// the audience engine's per-contact state (a timer per contact for each of 100 contact
+// groups) is 800 MB at a million contacts, copied while the writer holds readers off.
+// Elements are not contiguous across pages, so this is for state read one contact at a time;
+// the profile table's columns, which the batch evaluator scans, stay std::vectors and grow
+// before readers are held off instead (VectorGrowth). Not thread-safe.
 template <typename T>
 class PagedVector {
  public:

@@ -1,8 +1,9 @@
 // User-Agent parsing with the ua-parser project's regexes (Debian's uap-core,
 // /usr/share/uap-core/regexes.yaml), following its specification: the first matching rule of
-// each list (browser, OS, device) wins, its groups fill family and versions, `$1`…`$9` in a
-// replacement are the rule's groups. On top of uap's answer, a device type ("mobile",
-// "tablet", "desktop", "bot", "other") that conditions read as visit.device.type.
+// each list (browser, OS, device) wins, its capture groups fill family and versions,
+// `$1`…`$9` in a replacement are the rule's capture groups. On top of uap's answer, a
+// device type ("mobile", "tablet", "desktop", "bot", "other") that conditions read as
+// visit.device.type.
 #pragma once
 
 #include <memory>

@@ -152,7 +152,7 @@ class Worker {
   // waits. Thread-safe.
   // The writer lets waiting readers in every 16 messages of a commit and writes the commit's
   // batch to RocksDB without holding the table, so a read waits for about 16 messages' work
-  // or the group engine's step of a commit, not for a whole commit and its store write.
+  // or the audience engine's step of a commit, not for a whole commit and its store write.
   template <typename F>
   auto ReadProfiles(F&& read) const {
     readers_waiting_.fetch_add(1, std::memory_order_acq_rel);

@@ -39,9 +39,9 @@ enum class Family : int {
   kKeys,               // SHA-256 of a secret -> key record
   kSuppressed,         // identity key (as kIdentities) -> "" : erased with suppression
   kGroups,             // group id -> GroupDefinition record
-  kMemberships,        // (group id, contact id) -> since (ms, big-endian)
-  kHistory,            // 'g' (group, time, seq) / 'c' (contact, time, seq) -> enter/exit record
-  kOutbox,             // seq -> membership event JSON, for webhooks
+  kMemberships,        // (audience id, contact id) -> since (ms, big-endian)
+  kHistory,            // 'g' (audience, time, seq) / 'c' (contact, time, seq) -> enter/exit
+  kOutbox,             // seq -> enter/exit event JSON, for webhooks
   kCount,
 };
 
