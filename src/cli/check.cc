@@ -41,7 +41,9 @@ void Explain(const Plan& plan) {
     reads.push_back("activities " + absl::StrJoin(plan.event_keys(), ", "));
   }
   if (plan.uses_accounts()) reads.push_back("accounts");
-  if (!plan.groups().empty()) reads.push_back("groups " + absl::StrJoin(plan.groups(), ", "));
+  if (!plan.definitions().empty()) {
+    reads.push_back("groups " + absl::StrJoin(plan.definitions(), ", "));
+  }
   fmt::print("reads: {}\n", reads.empty() ? "nothing" : absl::StrJoin(reads, "; "));
   fmt::print("time-dependent: {}\n",
              plan.time_dependent() ? "yes: re-evaluated when time alone may change it" : "no");
@@ -120,7 +122,7 @@ void Check(const CommonOptions& common, const CheckFlags& flags) {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     absl::StatusOr<GroupDefinition> def =
         GroupDefinition::Decode(std::string_view(it->value().data(), it->value().size()));
-    if (def.ok()) schema.groups[def->name] = {};
+    if (def.ok()) schema.definitions[def->name] = {};
   }
   absl::StatusOr<std::shared_ptr<const Plan>> plan = Plan::CompileText(text, schema);
   if (!plan.ok()) Invalid(flags.file, std::string(plan.status().message()));

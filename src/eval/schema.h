@@ -7,7 +7,7 @@
 namespace segmenta {
 
 // The traits, account traits, events and properties seen in `profiles`, with the types of
-// their values (groups are left for the caller to add).
+// their values (Schema::definitions is left for the caller to fill: segments' SchemaFor).
 // REQUIRES: the caller holds the profile table for reading.
 Schema SchemaOf(const ProfileTable& profiles);
 

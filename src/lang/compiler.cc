@@ -507,9 +507,9 @@ class Checker {
   }
 
   absl::Status CheckGroup(Node& n) {
-    if (!schema_.groups.contains(n.name)) {
+    if (!schema_.definitions.contains(n.name)) {
       std::vector<std::string> names;
-      for (const auto& [name, deps] : schema_.groups) {
+      for (const auto& [name, deps] : schema_.definitions) {
         if (name.find(':') == std::string::npos) names.push_back(name);
       }
       std::sort(names.begin(), names.end());
@@ -538,14 +538,14 @@ class Checker {
                           : fmt::format("{} takes no name: write {}", kind->word, kind->word));
     }
     const std::string key = ComputedKey(kind->word, n.name);
-    if (!schema_.groups.contains(key)) {
+    if (!schema_.definitions.contains(key)) {
       if (!kind->named) {
         return Error(n, kind->undefined.empty() ? fmt::format("no {} is defined yet", kind->word)
                                                 : kind->undefined);
       }
       const std::string prefix = ComputedKey(kind->word, "");
       std::vector<std::string> names;
-      for (const auto& [name, deps] : schema_.groups) {
+      for (const auto& [name, deps] : schema_.definitions) {
         if (name.rfind(prefix, 0) == 0) names.push_back(name.substr(prefix.size()));
       }
       std::sort(names.begin(), names.end());
@@ -568,7 +568,7 @@ class Checker {
       }
       return Error(n, fmt::format("{} cannot depend on itself", DependencyText(key)));
     }
-    AddUnique(plan_->groups_, key);
+    AddUnique(plan_->definitions_, key);
     if (self_.empty()) return absl::OkStatus();
     // Depth-first search from the referenced definition: reaching `self` closes a cycle.
     std::vector<std::string> path = {std::string(self_), key};
@@ -586,11 +586,11 @@ class Checker {
     return absl::OkStatus();
   }
 
-  bool ReachesSelf(const std::string& group, std::vector<std::string>* path,
+  bool ReachesSelf(const std::string& key, std::vector<std::string>* path,
                    absl::flat_hash_set<std::string>* seen) {
-    if (!seen->insert(group).second) return false;
-    auto it = schema_.groups.find(group);
-    if (it == schema_.groups.end()) return false;
+    if (!seen->insert(key).second) return false;
+    auto it = schema_.definitions.find(key);
+    if (it == schema_.definitions.end()) return false;
     for (const std::string& dep : it->second) {
       path->push_back(dep);
       if (dep == self_ || ReachesSelf(dep, path, seen)) return true;

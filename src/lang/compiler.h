@@ -21,7 +21,8 @@ namespace segmenta {
 using TypeSet = uint8_t;
 inline TypeSet TypeBit(ValueType t) { return static_cast<TypeSet>(1u << static_cast<int>(t)); }
 
-// What conditions may refer to: the names seen in the data, and the contact groups.
+// What conditions may refer to: the names seen in the data, and the definitions of the
+// audience engine (contact groups, and the nodes that publish computed values).
 struct Schema {
   absl::flat_hash_map<std::string, TypeSet> traits;
   absl::flat_hash_map<std::string, TypeSet> account_traits;
@@ -29,15 +30,15 @@ struct Schema {
   absl::flat_hash_set<std::string> events;
   // Properties seen, per event key (a track event's name, or "page", "screen", ...).
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, TypeSet>> properties;
-  // What conditions may depend on, each with what it depends on in turn (for refusing
-  // cycles): contact groups by name; computed values by ComputedKey(word, name), e.g.
-  // scores and personas' scores as "score:NAME", the persona assignment as "persona:",
-  // lifecycle stages as "stage:". A plan's groups() lists the same keys. The names a
-  // computed kind has now are the names of its keys here.
-  absl::flat_hash_map<std::string, std::vector<std::string>> groups;
+  // The definitions conditions may depend on, by key, each with the keys it depends on in
+  // turn (for refusing cycles): contact groups by name; computed values by
+  // ComputedKey(word, name), e.g. scores and personas' scores as "score:NAME", the persona
+  // assignment as "persona:", lifecycle stages as "stage:". A plan's definitions() lists
+  // the same keys. The names a computed kind has now are the names of its keys here.
+  absl::flat_hash_map<std::string, std::vector<std::string>> definitions;
   // The kinds of computed values conditions may read (score("…"), persona, stage...).
   // Default: ComputedKinds::BuiltIn(). A new kind is registered here, with its keys in
-  // `groups`; the evaluators ask EvalEnv::derived for its values.
+  // `definitions`; the evaluators ask EvalEnv::derived for its values.
   ComputedKinds computed = ComputedKinds::BuiltIn();
   // The hot data of a visit (`visit.page.path`, ...) is readable: experiences only.
   bool visit = false;
@@ -52,11 +53,12 @@ std::string EventKey(const Selector& selector);
 // A compiled condition. Immutable after Compile(); safe to share between threads.
 class Plan {
  public:
-  // Type-checks `root` (taken over) against `schema`. `self` is the name of the group being
-  // defined, if any: a reference back to it, directly or through other groups, is a cycle.
+  // Type-checks `root` (taken over) against `schema`. `self` is the key (as in
+  // Schema::definitions) of the definition being compiled, if any: a reference back to it,
+  // directly or through other definitions, is a cycle.
   // Errors: InvalidArgument "line:column: reason; hint" (unknown trait with a suggestion,
   // type mismatch, invalid regex, unknown group, computed value or its name, a cycle naming
-  // its parts). `self` is a key as in Schema::groups.
+  // its parts).
   static absl::StatusOr<std::shared_ptr<const Plan>> Compile(NodePtr root, const Schema& schema,
                                                              std::string_view self = {});
   // Parses the text or JSON form (JSON when it starts with '{') and compiles it.
@@ -70,7 +72,8 @@ class Plan {
   const std::vector<std::string>& traits() const { return traits_; }
   // Event keys read by aggregates and `did` ("Order Completed", "page"); "*" for `any`.
   const std::vector<std::string>& event_keys() const { return event_keys_; }
-  const std::vector<std::string>& groups() const { return groups_; }
+  // Keys of the definitions read (Schema::definitions): groups, computed values.
+  const std::vector<std::string>& definitions() const { return definitions_; }
   bool uses_accounts() const { return uses_accounts_; }
   // True when the value may change with time alone (windows relative to now, `within`,
   // `older than`, `now`).
@@ -94,7 +97,7 @@ class Plan {
   NodePtr root_;
   std::vector<std::string> traits_;
   std::vector<std::string> event_keys_;
-  std::vector<std::string> groups_;
+  std::vector<std::string> definitions_;
   bool uses_accounts_ = false;
   bool time_dependent_ = false;
   std::vector<const Node*> overall_;

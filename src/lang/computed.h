@@ -15,7 +15,7 @@ namespace segmenta {
 // A kind of computed value. Conditions write a use of it `word("name")` (score("Lead
 // score"), later model("churn")), or, for the kinds without names, the bare `word`
 // (persona, stage). Whatever its kind, a use reads the value of the definition keyed
-// ComputedKey(word, name) in Schema::groups, which lists the names defined now.
+// ComputedKey(word, name) in Schema::definitions, which lists the names defined now.
 struct ComputedKind {
   // How conditions write it: an identifier in lower case ("score"), not a word of the
   // language. Written in any case in the text form, as here in the JSON form.
@@ -61,12 +61,12 @@ class ComputedKinds {
   std::vector<ComputedKind> kinds_;
 };
 
-// The key of a use of a computed value in Schema::groups and Plan::groups(): "score:Lead
-// score", "persona:" (a kind without names). A contact group's key is its name, with no
-// colon. Thread-safe.
+// The key of a use of a computed value in Schema::definitions and Plan::definitions():
+// "score:Lead score", "persona:" (a kind without names). A contact group's key is its name,
+// with no colon. Thread-safe.
 std::string ComputedKey(std::string_view word, std::string_view name);
 
-// A key of Schema::groups as conditions write what it names: a group's name as is,
+// A key of Schema::definitions as conditions write what it names: a group's name as is,
 // score("Lead score"), persona. Thread-safe.
 std::string DependencyText(std::string_view key);
 

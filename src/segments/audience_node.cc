@@ -36,7 +36,7 @@ void PlanSet::Clear() {
 std::vector<std::string> PlanSet::Uses() const {
   std::vector<std::string> uses;
   for (const auto& p : plans_) {
-    for (const std::string& use : p->groups()) {
+    for (const std::string& use : p->definitions()) {
       if (std::find(uses.begin(), uses.end(), use) == uses.end()) uses.push_back(use);
     }
   }

@@ -66,7 +66,7 @@ class PlanSet {
   size_t size() const { return plans_.size(); }
   const Plan& plan(size_t i) const { return *plans_[i]; }
   const std::vector<std::shared_ptr<const Plan>>& all() const { return plans_; }
-  // The keys the plans read (Schema::groups), each once, in order of first use.
+  // The keys the plans read (Schema::definitions), each once, in order of first use.
   std::vector<std::string> Uses() const;
   bool time_dependent() const { return time_dependent_; }
   bool has_overall() const { return has_overall_; }
@@ -95,7 +95,7 @@ class PlanSet {
 
 // How a node is named.
 struct NodeNames {
-  // In Schema::groups and in what nodes use: a group's name; for a node that publishes a
+  // In Schema::definitions and in what nodes use: a group's name; for a node that publishes a
   // computed value, ComputedKey(word, name) ("score:NAME", "persona:", "stage:"). Unique in
   // the graph. Conditions write it as lang/computed.h's DependencyText(key) says.
   std::string key;

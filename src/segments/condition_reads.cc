@@ -13,7 +13,7 @@ Schema SchemaFor(const DefinitionGraph& graph, const ProfileTable& profiles) {
   Schema schema = SchemaOf(profiles);
   for (size_t i = 0; i < graph.size(); ++i) {
     const AudienceNode& node = graph.node(i);
-    schema.groups[node.names().key] = node.uses();
+    schema.definitions[node.names().key] = node.uses();
     // The kinds of computed values nodes publish (the built-in ones are there already).
     const ComputedKind* kind = node.PublishedKind();
     if (kind != nullptr && schema.computed.Find(kind->word) == nullptr) {
@@ -34,7 +34,7 @@ Scalar ComputedValueOf(const DefinitionGraph& graph, const Node& reference, Cont
 }
 
 void BindReads(const DefinitionGraph& graph, const Plan& plan, EvalEnv* env) {
-  if (plan.groups().empty()) return;
+  if (plan.definitions().empty()) return;
   env->group_members = [&graph](std::string_view key) -> const Roaring* {
     const AudienceNode* node = graph.Find(key);
     return node == nullptr ? nullptr : node->Members();

@@ -328,7 +328,7 @@ absl::StatusOr<std::vector<CompiledRule>> CompileRules(const ScoreDefinition& de
     if (!plan.ok()) return BadRule(i, field, std::string(plan.status().message()));
     c.plan = *std::move(plan);
     if (r.kind == ScoreRule::Kind::kAttribute &&
-        (!c.plan->event_keys().empty() || !c.plan->groups().empty() ||
+        (!c.plan->event_keys().empty() || !c.plan->definitions().empty() ||
          !c.plan->overall_aggregates().empty())) {
       return BadRule(i, field,
                      "an attribute rule reads contact and account traits only; make it a macro "

@@ -39,8 +39,8 @@ class ComputedEvalTest : public ::testing::Test {
     schema_ = SchemaOf(profiles_);
     schema_.computed.Register({.word = "model", .type = ValueType::kNumber, .noun = "model"});
     schema_.computed.Register({.word = "tier", .type = ValueType::kString, .noun = "tier"});
-    schema_.groups["model:churn"] = {};
-    schema_.groups["tier:loyalty"] = {};
+    schema_.definitions["model:churn"] = {};
+    schema_.definitions["tier:loyalty"] = {};
     env_.now = 1795500000000;
     env_.derived = [this](const Node& node, ContactId c) -> Scalar {
       ++asked_;

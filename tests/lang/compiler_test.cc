@@ -26,7 +26,7 @@ Schema ShopSchema() {
   s.events = {"Product Added", "Order Completed", "Email Opened", "Email Clicked"};
   s.properties["Order Completed"] = {{"revenue", num}, {"order_id", str}};
   s.properties["page"] = {{"path", str}, {"url", str}};
-  s.groups = {{"Customers", {}}, {"Engaged", {}}, {"A", {"B"}}, {"B", {"C"}}, {"C", {}}};
+  s.definitions = {{"Customers", {}}, {"Engaged", {}}, {"A", {"B"}}, {"B", {"C"}}, {"C", {}}};
   return s;
 }
 
@@ -48,7 +48,7 @@ TEST(CompilerTest, RecordsWhatThePlanDependsOn) {
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_THAT((*plan)->traits(), ElementsAre("age"));
   EXPECT_THAT((*plan)->event_keys(), UnorderedElementsAre("Order Completed", "page"));
-  EXPECT_THAT((*plan)->groups(), ElementsAre("Customers"));
+  EXPECT_THAT((*plan)->definitions(), ElementsAre("Customers"));
   EXPECT_TRUE((*plan)->uses_accounts());
   EXPECT_TRUE((*plan)->time_dependent());
   auto static_plan = Compile("country = \"ES\" and did \"Order Completed\"");
@@ -113,16 +113,17 @@ TEST(CompilerTest, CyclesBetweenGroupsAreRefusedNamingThem) {
 
 TEST(CompilerTest, ScoresPersonaAndStageAreValuesThatTrackWhatTheyDependOn) {
   Schema s = ShopSchema();
-  s.groups["score:Lead score"] = {};
-  s.groups["score:Cyclist"] = {"Engaged"};
-  s.groups["persona:"] = {"score:Cyclist"};
-  s.groups["stage:"] = {"score:Lead score"};
+  s.definitions["score:Lead score"] = {};
+  s.definitions["score:Cyclist"] = {"Engaged"};
+  s.definitions["persona:"] = {"score:Cyclist"};
+  s.definitions["stage:"] = {"score:Lead score"};
   constexpr char kText[] =
       "score(\"Lead score\") >= 50 and persona = \"Cyclist\" and stage in [\"Lead\", "
       "\"Customer\"]";
   auto plan = Plan::CompileText(kText, s);
   ASSERT_TRUE(plan.ok()) << plan.status();
-  EXPECT_THAT((*plan)->groups(), UnorderedElementsAre("score:Lead score", "persona:", "stage:"));
+  EXPECT_THAT((*plan)->definitions(),
+              UnorderedElementsAre("score:Lead score", "persona:", "stage:"));
   EXPECT_EQ((*plan)->text(), kText);
   auto from_json = Plan::CompileText((*plan)->json(), s);
   ASSERT_TRUE(from_json.ok()) << from_json.status();

@@ -17,10 +17,10 @@ using ::testing::ElementsAre;
 Schema ModelSchema() {
   Schema s;
   s.traits = {{"age", TypeBit(ValueType::kNumber)}, {"country", TypeBit(ValueType::kString)}};
-  s.groups = {{"Engaged", {}}, {"score:Lead score", {}}, {"persona:", {}}, {"stage:", {}}};
+  s.definitions = {{"Engaged", {}}, {"score:Lead score", {}}, {"persona:", {}}, {"stage:", {}}};
   s.computed.Register({.word = "model", .type = ValueType::kNumber, .noun = "model"});
-  s.groups["model:churn"] = {};
-  s.groups["model:conversion"] = {"Engaged"};
+  s.definitions["model:churn"] = {};
+  s.definitions["model:conversion"] = {"Engaged"};
   return s;
 }
 
@@ -43,7 +43,7 @@ TEST(ComputedTest, ARegisteredKindCompilesToItsTypeAndDependency) {
   const Schema schema = ModelSchema();
   auto plan = Plan::CompileText("model(\"churn\") > 0.5 and score(\"Lead score\") >= 10", schema);
   ASSERT_TRUE(plan.ok()) << plan.status();
-  EXPECT_THAT((*plan)->groups(), ElementsAre("model:churn", "score:Lead score"));
+  EXPECT_THAT((*plan)->definitions(), ElementsAre("model:churn", "score:Lead score"));
   EXPECT_EQ((*plan)->root().children[0]->children[0]->type, ValueType::kNumber);
   EXPECT_TRUE((*plan)->warnings().empty());
 }

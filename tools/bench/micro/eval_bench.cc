@@ -57,7 +57,7 @@ const Loaded& Data() {
       }
     });
     out->schema = SchemaOf(out->profiles);
-    for (const ExampleGroup& g : kBriefGroups) out->schema.groups[std::string(g.name)] = {};
+    for (const ExampleGroup& g : kBriefGroups) out->schema.definitions[std::string(g.name)] = {};
     return out;
   }();
   return *loaded;

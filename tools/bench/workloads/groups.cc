@@ -171,7 +171,7 @@ absl::StatusOr<WorkloadResult> RunRecomputeBench(const BenchOptions& options) {
   const double load_seconds = absl::ToDoubleSeconds(absl::Now() - load_start);
   store.reset();
   Schema schema = SchemaOf(profiles);
-  for (const ExampleGroup& g : kBriefGroups) schema.groups[std::string(g.name)] = {};
+  for (const ExampleGroup& g : kBriefGroups) schema.definitions[std::string(g.name)] = {};
   TrafficOptions traffic;
   const Millis now = ToMillis(traffic.end);
   result.data = fmt::format("{} contacts, {} events", Grouped(profiles.alive_contacts()),
