@@ -573,16 +573,7 @@ class Checker {
     // Depth-first search from the referenced definition: reaching `self` closes a cycle.
     std::vector<std::string> path = {std::string(self_), key};
     absl::flat_hash_set<std::string> seen;
-    if (ReachesSelf(key, &path, &seen)) {
-      std::vector<std::string> names;
-      bool only_groups = true;
-      for (const std::string& p : path) {
-        names.push_back(DependencyText(p));
-        only_groups = only_groups && p.find(':') == std::string::npos;
-      }
-      return Error(n, fmt::format("cycle {}: {}", only_groups ? "between groups" : "of definitions",
-                                  absl::StrJoin(names, " → ")));
-    }
+    if (ReachesSelf(key, &path, &seen)) return Error(n, CycleText(path));
     return absl::OkStatus();
   }
 

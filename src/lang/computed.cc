@@ -1,5 +1,7 @@
 #include "lang/computed.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/json_writer.h"
 
 namespace segmenta {
@@ -59,6 +61,18 @@ std::string DependencyText(std::string_view key) {
   AppendJsonString(key.substr(colon + 1), &out);
   out += ')';
   return out;
+}
+
+std::string CycleText(const std::vector<std::string>& path) {
+  std::vector<std::string> names;
+  names.reserve(path.size());
+  bool only_groups = true;
+  for (const std::string& key : path) {
+    names.push_back(DependencyText(key));
+    only_groups = only_groups && key.find(':') == std::string::npos;
+  }
+  return absl::StrCat(only_groups ? "cycle between groups: " : "cycle of definitions: ",
+                      absl::StrJoin(names, " → "));
 }
 
 }  // namespace segmenta

@@ -70,4 +70,12 @@ std::string ComputedKey(std::string_view word, std::string_view name);
 // score("Lead score"), persona. Thread-safe.
 std::string DependencyText(std::string_view key);
 
+// The text that names a cycle of definitions in errors, each part of `path` (keys, the
+// first and the last the same) as DependencyText writes it, the way conditions name it:
+// "cycle between groups: A → B → A" when every part is a contact group, else "cycle of
+// definitions: Hot leads → score("Lead score") → Hot leads". The compiler and the audience
+// engine's graph name cycles only through it, so that a cycle reads the same whichever
+// finds it. Thread-safe.
+std::string CycleText(const std::vector<std::string>& path);
+
 }  // namespace segmenta

@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "core/string_view.h"
 #include "fmt/format.h"
+#include "lang/computed.h"
 
 namespace segmenta {
 namespace {
@@ -180,11 +181,6 @@ absl::Status DefinitionGraph::CheckAcyclic(const AudienceNode& node,
     if (found == nullptr || found == replaced) return nullptr;
     return &found->uses();
   };
-  auto described = [&](const std::string& key) {
-    if (key == self) return node.names().described;
-    const AudienceNode* found = Find(key);
-    return found != nullptr ? found->names().described : key;
-  };
   std::vector<std::string> path = {self};
   absl::flat_hash_set<std::string> done;
   std::function<bool(const std::string&)> reaches_self = [&](const std::string& key) {
@@ -199,11 +195,7 @@ absl::Status DefinitionGraph::CheckAcyclic(const AudienceNode& node,
     return false;
   };
   if (!reaches_self(self)) return absl::OkStatus();
-  std::vector<std::string> names;
-  names.reserve(path.size());
-  for (const std::string& key : path) names.push_back(described(key));
-  return absl::InvalidArgumentError(
-      fmt::format("cycle of definitions: {}", absl::StrJoin(names, " → ")));
+  return absl::InvalidArgumentError(CycleText(path));
 }
 
 size_t DefinitionGraph::IndexOf(uint32_t id) const {

@@ -79,8 +79,9 @@ class DefinitionGraph {
   // after the others.
   void Rebuild();
   // Errors: InvalidArgument naming the cycle of definitions that `node`, taking the place
-  // of `replaced` (may be null), would close ("cycle of definitions: group "A" → group "B"
-  // → group "A"").
+  // of `replaced` (may be null), would close, each part as conditions name it (lang/
+  // computed.h's CycleText: "cycle of definitions: score("Fan") → Cyclists → persona →
+  // score("Fan")").
   absl::Status CheckAcyclic(const AudienceNode& node, const AudienceNode* replaced) const;
 
   // The nodes in dependency order: node(i) uses only nodes before it.
