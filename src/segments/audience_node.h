@@ -112,9 +112,13 @@ struct NodeTriggers {
   std::vector<std::string> traits;  // trait names (the first segment of a path)
   bool accounts = false;            // the contact's accounts or their traits
   // Any change of a contact for which ComputedValue() is null (a contact new to the
-  // lifecycle enters its first stage, whatever it did).
+  // lifecycle enters its first stage, whatever it did), with the cause kNewContactCause
+  // unless the change touches what it reads.
   bool unvalued_contacts = false;
 };
+
+// The cause of a move that a contact makes because it is new (its first stage).
+inline constexpr std::string_view kNewContactCause = "new contact";
 
 // How the engine treats a node beyond its hooks; set by its kind.
 struct NodeFlags {

@@ -18,6 +18,50 @@ void AddOnce(std::vector<size_t>& list, size_t i) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
+// AffectedNodes
+
+void AffectedNodes::Reset(size_t nodes) {
+  cause_of_.assign(nodes, kUnmarked);
+  used_ = 0;
+}
+
+uint32_t AffectedNodes::AddCause(std::string_view prefix, std::string_view name, bool provisional) {
+  // In a string kept from earlier changes when there is one.
+  if (used_ == causes_.size()) causes_.emplace_back();
+  causes_[used_].assign(prefix).append(name);
+  return static_cast<uint32_t>(used_++) | (provisional ? kProvisional : 0);
+}
+
+void AffectedNodes::Mark(std::span<const size_t> nodes, std::string_view prefix,
+                         std::string_view name, bool provisional) {
+  uint32_t cause = kUnmarked;  // added once a node takes it
+  for (size_t i : nodes) {
+    if (marked(i)) continue;
+    if (cause == kUnmarked) cause = AddCause(prefix, name, provisional);
+    cause_of_[i] = cause;
+  }
+}
+
+void AffectedNodes::MarkAll(std::string_view prefix, std::string_view name) {
+  uint32_t cause = kUnmarked;
+  for (uint32_t& c : cause_of_) {
+    if (c != kUnmarked) continue;
+    if (cause == kUnmarked) cause = AddCause(prefix, name, false);
+    c = cause;
+  }
+}
+
+void AffectedNodes::MarkDependent(size_t dependent, size_t changed) {
+  const uint32_t own = cause_of_[dependent];
+  if (own == kUnmarked || (own & kProvisional) != 0) cause_of_[dependent] = cause_of_[changed];
+}
+
+size_t AffectedNodes::count() const {
+  return static_cast<size_t>(
+      std::count_if(cause_of_.begin(), cause_of_.end(), [](uint32_t c) { return c != kUnmarked; }));
+}
+
+// ---------------------------------------------------------------------------------------
 // ChangeRoutes
 
 void ChangeRoutes::Build(const DefinitionGraph& graph) {
@@ -38,33 +82,28 @@ void ChangeRoutes::Build(const DefinitionGraph& graph) {
 }
 
 void ChangeRoutes::Mark(const ContactChange& change, const ProfileTable& profiles,
-                        const DefinitionGraph& graph, std::vector<bool>* affected,
-                        std::string* cause) const {
-  std::vector<bool>& marked = *affected;
+                        const DefinitionGraph& graph, AffectedNodes* affected) const {
+  // In the order of the causes: a node reading a trait and an event that both changed
+  // records the trait (an identify carries every trait change).
+  for (const std::string& trait : change.traits) {
+    if (auto it = by_trait_.find(trait); it != by_trait_.end()) {
+      affected->Mark(it->second, "trait: ", trait);
+    }
+  }
   for (uint16_t t : change.event_tables) {
     const std::string& key = profiles.table(t).key;
     if (auto it = by_event_.find(key); it != by_event_.end()) {
-      for (size_t i : it->second) marked[i] = true;
+      affected->Mark(it->second, "event: ", key);
     }
-    if (cause->empty()) *cause = "event: " + key;
   }
   if (!change.event_tables.empty()) {
-    for (size_t i : by_any_event_) marked[i] = true;
+    affected->Mark(by_any_event_, "event: ", profiles.table(change.event_tables.front()).key);
   }
-  for (const std::string& trait : change.traits) {
-    if (auto it = by_trait_.find(trait); it != by_trait_.end()) {
-      for (size_t i : it->second) marked[i] = true;
+  if (change.accounts) affected->Mark(by_accounts_, "account");
+  for (const size_t& i : by_unvalued_contact_) {
+    if (graph.node(i).ComputedValue(change.contact).is_null()) {
+      affected->Mark({&i, 1}, kNewContactCause, {}, /*provisional=*/true);
     }
-    if (cause->empty()) *cause = "trait: " + trait;
-  }
-  if (change.accounts) {
-    for (size_t i : by_accounts_) marked[i] = true;
-    if (cause->empty()) *cause = "account";
-  }
-  for (size_t i : by_unvalued_contact_) {
-    if (!graph.node(i).ComputedValue(change.contact).is_null()) continue;
-    marked[i] = true;
-    if (cause->empty()) *cause = "new contact";
   }
 }
 

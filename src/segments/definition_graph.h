@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,15 +22,56 @@ namespace segmenta {
 
 class DefinitionGraph;
 
+// The nodes (by graph index) that one contact's change, or one timer, concerns, each with
+// its cause: what makes it re-evaluate the contact ("trait: age", "event: Order Completed",
+// "time"), which its enters and exits record. A node marked because a node it reads
+// changed takes that node's cause. Kept from change to change: once its buffers have grown
+// to the graph and the longest cause, marking allocates nothing. Not thread-safe.
+class AffectedNodes {
+ public:
+  // Unmarks every node, for a graph of `nodes` nodes.
+  void Reset(size_t nodes);
+  // Marks each of `nodes` that is not marked yet with the cause `prefix` followed by
+  // `name` ("event: " and "Order Completed"). A `provisional` cause gives way to the cause
+  // of a node it reads (MarkDependent).
+  void Mark(std::span<const size_t> nodes, std::string_view prefix, std::string_view name = {},
+            bool provisional = false);
+  // Marks every node not marked yet with one cause, as Mark.
+  void MarkAll(std::string_view prefix, std::string_view name = {});
+  // Marks node `dependent`, which reads node `changed` (marked), with the cause of
+  // `changed`, unless it is marked with a cause of its own that is not provisional.
+  void MarkDependent(size_t dependent, size_t changed);
+
+  bool marked(size_t i) const { return cause_of_[i] != kUnmarked; }
+  // REQUIRES: marked(i).
+  std::string_view cause(size_t i) const { return causes_[cause_of_[i] & ~kProvisional]; }
+  // The number of nodes marked.
+  size_t count() const;
+
+ private:
+  static constexpr uint32_t kUnmarked = UINT32_MAX;
+  static constexpr uint32_t kProvisional = uint32_t{1} << 31;
+
+  // Adds the text of a cause for this change; returns its index (| kProvisional).
+  uint32_t AddCause(std::string_view prefix, std::string_view name, bool provisional);
+
+  std::vector<uint32_t> cause_of_;   // by node: an index into causes_ (| kProvisional)
+  std::vector<std::string> causes_;  // the first `used_` are this change's; the rest spare
+  size_t used_ = 0;
+};
+
 // The nodes each kind of contact change concerns. Rebuilt with the graph.
 class ChangeRoutes {
  public:
   void Build(const DefinitionGraph& graph);
-  // Marks in `affected` (by graph index) the nodes `change` concerns, and sets `cause` to
-  // what it was ("event: Order Completed", "trait: age", "account", "new contact") when
-  // empty.
+  // Marks in `affected` the nodes `change` concerns, each with the first of these causes
+  // that applies to it: a trait it reads ("trait: age", the first the change set), an event
+  // it reads ("event: Order Completed"; the change's first event for a node that reads
+  // every event), "account", and, provisionally, kNewContactCause (a node that has no
+  // value for the contact: NodeTriggers::unvalued_contacts). Nodes marked already keep
+  // theirs.
   void Mark(const ContactChange& change, const ProfileTable& profiles, const DefinitionGraph& graph,
-            std::vector<bool>* affected, std::string* cause) const;
+            AffectedNodes* affected) const;
 
  private:
   absl::flat_hash_map<std::string, std::vector<size_t>> by_event_;

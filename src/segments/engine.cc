@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "absl/strings/str_cat.h"
 #include "core/status.h"
 #include "fmt/format.h"
 #include "segments/condition_reads.h"
@@ -141,7 +142,6 @@ absl::Status AudienceEngine::OnApplied(const ProfileTable& profiles, Millis now,
   const DefinitionGraph& graph = core_.graph();
   if (graph.size() == 0) return absl::OkStatus();
   core_.InvalidateCache();
-  std::vector<bool> affected(graph.size());
   for (size_t n = 0; n < changes.size(); ++n) {
     const ContactChange& change = changes[n];
     if (n % 16 == 15) {
@@ -152,28 +152,30 @@ absl::Status AudienceEngine::OnApplied(const ProfileTable& profiles, Millis now,
       mu.Lock();
     }
     const absl::Time started = absl::Now();
-    std::fill(affected.begin(), affected.end(), false);
-    std::string cause;
+    // affected_ is kept from change to change: routing a change allocates nothing.
+    affected_.Reset(graph.size());
     if (change.erased) {
       const NodeContext ctx = core_.Context(profiles, now, batch, "");
       for (size_t i = 0; i < graph.size(); ++i) {
         graph.node(i).OnContactErased(change.contact, change.merged_into, ctx);
       }
-      std::fill(affected.begin(), affected.end(), true);
-      cause = change.merged_into != 0 ? fmt::format("merged into contact {}", change.merged_into)
-                                      : "contact erased";
+      if (change.merged_into != 0) {
+        const absl::AlphaNum survivor(change.merged_into);  // formatted with no allocation
+        affected_.MarkAll("merged into contact ", {survivor.data(), survivor.size()});
+      } else {
+        affected_.MarkAll("contact erased");
+      }
     } else if (change.merged) {
-      std::fill(affected.begin(), affected.end(), true);
-      cause = "contacts merged";
+      affected_.MarkAll("contacts merged");
     } else {
-      graph.routes().Mark(change, profiles, graph, &affected, &cause);
+      graph.routes().Mark(change, profiles, graph, &affected_);
     }
-    core_.Reevaluate(profiles, change.contact, affected, now, cause, batch);
+    core_.Reevaluate(profiles, change.contact, affected_, now, batch);
     const uint64_t nanos = absl::ToInt64Nanoseconds(absl::Now() - started);
     ++stats_.changes;
     stats_.activities += change.activities;
     stats_.nanos += nanos;
-    for (bool a : affected) stats_.evaluations += a;
+    stats_.evaluations += affected_.count();
     if (stats_.per_activity_nanos.size() < (1u << 24)) {
       stats_.per_activity_nanos.push_back(static_cast<uint32_t>(
           std::min<uint64_t>(nanos / std::max<uint32_t>(1, change.activities), UINT32_MAX)));
@@ -210,13 +212,12 @@ absl::Status AudienceEngine::OnTimer(const ProfileTable& profiles, Millis now,
     }
   }
   recompute_on_start_.clear();
-  std::vector<bool> affected(graph.size());
   core_.timers().PopDue(now, [&](uint32_t id, ContactId contact) {
     const size_t i = graph.IndexOf(id);
     if (i == DefinitionGraph::kNone) return;
-    std::fill(affected.begin(), affected.end(), false);
-    affected[i] = true;
-    core_.Reevaluate(profiles, contact, affected, now, "time", batch);
+    affected_.Reset(graph.size());
+    affected_.Mark({&i, 1}, "time");
+    core_.Reevaluate(profiles, contact, affected_, now, batch);
   });
   if (now >= next_overall_refresh_) {
     next_overall_refresh_ = now + kOverallRefresh;

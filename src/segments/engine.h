@@ -144,6 +144,7 @@ class AudienceEngine : public IngestObserver {
   // Observer state, guarded by core_.mu().
   Millis next_overall_refresh_ = 0;
   std::vector<uint32_t> recompute_on_start_;  // node ids, for the first timer run
+  AffectedNodes affected_;                    // the nodes a change or a timer concerns, reused
   KeepCurrentStats stats_;
 };
 

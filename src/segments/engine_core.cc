@@ -96,19 +96,19 @@ void EngineCore::Remove(const AudienceNode& node, rocksdb::WriteBatch* batch) {
 }
 
 void EngineCore::Reevaluate(const ProfileTable& profiles, ContactId contact,
-                            std::vector<bool>& affected, Millis now, std::string_view cause,
-                            rocksdb::WriteBatch* batch) {
-  const NodeContext ctx = Context(profiles, now, batch, cause);
+                            AffectedNodes& affected, Millis now, rocksdb::WriteBatch* batch) {
+  NodeContext ctx = Context(profiles, now, batch, "");
   const size_t rows = profiles.contact_rows();
   for (size_t i = 0; i < graph_.size(); ++i) {
-    if (!affected[i]) continue;
+    if (!affected.marked(i)) continue;
     AudienceNode& node = graph_.node(i);
+    ctx.cause = affected.cause(i);
     const bool changed = node.Evaluate(contact, ctx);
     if (node.TimeDependent()) {
       timers_.Schedule(node.id(), contact, node.NextChange(contact, ctx), rows);
     }
     if (changed) {
-      for (size_t d : graph_.dependents(i)) affected[d] = true;
+      for (size_t d : graph_.dependents(i)) affected.MarkDependent(d, i);
     }
   }
 }

@@ -80,10 +80,11 @@ class EngineCore {
   // Takes `node` out of the graph, with its timers and its audiences' stored memberships
   // (their history stays).
   void Remove(const AudienceNode& node, rocksdb::WriteBatch* batch);
-  // Re-evaluates `contact` in every node marked in `affected` (by graph index), in
-  // dependency order, marking what reads a node that changed; schedules their timers.
-  void Reevaluate(const ProfileTable& profiles, ContactId contact, std::vector<bool>& affected,
-                  Millis now, std::string_view cause, rocksdb::WriteBatch* batch);
+  // Re-evaluates `contact` in every node marked in `affected`, in dependency order, each
+  // recording its moves with its cause, and marks what reads a node that changed (with
+  // that node's cause); schedules their timers.
+  void Reevaluate(const ProfileTable& profiles, ContactId contact, AffectedNodes& affected,
+                  Millis now, rocksdb::WriteBatch* batch);
   // The aggregate cache of batch evaluations: valid while the profile table does not change.
   void InvalidateCache() { cache_.Invalidate(); }
 

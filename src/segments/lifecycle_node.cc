@@ -89,7 +89,14 @@ int LifecycleNode::AssignStage(ContactId contact, const NodeContext& ctx) const 
 bool LifecycleNode::Evaluate(ContactId contact, const NodeContext& ctx) {
   if (!error_.empty()) return false;
   const bool alive = ctx.profiles.contact(contact) != nullptr;
-  return MoveTo(contact, alive ? AssignStage(contact, ctx) : -1, ctx);
+  const int stage = alive ? AssignStage(contact, ctx) : -1;
+  if (stage == 0 && AudienceOf(contact) < 0) {
+    // A contact new to the stages enters the first because it is new, whatever it did.
+    NodeContext first = ctx;
+    first.cause = kNewContactCause;
+    return MoveTo(contact, stage, first);
+  }
+  return MoveTo(contact, stage, ctx);
 }
 
 absl::StatusOr<bool> LifecycleNode::Recompute(const NodeContext& ctx, JobProgress* progress) {

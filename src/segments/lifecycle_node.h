@@ -1,6 +1,7 @@
 // The lifecycle stages as a node of the audience engine: one audience per stage, in funnel
 // order; each contact is in the last stage whose entry condition holds, and in the first
-// stage when none does (a contact new to it enters the first stage whatever it did).
+// stage when none does. A contact new to it enters the first stage whatever it did, with
+// the cause "new contact"; a later stage, with the cause of what met its condition.
 #pragma once
 
 #include <memory>

@@ -9,6 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/segments/fake_node.h"
 
 namespace segmenta {
 namespace {
@@ -16,31 +17,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-// A node with given uses and triggers, and one audience named after it.
-class FakeNode : public AudienceNode {
- public:
-  FakeNode(uint32_t id, std::string key, std::vector<std::string> uses, NodeTriggers triggers = {})
-      : AudienceNode(id, {key, "fake \"" + key + "\"", "fake/" + key}),
-        triggers_(std::move(triggers)) {
-    uses_ = std::move(uses);
-    audience_.id = id;
-    audience_.name = key;
-  }
-  absl::Status Compile(const Schema&, const ProfileTable&, Millis) override {
-    return absl::OkStatus();
-  }
-  bool Evaluate(ContactId, const NodeContext&) override { return false; }
-  absl::StatusOr<bool> Recompute(const NodeContext&, JobProgress*) override { return false; }
-  void DeclareColumns(DerivedColumns*) const override {}
-  NodeTriggers Triggers() const override { return triggers_; }
-  std::span<Audience> audiences() override { return {&audience_, 1}; }
-  using AudienceNode::audiences;
-
- private:
-  NodeTriggers triggers_;
-  Audience audience_;
-};
 
 std::vector<std::string> Order(const DefinitionGraph& graph) {
   std::vector<std::string> keys;
@@ -113,6 +89,15 @@ TEST(DefinitionGraphTest, AudiencesAreFoundByIdAndByKindAndName) {
   EXPECT_EQ(graph.audiences().ById(8), nullptr);
 }
 
+// Each node's cause, or "-" when the node is not marked.
+std::vector<std::string> Causes(const AffectedNodes& affected, size_t nodes) {
+  std::vector<std::string> causes;
+  for (size_t i = 0; i < nodes; ++i) {
+    causes.push_back(affected.marked(i) ? std::string(affected.cause(i)) : "-");
+  }
+  return causes;
+}
+
 TEST(DefinitionGraphTest, AChangeConcernsTheNodesThatReadWhatItTouched) {
   ProfileTable profiles;
   DefinitionGraph graph;
@@ -126,18 +111,69 @@ TEST(DefinitionGraphTest, AChangeConcernsTheNodesThatReadWhatItTouched) {
   ContactChange change;
   change.contact = 1;
   change.traits = {"age"};
-  std::vector<bool> affected(graph.size());
-  std::string cause;
-  graph.routes().Mark(change, profiles, graph, &affected, &cause);
-  EXPECT_THAT(affected, ElementsAre(true, false, false));
-  EXPECT_EQ(cause, "trait: age");
+  AffectedNodes affected;
+  affected.Reset(graph.size());
+  graph.routes().Mark(change, profiles, graph, &affected);
+  EXPECT_THAT(Causes(affected, graph.size()), ElementsAre("trait: age", "-", "-"));
+  EXPECT_EQ(affected.count(), 1u);
   change.traits.clear();
   change.accounts = true;
-  affected.assign(graph.size(), false);
-  cause.clear();
-  graph.routes().Mark(change, profiles, graph, &affected, &cause);
-  EXPECT_THAT(affected, ElementsAre(false, true, false));
-  EXPECT_EQ(cause, "account");
+  affected.Reset(graph.size());
+  graph.routes().Mark(change, profiles, graph, &affected);
+  EXPECT_THAT(Causes(affected, graph.size()), ElementsAre("-", "account", "-"));
+}
+
+// Issue 25: an identify that set a trait recorded "event: identify" on every node, because
+// the change's first event was taken as the cause of all of them.
+TEST(DefinitionGraphTest, EachNodeTakesTheCauseOfWhatItReads) {
+  ProfileTable profiles;
+  const uint16_t identify =
+      profiles.AddActivity(1, MessageType::kIdentify, "", 1000, nullptr, nullptr);
+  const uint16_t ordered =
+      profiles.AddActivity(1, MessageType::kTrack, "Order Completed", 1000, nullptr, nullptr);
+  DefinitionGraph graph;
+  auto add = [&](uint32_t id, std::string key, std::vector<std::string> events,
+                 std::vector<std::string> traits) {
+    NodeTriggers triggers;
+    triggers.events = std::move(events);
+    triggers.traits = std::move(traits);
+    graph.Add(std::make_unique<FakeNode>(id, std::move(key), std::vector<std::string>{},
+                                         std::move(triggers)));
+  };
+  add(1, "age", {}, {"age"});
+  add(2, "did identify", {"identify"}, {});
+  add(3, "age or did identify", {"identify"}, {"age"});  // the trait comes first
+  add(4, "did anything", {"*"}, {});                     // the change's first event
+  add(5, "ordered", {"Order Completed"}, {});
+  add(6, "city", {}, {"city"});
+  add(7, "email", {}, {"email"});
+  ContactChange change;
+  change.contact = 1;
+  change.event_tables = {identify, ordered};
+  change.traits = {"name", "email", "age"};  // "email" first: the first trait each reads
+  AffectedNodes affected;
+  affected.Reset(graph.size());
+  graph.routes().Mark(change, profiles, graph, &affected);
+  EXPECT_THAT(Causes(affected, graph.size()),
+              ElementsAre("trait: age", "event: identify", "trait: age", "event: identify",
+                          "event: Order Completed", "-", "trait: email"));
+}
+
+TEST(DefinitionGraphTest, ANodeReadingANodeThatChangedTakesItsCauseUnlessItHasItsOwn) {
+  AffectedNodes affected;
+  affected.Reset(4);
+  const size_t first = 0, own = 2, provisional = 3;
+  affected.Mark({&first, 1}, "event: ", "page");
+  affected.Mark({&own, 1}, "trait: ", "age");
+  affected.Mark({&provisional, 1}, kNewContactCause, {}, /*provisional=*/true);
+  for (size_t d : {size_t{1}, own, provisional}) affected.MarkDependent(d, first);
+  EXPECT_THAT(Causes(affected, 4),
+              ElementsAre("event: page", "event: page", "trait: age", "event: page"));
+  // Marking does not replace a cause; MarkAll marks what is left.
+  affected.Reset(3);
+  affected.Mark({&first, 1}, "time");
+  affected.MarkAll("contacts merged");
+  EXPECT_THAT(Causes(affected, 3), ElementsAre("time", "contacts merged", "contacts merged"));
 }
 
 }  // namespace
