@@ -4,11 +4,13 @@
 
 namespace segmenta {
 
-void AssignmentNode::Vacate(std::optional<uint32_t> id, const NodeContext& ctx) {
+bool AssignmentNode::Vacate(std::optional<uint32_t> id, const NodeContext& ctx) {
+  bool moved = false;
   for (size_t c = 0; c < audience_of_.size(); ++c) {
     const int a = audience_of_[c];
-    if (a >= 0 && (!id || audiences_[a].id == *id)) MoveTo(c, -1, ctx);
+    if (a >= 0 && (!id || audiences_[a].id == *id)) moved = MoveTo(c, -1, ctx) || moved;
   }
+  return moved;
 }
 
 void AssignmentNode::RestoreMember(size_t audience, ContactId contact) {

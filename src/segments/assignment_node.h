@@ -20,8 +20,9 @@ class AssignmentNode : public AudienceNode {
     return contact < audience_of_.size() ? audience_of_[contact] : -1;
   }
   // Moves the members of the audience with `id` (of every audience when nullopt) out of
-  // it, recording the exits with ctx.cause.
-  void Vacate(std::optional<uint32_t> id, const NodeContext& ctx);
+  // it, recording the exits with ctx.cause. True when one moved (what reads this node must
+  // then be recomputed).
+  bool Vacate(std::optional<uint32_t> id, const NodeContext& ctx);
 
   // AudienceNode.
   std::span<Audience> audiences() override { return audiences_; }

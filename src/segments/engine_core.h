@@ -30,9 +30,9 @@ namespace segmenta {
 // methods below other than the accessors and RunDefinition REQUIRE mu() held exclusively on
 // the worker's writer thread. Lock order everywhere: the profile table, then mu().
 //
-// 18 public methods, more than 15 because it is the toolbox the facade's parts
+// 19 public methods, more than 15 because it is the toolbox the facade's parts
 // (contact_groups.h, scores.h, lifecycle_stages.h, audience_reads.h, condition_checks.h)
-// are written against: 10 accessors of the state they share and 8 operations that keep
+// are written against: 10 accessors of the state they share and 9 operations that keep
 // nodes current.
 class EngineCore {
  public:
@@ -74,6 +74,11 @@ class EngineCore {
   // when it changed, what reads it. True when it changed.
   bool Recompute(AudienceNode& node, const ProfileTable& profiles, Millis now,
                  std::string_view cause, rocksdb::WriteBatch* batch);
+  // Recomputes what reads `node`, which changed (`cause` on what they record, or
+  // '<node> changed' unless NodeFlags::passes_cause_on): after Recompute changed it, or a
+  // change made outside Recompute (AssignmentNode::Vacate).
+  void RecomputeDependents(const AudienceNode& node, const ProfileTable& profiles, Millis now,
+                           std::string_view cause, rocksdb::WriteBatch* batch);
   // Recomputes `node` and its timers only. Errors: as AudienceNode::Recompute.
   absl::StatusOr<bool> RecomputeNode(AudienceNode& node, const NodeContext& ctx,
                                      JobProgress* progress);
@@ -89,9 +94,6 @@ class EngineCore {
   void InvalidateCache() { cache_.Invalidate(); }
 
  private:
-  void RecomputeDependents(const AudienceNode& node, const ProfileTable& profiles, Millis now,
-                           std::string_view cause, rocksdb::WriteBatch* batch);
-
   Store* store_;
   Worker* worker_;
   Clock* clock_;

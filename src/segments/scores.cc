@@ -121,12 +121,13 @@ absl::StatusOr<ScoreInfo> ScoresAndPersonas::Create(ScoreDefinition def,
         auto node = std::make_unique<ScoreNode>(def);
         SEGMENTA_RETURN_IF_ERROR(node->Compile(SchemaFor(graph, profiles), profiles, now));
         ScoreNode* created = node.get();
+        // 'persona "NAME" created' (or score), on every move the new definition makes.
+        const std::string cause = created->names().described + " created";
         SEGMENTA_ASSIGN_OR_RETURN(bool moved, core_->Define(std::move(node), nullptr, profiles, now,
-                                                            created->names().described + " created",
-                                                            batch, progress.get()));
+                                                            cause, batch, progress.get()));
         core_->log().AllocateId();
         if (def.persona && !moved) {
-          core_->Recompute(*FindPersonas(graph), profiles, now, "persona created", batch);
+          core_->Recompute(*FindPersonas(graph), profiles, now, cause, batch);
         }
         created->Save(core_->store(), batch);
         out = InfoOf(*created, graph);
@@ -141,39 +142,40 @@ absl::StatusOr<ScoreInfo> ScoresAndPersonas::Update(std::string_view name, Score
                                                     std::shared_ptr<JobProgress> progress) {
   SEGMENTA_RETURN_IF_ERROR(NormalizeScore(def));
   absl::StatusOr<ScoreInfo> out = absl::InternalError("not run");
-  absl::Status status = core_->RunDefinition([&](ProfileTable& profiles,
-                                                 rocksdb::WriteBatch* batch) -> absl::Status {
-    DefinitionGraph& graph = core_->graph();
-    const ScoreNode* previous = FindScore(graph, name);
-    if (previous == nullptr) return NoScore(name);
-    const ScoreDefinition& before = previous->definition();
-    if (def.name != before.name) {
-      return absl::InvalidArgumentError(
-          "a score cannot be renamed (its name is how conditions refer to it)");
-    }
-    if (def.persona != before.persona) {
-      return absl::InvalidArgumentError(
-          before.persona ? "a persona cannot become a score; delete it and create the score"
-                         : "a score cannot become a persona; delete it and create the persona");
-    }
-    const Millis now = core_->Now();
-    def.id = before.id;
-    def.created_ms = before.created_ms;
-    def.updated_ms = now;
-    auto node = std::make_unique<ScoreNode>(def, *previous);
-    SEGMENTA_RETURN_IF_ERROR(node->Compile(SchemaFor(graph, profiles), profiles, now));
-    ScoreNode* updated = node.get();
-    SEGMENTA_ASSIGN_OR_RETURN(
-        bool moved, core_->Define(std::move(node), previous, profiles, now,
-                                  updated->names().described + " updated", batch, progress.get()));
-    if (def.persona && !moved) {
-      // The threshold may have changed with the same points.
-      core_->Recompute(*FindPersonas(graph), profiles, now, "persona updated", batch);
-    }
-    updated->Save(core_->store(), batch);
-    out = InfoOf(*updated, graph);
-    return absl::OkStatus();
-  });
+  absl::Status status =
+      core_->RunDefinition([&](ProfileTable& profiles, rocksdb::WriteBatch* batch) -> absl::Status {
+        DefinitionGraph& graph = core_->graph();
+        const ScoreNode* previous = FindScore(graph, name);
+        if (previous == nullptr) return NoScore(name);
+        const ScoreDefinition& before = previous->definition();
+        if (def.name != before.name) {
+          return absl::InvalidArgumentError(
+              "a score cannot be renamed (its name is how conditions refer to it)");
+        }
+        if (def.persona != before.persona) {
+          return absl::InvalidArgumentError(
+              before.persona ? "a persona cannot become a score; delete it and create the score"
+                             : "a score cannot become a persona; delete it and create the persona");
+        }
+        const Millis now = core_->Now();
+        def.id = before.id;
+        def.created_ms = before.created_ms;
+        def.updated_ms = now;
+        auto node = std::make_unique<ScoreNode>(def, *previous);
+        SEGMENTA_RETURN_IF_ERROR(node->Compile(SchemaFor(graph, profiles), profiles, now));
+        ScoreNode* updated = node.get();
+        // 'persona "NAME" updated' (or score), whether its points or only its threshold changed.
+        const std::string cause = updated->names().described + " updated";
+        SEGMENTA_ASSIGN_OR_RETURN(bool moved, core_->Define(std::move(node), previous, profiles,
+                                                            now, cause, batch, progress.get()));
+        if (def.persona && !moved) {
+          // The threshold may have changed with the same points.
+          core_->Recompute(*FindPersonas(graph), profiles, now, cause, batch);
+        }
+        updated->Save(core_->store(), batch);
+        out = InfoOf(*updated, graph);
+        return absl::OkStatus();
+      });
   if (!status.ok()) return status;
   return out;
 }
@@ -188,16 +190,21 @@ absl::Status ScoresAndPersonas::Delete(std::string_view name) {
         const Millis now = core_->Now();
         const uint32_t id = score->id();
         const bool persona = score->definition().persona;
+        // 'persona "NAME" deleted', on its members' exits and their moves to other personas.
+        const std::string cause = score->names().described + " deleted";
         PersonaAssignmentNode* personas = FindPersonas(graph);
+        bool vacated = false;
         if (persona && personas != nullptr) {
           // Its members leave it (and may join another persona below).
-          personas->Vacate(id, core_->Context(profiles, now, batch, "persona deleted"));
+          vacated = personas->Vacate(id, core_->Context(profiles, now, batch, cause));
         }
         batch->Delete(core_->store().handle(Family::kMeta), ScoreKey(id));
         core_->log().Forget(id, batch);
         core_->Remove(*score, batch);
-        if (persona && personas != nullptr) {
-          core_->Recompute(*personas, profiles, now, "persona deleted", batch);
+        if (persona && personas != nullptr &&
+            !core_->Recompute(*personas, profiles, now, cause, batch) && vacated) {
+          // What reads `persona` follows the members who left (Recompute did not move it).
+          core_->RecomputeDependents(*personas, profiles, now, cause, batch);
         }
         spdlog::info("{} \"{}\" deleted", persona ? "persona" : "score", name);
         return absl::OkStatus();

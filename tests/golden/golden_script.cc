@@ -104,7 +104,7 @@ bool IsHeader(std::string_view line) {
     if (line == word) return true;
   }
   for (std::string_view prefix :
-       {"at ", "group ", "expect ", "error ", "experience ", "context ", "decide "}) {
+       {"at ", "group ", "expect ", "error ", "experience ", "context ", "decide ", "delete "}) {
     if (line.starts_with(prefix)) return true;
   }
   // "score NAME", not a condition such as score("Lead score") > 3 (no space after it).

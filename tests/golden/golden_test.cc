@@ -33,6 +33,9 @@
 //   error [DEFINITION HEADER]  the definition under it must be refused with a message
 //   TEXT                       containing TEXT; with no header, the condition of "test"
 //   DEFINITION BODY...
+//   delete group NAME          deletes a definition, as DELETE does: a group, a score, a
+//   delete score|persona NAME  persona, or the lifecycle stages
+//   delete stages
 //
 // Expectations, checked on what the engine keeps current in real time AND on a
 // recomputation from scratch (a copy of the store whose engine computed everything at
@@ -126,6 +129,7 @@ class GoldenTest : public ::testing::TestWithParam<std::string> {
   // and body; with `error`, checks that it is refused with a message containing `error`.
   void Define(std::string_view head, const std::vector<std::string>& body,
               const std::string* error);
+  void Delete(const Section& s);
   void ExpectMembers(const Section& s);
   void ExpectPerContact(const Section& s);
   void ExpectHistory(const Section& s);
@@ -154,6 +158,7 @@ void GoldenTest::Run(const Section& s) {
   if (head.starts_with("expect history ")) return ExpectHistory(s);
   if (head.starts_with("expect ")) return ExpectPerContact(s);
   if (head.starts_with("decide ")) return Decide(s);
+  if (head.starts_with("delete ")) return Delete(s);
   if (head.starts_with("context ")) {
     contexts_[head.substr(8)] = absl::StrJoin(s.body, "\n");
     return;
@@ -229,6 +234,26 @@ void GoldenTest::Define(std::string_view head, const std::vector<std::string>& b
   ASSERT_FALSE(status.ok()) << where_ << ": the definition was accepted";
   EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr(*error)) << where_;
   ++checks_;
+}
+
+void GoldenTest::Delete(const Section& s) {
+  // "delete group NAME", "delete score NAME", "delete persona NAME", "delete stages".
+  ASSERT_TRUE(s.body.empty()) << where_ << ": unexpected lines after 'delete'";
+  AudienceEngine* engine = live_->engine();
+  const std::string what = s.head.substr(7);
+  absl::Status status;
+  recomputed_.reset();
+  if (what.starts_with("group ")) {
+    status = engine->groups().Delete(what.substr(6));
+    if (status.ok() && what == "group test") defined_ = false;
+  } else if (what.starts_with("score ") || what.starts_with("persona ")) {
+    status = engine->scores().Delete(what.substr(what.find(' ') + 1));
+  } else if (what == "stages") {
+    status = engine->stages().Delete();
+  } else {
+    FAIL() << where_ << ": expected 'delete group|score|persona NAME' or 'delete stages'";
+  }
+  ASSERT_TRUE(status.ok()) << where_ << ": " << status;
 }
 
 void GoldenTest::ExpectMembers(const Section& s) {
