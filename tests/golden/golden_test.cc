@@ -1,7 +1,6 @@
 // Golden tests of the audience engine and the decider, in the spirit of DuckDB's
 // sqllogictest: each file under tests/golden/ is a case, so that a new case is a file, not
-// code. tests/golden/README.md says the same with examples; tests/golden/disputed/ holds the
-// cases where the engine disagrees with its documentation (not run by default).
+// code. tests/golden/README.md says the same with examples.
 //
 // A file is a sequence of sections, each a header line at column 0 and the lines under it;
 // blank lines and lines starting with '#' are ignored, and an indented line continues the
@@ -421,14 +420,6 @@ std::string TestName(const ::testing::TestParamInfo<std::string>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Files, GoldenTest,
                          ::testing::ValuesIn(GoldenFiles(SEGMENTA_SOURCE_DIR "/tests/golden")),
-                         TestName);
-
-// Cases where the engine disagrees with its documentation, written from the documentation and
-// kept until one of them is fixed (then the file moves up to tests/golden/). Not run by
-// default: --gtest_also_run_disabled_tests --gtest_filter='DISABLED_Disputed*' runs them.
-INSTANTIATE_TEST_SUITE_P(DISABLED_Disputed, GoldenTest,
-                         ::testing::ValuesIn(GoldenFiles(SEGMENTA_SOURCE_DIR
-                                                         "/tests/golden/disputed")),
                          TestName);
 
 }  // namespace
