@@ -319,12 +319,14 @@ std::optional<HttpResponse> RouteTable::Run(const Route& route,
     call.params_.emplace_back(name, *std::move(value));
   }
 
-  absl::StatusOr<QueryParams> query = ParseQuery(request.query);
-  if (!query.ok()) return BadParameter("query", std::string(query.status().message()));
-  for (const auto& [name, value] : *query) {
-    if (!Accepts(route, name)) return BadParameter(name, "unknown parameter");
+  if (!route.query.empty()) {
+    absl::StatusOr<QueryParams> query = ParseQuery(request.query);
+    if (!query.ok()) return BadParameter("query", std::string(query.status().message()));
+    for (const auto& [name, value] : *query) {
+      if (!Accepts(route, name)) return BadParameter(name, "unknown parameter");
+    }
+    call.query_ = *std::move(query);
   }
-  call.query_ = *std::move(query);
 
   if (route.body == Body::kJson) {
     // One parser per io thread: its buffers are reused, not allocated per request. The

@@ -57,7 +57,8 @@ class RouteCall {
   // REQUIRES: the route's pattern has `{name}`.
   const std::string& param(std::string_view name) const;
 
-  // The query's parameters, decoded, in order; only names the route accepts.
+  // The query's parameters, decoded, in order; only names the route accepts (none on a
+  // route that reads no parameter: Route::query).
   const QueryParams& query() const { return query_; }
   // The value of query parameter `name` (its first occurrence), or nullopt.
   std::optional<std::string_view> Query(std::string_view name) const;
@@ -95,8 +96,10 @@ struct Route {
   std::string_view pattern;
   Role role;
   Body body;
-  // The query parameters the route reads; any other gets 400. "trait.*" accepts every name
-  // that starts with "trait." and goes on.
+  // The query parameters the route reads, where a typo would silently change the answer
+  // (paging, filters, options): any other gets 400. "trait.*" accepts every name that
+  // starts with "trait." and goes on. Empty: the route reads no parameter and ignores the
+  // query, whatever it holds (as Segment's API does: a cache-buster changes nothing).
   std::vector<std::string_view> query;
   RouteHandler handler;
 };
@@ -116,8 +119,9 @@ class RouteTable {
   //   405 with Allow (the path's methods) when no route of the path has the method, compared
   //   whole and case-sensitively (HEAD is GET);
   //   401 / 403 as the route's role says (Role);
-  //   400 naming a path parameter with a bad percent escape, a query parameter the route
-  //   does not read or a bad escape ("query"), or a body that is not a JSON object ("body");
+  //   400 naming a path parameter with a bad percent escape; on a route that reads query
+  //   parameters, one it does not read or a bad escape ("query"); a body that is not a JSON
+  //   object ("body");
   // then the route's handler. A response without a log note gets "token=ID" ("key=ID" on
   // write-key routes).
   void Dispatch(const HttpRequest& request, Responder respond) const;

@@ -17,6 +17,7 @@ namespace segmenta {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 using RouteLine = std::tuple<std::string, std::string, std::string>;  // method, pattern, role
 
@@ -203,10 +204,10 @@ TEST_F(RouteTableTest, ParametersAreDecodedAndCheckedBeforeTheHandler) {
   HttpClientResponse escape = Send("GET", "/api/groups/%zz", admin);
   EXPECT_EQ(escape.status, 400);
   EXPECT_THAT(escape.body, HasSubstr(R"("field":"name")"));
-  // Only the parameters a route reads.
-  HttpClientResponse unknown = Send("GET", "/api/stats?verbose=1", admin);
+  // A route that reads query parameters refuses one it does not read.
+  HttpClientResponse unknown = Send("GET", "/api/groups/x/members?limt=5", admin);
   EXPECT_EQ(unknown.status, 400);
-  EXPECT_THAT(unknown.body, HasSubstr(R"("field":"verbose")"));
+  EXPECT_THAT(unknown.body, HasSubstr(R"("field":"limt")"));
   EXPECT_EQ(Send("GET", "/api/contacts?trait.=1", admin).status, 400);
   EXPECT_EQ(Send("GET", "/api/contacts?trait.plan=pro", admin).status, 200);
   // A JSON body must be an object.
@@ -218,6 +219,59 @@ TEST_F(RouteTableTest, ParametersAreDecodedAndCheckedBeforeTheHandler) {
                 .status,
             201);
   EXPECT_THAT(Send("GET", "/api/groups/a%20b", admin).body, HasSubstr(R"("name":"a b")"));
+}
+
+// A route that reads query parameters refuses a name it does not read (a typo in `limit`
+// or `suppress` would otherwise change the answer unseen); a route that reads none ignores
+// the query, as Segment's API does (a cache-buster, a proxy's parameter). Every route, walked
+// with the key its role asks for.
+TEST_F(RouteTableTest, OnlyRoutesThatReadQueryParametersRefuseUnknownOnes) {
+  for (const Route& r : Routes()) {
+    const std::string what = std::string(r.method) + " " + std::string(r.pattern);
+    std::map<std::string, std::string> headers;
+    if (r.role == Role::kWrite) headers["Authorization"] = BasicAuth(write_key_);
+    if (r.role == Role::kRead || r.role == Role::kAdmin) {
+      headers["Authorization"] = Bearer(admin_token_);
+    }
+    HttpClientResponse res = Send(std::string(r.method), PathOf(r.pattern) + "?cb=123", headers);
+    if (r.query.empty()) {
+      EXPECT_THAT(res.body, Not(HasSubstr(R"("field":"cb")"))) << what;
+      EXPECT_THAT(res.body, Not(HasSubstr(R"("field":"query")"))) << what;
+    } else {
+      EXPECT_EQ(res.status, 400) << what << ": " << res.body;
+      EXPECT_THAT(res.body, HasSubstr(R"("field":"cb")")) << what;
+    }
+  }
+  const std::map<std::string, std::string> admin = {{"Authorization", Bearer(admin_token_)}};
+  // An erasure's options are read strictly: "supress" would erase without suppressing.
+  EXPECT_EQ(Send("DELETE", "/api/contacts/x?supress=true", admin).status, 400);
+  EXPECT_EQ(Send("GET", "/api/stats?verbose=1", admin).status, 200);
+  EXPECT_EQ(Send("GET", "/health?probe=1").status, 200);
+}
+
+// Segment's SDKs and proxies may add parameters to collection calls: the event is stored.
+TEST_F(RouteTableTest, ACollectionCallWithACacheBusterIsStored) {
+  HttpClientResponse track =
+      Send("POST", "/v1/track?cb=123", {{"Authorization", BasicAuth(write_key_)}},
+           R"({"anonymousId":"busted","event":"Product Viewed"})");
+  ASSERT_EQ(track.status, 200) << track.body;
+  HttpClientResponse contact =
+      Send("GET", "/api/contacts/busted", {{"Authorization", Bearer(admin_token_)}});
+  ASSERT_EQ(contact.status, 200) << contact.body;
+  EXPECT_THAT(contact.body, HasSubstr(R"("activityCount":1)"));
+  // Even a query that does not decode.
+  EXPECT_EQ(Send("POST", "/v1/t?x=%zz", {{"Authorization", BasicAuth(write_key_)}},
+                 R"({"anonymousId":"busted","event":"Product Viewed"})")
+                .status,
+            200);
+  ASSERT_EQ(Send("PUT", "/api/experiences/hero", {{"Authorization", Bearer(admin_token_)}},
+                 R"({"variations":[],"default":{"text":"Hello"}})")
+                .status,
+            200);
+  HttpClientResponse decide =
+      Send("POST", "/v1/decide?cb=123", {{"Authorization", BasicAuth(write_key_)}},
+           R"({"anonymousId":"busted","slots":["hero"]})");
+  EXPECT_EQ(decide.status, 200) << decide.body;
 }
 
 }  // namespace
