@@ -1,6 +1,7 @@
 #include "server/route_table.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -14,22 +15,14 @@ namespace {
 // decide snippet): CORS on every answer, and preflights.
 constexpr std::string_view kCorsPrefix = "/v1/";
 
+// JSON bodies up to this size are parsed by the io thread's own parser, whose buffers are
+// reused (no allocation per request); a larger one (a static group's list of contacts) by a
+// parser of the request's own, freed after it, so that an io thread does not keep the
+// capacity of the largest body it ever saw (about 15 bytes a byte of body).
+constexpr size_t kReusedParserMaxBytes = 64 * 1024;
+
 bool IsParameter(std::string_view segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
-}
-
-// The parts of a path: "/api/groups/x/" -> {"api", "groups", "x"}.
-std::vector<std::string_view> PathSegments(std::string_view path) {
-  std::vector<std::string_view> parts;
-  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
-  while (true) {
-    size_t slash = path.find('/');
-    parts.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  if (parts.size() > 1 && parts.back().empty()) parts.pop_back();
-  return parts;
 }
 
 // `path` without one trailing slash ("/" stays).
@@ -187,12 +180,25 @@ std::optional<HttpResponse> RouteCall::AuthorizeWriteKey(std::string_view key_in
 
 // ---------------------------------------------------------------------------------------------
 
+RouteTable::Segments RouteTable::SplitPath(std::string_view path) {
+  Segments parts;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  while (true) {
+    size_t slash = path.find('/');
+    parts.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  if (parts.size() > 1 && parts.back().empty()) parts.pop_back();
+  return parts;
+}
+
 RouteTable::RouteTable(std::vector<Route> routes, const KeyRing* keys)
     : routes_(std::move(routes)), keys_(keys) {
   patterns_.reserve(routes_.size());
   for (size_t i = 0; i < routes_.size(); ++i) {
     Pattern pattern;
-    pattern.segments = PathSegments(WithoutTrailingSlash(routes_[i].pattern));
+    pattern.segments = SplitPath(WithoutTrailingSlash(routes_[i].pattern));
     pattern.literal = std::none_of(pattern.segments.begin(), pattern.segments.end(), IsParameter);
     if (pattern.literal) {
       literal_[WithoutTrailingSlash(routes_[i].pattern)].push_back(i);
@@ -203,14 +209,12 @@ RouteTable::RouteTable(std::vector<Route> routes, const KeyRing* keys)
   }
 }
 
-std::vector<const Route*> RouteTable::Match(std::string_view path,
-                                            std::vector<std::string_view>* raw_params) const {
-  std::vector<const Route*> matched;
+void RouteTable::Match(std::string_view path, Matches* matched, Segments* raw_params) const {
   if (auto it = literal_.find(WithoutTrailingSlash(path)); it != literal_.end()) {
-    for (size_t i : it->second) matched.push_back(&routes_[i]);
-    return matched;
+    for (size_t i : it->second) matched->push_back(&routes_[i]);
+    return;
   }
-  const std::vector<std::string_view> segments = PathSegments(path);
+  const Segments segments = SplitPath(path);
   const Pattern* found = nullptr;
   for (size_t i : parameterized_) {
     const Pattern& pattern = patterns_[i];
@@ -227,21 +231,21 @@ std::vector<const Route*> RouteTable::Match(std::string_view path,
         if (IsParameter(pattern.segments[s])) raw_params->push_back(segments[s]);
       }
     }
-    matched.push_back(&routes_[i]);
+    matched->push_back(&routes_[i]);
   }
-  return matched;
 }
 
 void RouteTable::Dispatch(const HttpRequest& request, Responder respond) const {
   const bool cors = request.path.starts_with(kCorsPrefix);
-  auto send = [&](HttpResponse response) {
+  auto send = [cors](const Responder& to, HttpResponse response) {
     if (cors) AddCors(&response);
-    respond(std::move(response));
+    to(std::move(response));
   };
-  std::vector<std::string_view> raw;
-  const std::vector<const Route*> matched = Match(request.path, &raw);
+  Matches matched;
+  Segments raw;
+  Match(request.path, &matched, &raw);
   if (matched.empty()) {
-    return send(ErrorResponse(404, "not_found", fmt::format("no route {}", request.path)));
+    return send(respond, ErrorResponse(404, "not_found", fmt::format("no route {}", request.path)));
   }
   const Route* route = nullptr;
   for (const Route* r : matched) {
@@ -266,22 +270,21 @@ void RouteTable::Dispatch(const HttpRequest& request, Responder respond) const {
     preflight.headers.emplace_back("Access-Control-Allow-Headers",
                                    "Authorization, Content-Type, Content-Encoding");
     preflight.headers.emplace_back("Access-Control-Max-Age", "86400");
-    return send(std::move(preflight));
+    return send(respond, std::move(preflight));
   }
-  if (route == nullptr) return send(MethodNotAllowed(request.path, allow()));
+  if (route == nullptr) return send(respond, MethodNotAllowed(request.path, allow()));
 
-  RouteCall call(request, respond, keys_);
+  RouteCall call(request, std::move(respond), keys_);
   std::optional<HttpResponse> response = Run(*route, raw, call);
   if (!response) return;  // answered later, through call.respond()
   if (response->log_note.empty() && call.key() != nullptr) {
     response->log_note =
         fmt::format("{}={}", route->role == Role::kWrite ? "key" : "token", call.key()->id);
   }
-  send(*std::move(response));
+  send(call.respond(), *std::move(response));
 }
 
-std::optional<HttpResponse> RouteTable::Run(const Route& route,
-                                            const std::vector<std::string_view>& raw,
+std::optional<HttpResponse> RouteTable::Run(const Route& route, const Segments& raw,
                                             RouteCall& call) const {
   const HttpRequest& request = call.request();
   switch (route.role) {
@@ -328,13 +331,24 @@ std::optional<HttpResponse> RouteTable::Run(const Route& route,
     call.query_ = *std::move(query);
   }
 
+  // The body's parser lives until the handler returns: the body's element points into it.
+  std::unique_ptr<simdjson::dom::parser> own_parser;
   if (route.body == Body::kJson) {
-    // One parser per io thread: its buffers are reused, not allocated per request. The
-    // element stays valid while the handler runs (nothing else parses on this thread).
-    thread_local simdjson::dom::parser parser;
-    simdjson::padded_string padded(request.body.empty() ? std::string_view("{}")
-                                                        : std::string_view(request.body));
-    if (parser.parse(padded).get(call.body_) != simdjson::SUCCESS || !call.body_.is_object()) {
+    // The io thread's parser, for all but large bodies (kReusedParserMaxBytes). Nothing else
+    // parses with it while the handler runs.
+    thread_local simdjson::dom::parser reused_parser;
+    simdjson::dom::parser* parser = &reused_parser;
+    if (request.body.size() > kReusedParserMaxBytes) {
+      own_parser = std::make_unique<simdjson::dom::parser>();
+      parser = own_parser.get();
+    }
+    static const simdjson::padded_string kEmptyObject(std::string_view("{}"));
+    // The std::string overload copies the body into the parser's reused buffer when the
+    // string has no room for simdjson's padding.
+    simdjson::error_code parsed = request.body.empty()
+                                      ? parser->parse(kEmptyObject).get(call.body_)
+                                      : parser->parse(request.body).get(call.body_);
+    if (parsed != simdjson::SUCCESS || !call.body_.is_object()) {
       return BadParameter("body", "must be a JSON object");
     }
     if (route.role == Role::kWrite) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "server/http_server.h"
 #include "server/key_ring.h"
 #include "server/replies.h"
@@ -81,7 +82,7 @@ class RouteCall {
   Responder respond_;
   const KeyRing* keys_;
   std::optional<KeyRecord> key_;
-  std::vector<std::pair<std::string_view, std::string>> params_;
+  absl::InlinedVector<std::pair<std::string_view, std::string>, 2> params_;
   QueryParams query_;
   simdjson::dom::element body_;
 };
@@ -129,16 +130,22 @@ class RouteTable {
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
+  // The parts of a path or a pattern, inline: matching a request allocates nothing.
+  using Segments = absl::InlinedVector<std::string_view, 8>;
   struct Pattern {
-    std::vector<std::string_view> segments;  // "{name}" for a parameter
-    bool literal = true;                     // no parameters
+    Segments segments;    // "{name}" for a parameter
+    bool literal = true;  // no parameters
   };
+  // The routes of one path (a path has a route per method).
+  using Matches = absl::InlinedVector<const Route*, 4>;
 
-  // The routes whose pattern matches `path`, and their parameters' raw values.
-  std::vector<const Route*> Match(std::string_view path,
-                                  std::vector<std::string_view>* raw_params) const;
-  std::optional<HttpResponse> Run(const Route& route, const std::vector<std::string_view>& raw,
-                                  RouteCall& call) const;
+  // The parts of a path: "/api/groups/x/" -> {"api", "groups", "x"}.
+  static Segments SplitPath(std::string_view path);
+
+  // The routes whose pattern matches `path` into `matched`, and their parameters' raw
+  // values into `raw_params`.
+  void Match(std::string_view path, Matches* matched, Segments* raw_params) const;
+  std::optional<HttpResponse> Run(const Route& route, const Segments& raw, RouteCall& call) const;
 
   std::vector<Route> routes_;
   std::vector<Pattern> patterns_;  // one per route

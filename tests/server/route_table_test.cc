@@ -221,6 +221,20 @@ TEST_F(RouteTableTest, ParametersAreDecodedAndCheckedBeforeTheHandler) {
   EXPECT_THAT(Send("GET", "/api/groups/a%20b", admin).body, HasSubstr(R"("name":"a b")"));
 }
 
+// Bodies above the io thread's parser's limit get a parser of their own: both read the same.
+TEST_F(RouteTableTest, LargeAndSmallJsonBodiesReadAlike) {
+  const std::map<std::string, std::string> admin = {{"Authorization", Bearer(admin_token_)}};
+  const std::string padding(200 * 1024, 'x');
+  for (const std::string& pad : {padding, std::string("x"), padding}) {
+    HttpClientResponse res = Send("POST", "/api/conditions/check", admin,
+                                  R"({"condition":"trait(\"age\") > 1","note":")" + pad + R"("})");
+    EXPECT_EQ(res.status, 200) << pad.size() << ": " << res.body;
+    HttpClientResponse bad = Send("POST", "/api/conditions/check", admin, "[\"" + pad + "\"]");
+    EXPECT_EQ(bad.status, 400) << pad.size();
+    EXPECT_THAT(bad.body, HasSubstr(R"("field":"body")"));
+  }
+}
+
 // A route that reads query parameters refuses a name it does not read (a typo in `limit`
 // or `suppress` would otherwise change the answer unseen); a route that reads none ignores
 // the query, as Segment's API does (a cache-buster, a proxy's parameter). Every route, walked
