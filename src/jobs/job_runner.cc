@@ -21,12 +21,21 @@ struct JobRunner::Job {
   JobProgress progress;
   Computation computation;
   EndCallback on_end;
+  RecordedCallback on_recorded;  // null once called; called by "jobs-log" or the stopping thread
+  bool in_to_log = false;        // in the runner's to_log_; guarded by its mu_
 
   // The record with the live progress. REQUIRES: the runner's mu_ held.
   JobRecord Snapshot() const {
     JobRecord r = record;
     if (!r.ended()) r.progress = progress.fraction.load();
     return r;
+  }
+
+  // Tells the submitter whether the submission is kept, once.
+  void TellRecorded(absl::StatusOr<JobRecord> job) {
+    RecordedCallback callback = std::move(on_recorded);
+    on_recorded = nullptr;
+    if (callback) callback(std::move(job));
   }
 };
 
@@ -36,9 +45,13 @@ absl::StatusOr<std::unique_ptr<JobRunner>> JobRunner::Start(Store* store,
                                                             JobRunnerOptions options) {
   std::unique_ptr<JobRunner> runner(new JobRunner(store, options));
   SEGMENTA_RETURN_IF_ERROR(runner->Load());
-  runner->thread_ = std::thread([r = runner.get()] {
+  runner->run_thread_ = std::thread([r = runner.get()] {
     pthread_setname_np(pthread_self(), "jobs");
-    r->Loop();
+    r->RunLoop();
+  });
+  runner->log_thread_ = std::thread([r = runner.get()] {
+    pthread_setname_np(pthread_self(), "jobs-log");
+    r->LogLoop();
   });
   return runner;
 }
@@ -50,18 +63,12 @@ JobRunner::~JobRunner() {
     stopping_ = true;
     dropped.swap(queue_);
   }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  run_cv_.notify_all();
+  log_cv_.notify_all();
+  if (run_thread_.joinable()) run_thread_.join();
+  if (log_thread_.joinable()) log_thread_.join();
   for (const std::shared_ptr<Job>& job : dropped) {
-    JobRecord ended;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      job->record.state = JobState::kFailed;
-      job->record.error = absl::UnavailableError("the job runner stopped before the job started");
-      ended = job->record;
-      live_.erase(job->record.id);
-    }
-    if (job->on_end) job->on_end(ended);
+    Drop(job, absl::UnavailableError("the job runner stopped before the job started"));
   }
 }
 
@@ -110,43 +117,37 @@ void JobRunner::Persist(const JobRecord& record, bool sync) {
 }
 
 absl::StatusOr<JobRecord> JobRunner::Submit(std::string kind, std::string result_name,
-                                            Computation computation, EndCallback on_end) {
+                                            Computation computation, EndCallback on_end,
+                                            RecordedCallback on_recorded) {
   auto job = std::make_shared<Job>();
   job->computation = std::move(computation);
   job->on_end = std::move(on_end);
+  job->on_recorded = std::move(on_recorded);
   JobRecord& record = job->record;
   record.kind = std::move(kind);
   record.result_name = std::move(result_name);
   record.created_ms = NowMs();
+  JobRecord queued;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::UnavailableError("the job runner is stopping");
     record.id = next_id_++;
-  }
-  // Kept before it can run, so that the job can always be read back. No fsync on the
-  // caller's thread: the job thread's fsync when the job ends makes it durable.
-  rocksdb::WriteBatch batch;
-  batch.Put(store_->handle(Family::kMeta), JobKey(record.id), record.Encode());
-  SEGMENTA_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/false));
-  JobRecord queued = record;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    // Stopping since: the job stays queued in the store, and reads interrupted next time.
-    if (stopping_) return absl::UnavailableError("the job runner is stopping");
     live_.emplace(record.id, job);
-    queue_.push_back(job);
+    job->in_to_log = true;
+    to_log_.push_back(job);
+    queued = record;
   }
-  cv_.notify_one();
+  log_cv_.notify_one();
   return queued;
 }
 
-void JobRunner::Loop() {
+void JobRunner::RunLoop() {
   while (true) {
     std::shared_ptr<Job> job;
     JobRecord running;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      run_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping: the destructor took the queue
       job = queue_.front();
       queue_.pop_front();
@@ -156,6 +157,78 @@ void JobRunner::Loop() {
     }
     Persist(running, /*sync=*/false);
     End(job, job->computation(job->progress));
+  }
+}
+
+void JobRunner::LogLoop() {
+  // A job that ended failed without running: told once the lock is released.
+  struct Failed {
+    std::shared_ptr<Job> job;
+    JobRecord ended;
+  };
+  while (true) {
+    std::vector<std::shared_ptr<Job>> submitted, cancelled;
+    std::vector<Failed> failed;
+    rocksdb::WriteBatch batch;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      log_cv_.wait(lock, [&] { return stopping_ || !to_log_.empty(); });
+      if (to_log_.empty()) return;  // stopping, with nothing left to keep
+      for (std::shared_ptr<Job>& job : to_log_) {
+        job->in_to_log = false;
+        if (job->record.state == JobState::kCancelled) {
+          cancelled.push_back(std::move(job));
+        } else if (stopping_) {
+          JobRecord ended = FailLocked(
+              *job, absl::UnavailableError("the job runner stopped before the job was kept"));
+          failed.push_back({std::move(job), std::move(ended)});
+        } else {
+          batch.Put(store_->handle(Family::kMeta), JobKey(job->record.id), job->record.Encode());
+          submitted.push_back(std::move(job));
+        }
+      }
+      to_log_.clear();
+    }
+    // Cancelled while queued (kept or not yet): the end is kept, then told.
+    for (const std::shared_ptr<Job>& job : cancelled) {
+      JobRecord ended = End(job, absl::CancelledError("cancelled before it started"));
+      job->TellRecorded(std::move(ended));
+    }
+    for (Failed& f : failed) Tell(f.job, f.ended);
+    failed.clear();
+    if (submitted.empty()) continue;
+
+    // One fsync keeps every submission that came meanwhile.
+    const absl::Status written = store_->Write(&batch, /*sync=*/true);
+    if (!written.ok()) {
+      spdlog::error("jobs: cannot keep {} submission(s): {}", submitted.size(),
+                    std::string(written.message()));
+    }
+    std::vector<std::pair<std::shared_ptr<Job>, absl::StatusOr<JobRecord>>> recorded;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (std::shared_ptr<Job>& job : submitted) {
+        // One cancelled since is in to_log_ again, for its end.
+        const bool queued = job->record.state == JobState::kQueued;
+        if (!written.ok()) {
+          recorded.emplace_back(job, written);
+          if (queued) failed.push_back({job, FailLocked(*job, written)});
+        } else {
+          recorded.emplace_back(job, job->Snapshot());
+          if (queued && stopping_) {
+            // Kept queued: it reads "interrupted by a restart" next time.
+            failed.push_back({job, FailLocked(*job, absl::UnavailableError(
+                                                        "the job runner stopped before the job "
+                                                        "started"))});
+          } else if (queued) {
+            queue_.push_back(job);
+          }
+        }
+      }
+    }
+    run_cv_.notify_one();
+    for (auto& [job, record] : recorded) job->TellRecorded(std::move(record));
+    for (Failed& f : failed) Tell(f.job, f.ended);
   }
 }
 
@@ -174,7 +247,7 @@ JobRecord JobRunner::End(const std::shared_ptr<Job>& job, absl::StatusOr<std::st
     }
     // As the job API always said: an ended job has progressed all the way, unless cancelled.
     r.progress = r.state == JobState::kCancelled ? job->progress.fraction.load() : 1.0;
-    r.finished_ms = NowMs();
+    if (r.finished_ms == 0) r.finished_ms = NowMs();  // Cancel() may have set it
     job->computation = nullptr;
     ended = r;
     ended_.insert(r.id);
@@ -196,6 +269,27 @@ JobRecord JobRunner::End(const std::shared_ptr<Job>& job, absl::StatusOr<std::st
   }
   if (job->on_end) job->on_end(ended);
   return ended;
+}
+
+void JobRunner::Drop(const std::shared_ptr<Job>& job, const absl::Status& error) {
+  JobRecord ended;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ended = FailLocked(*job, error);
+  }
+  Tell(job, ended);
+}
+
+JobRecord JobRunner::FailLocked(Job& job, const absl::Status& error) {
+  job.record.state = JobState::kFailed;
+  job.record.error = error;
+  live_.erase(job.record.id);
+  return job.record;
+}
+
+void JobRunner::Tell(const std::shared_ptr<Job>& job, const JobRecord& ended) {
+  job->TellRecorded(ended.error);
+  if (job->on_end) job->on_end(ended);
 }
 
 absl::StatusOr<JobRecord> JobRunner::Get(uint64_t id) const {
@@ -248,30 +342,40 @@ absl::StatusOr<JobRunner::Page> JobRunner::List(uint64_t from, size_t limit) con
 }
 
 absl::StatusOr<JobRecord> JobRunner::Cancel(uint64_t id) {
-  std::shared_ptr<Job> job;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     auto it = live_.find(id);
     if (it != live_.end()) {
-      job = it->second;
+      const std::shared_ptr<Job>& job = it->second;
       JobRecord& r = job->record;
       if (r.state == JobState::kRunning) {
         r.cancel_requested = true;
         job->progress.cancelled = true;
         return job->Snapshot();
       }
-      auto queued = std::find(queue_.begin(), queue_.end(), job);
-      if (r.state != JobState::kQueued || queued == queue_.end()) {
+      if (r.state != JobState::kQueued) {
         return absl::FailedPreconditionError(
             fmt::format("job {} has already ended ({})", id, JobStateName(r.state)));
       }
-      queue_.erase(queued);
-      // Ended from here on for every reader, before End() records it.
+      if (stopping_) return absl::UnavailableError("the job runner is stopping");
+      if (auto queued = std::find(queue_.begin(), queue_.end(), job); queued != queue_.end()) {
+        queue_.erase(queued);
+      }
+      // Ended from here on for every reader; "jobs-log" keeps the end, then tells.
       r.state = JobState::kCancelled;
+      r.error = absl::CancelledError("cancelled before it started");
+      r.finished_ms = NowMs();
       job->progress.cancelled = true;
+      if (!job->in_to_log) {
+        job->in_to_log = true;
+        to_log_.push_back(job);
+      }
+      JobRecord cancelled = job->Snapshot();
+      lock.unlock();
+      log_cv_.notify_one();
+      return cancelled;
     }
   }
-  if (job != nullptr) return End(job, absl::CancelledError("cancelled before it started"));
   SEGMENTA_ASSIGN_OR_RETURN(JobRecord ended, Get(id));
   return absl::FailedPreconditionError(
       fmt::format("job {} has already ended ({})", id, JobStateName(ended.state)));

@@ -138,25 +138,25 @@ std::optional<HttpResponse> AdminApi::EraseContact(RouteCall& call) {
   }
   if (!contact.ok()) return StoreError(contact.status());
   // Answered once the erasure is durable, from the worker's thread.
-  worker_->Erase(contact->id, suppress,
-                 [respond = call.respond(), note = fmt::format("token={}", call.key()->id)](
-                     absl::StatusOr<EraseResult> erased) {
-                   HttpResponse r;
-                   if (absl::IsNotFound(erased.status())) {
-                     r = ErrorResponse(404, "not_found", std::string(erased.status().message()));
-                   } else if (!erased.ok()) {
-                     r = StoreError(erased.status());
-                   } else {
-                     JsonWriter w;
-                     w.BeginObject().Field("id", std::to_string(erased->contact));
-                     w.Field("erased", true).Field("identities", erased->identities);
-                     w.Field("activities", erased->activities);
-                     w.Field("accountMemberships", erased->accounts).EndObject();
-                     r = Json(200, w.Take());
-                   }
-                   r.log_note = note;
-                   respond(std::move(r));
-                 });
+  worker_->Erase(
+      contact->id, suppress,
+      [respond = call.respond(), note = call.KeyNote()](absl::StatusOr<EraseResult> erased) {
+        HttpResponse r;
+        if (absl::IsNotFound(erased.status())) {
+          r = ErrorResponse(404, "not_found", std::string(erased.status().message()));
+        } else if (!erased.ok()) {
+          r = StoreError(erased.status());
+        } else {
+          JsonWriter w;
+          w.BeginObject().Field("id", std::to_string(erased->contact));
+          w.Field("erased", true).Field("identities", erased->identities);
+          w.Field("activities", erased->activities);
+          w.Field("accountMemberships", erased->accounts).EndObject();
+          r = Json(200, w.Take());
+        }
+        r.log_note = note;
+        respond(std::move(r));
+      });
   return std::nullopt;
 }
 

@@ -198,15 +198,10 @@ std::optional<HttpResponse> GroupsApi::List(RouteCall& call) {
 }
 
 std::optional<HttpResponse> GroupsApi::Create(RouteCall& call) {
-  bool async = false;
-  auto def = ReadDefinition(
-      call.body(), [this](std::string_view id) { return Resolve(id); }, &async);
-  if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
-  return StartJob(
-      "create",
-      [engine = engine_, d = std::get<GroupDefinition>(def)](
-          std::shared_ptr<JobProgress> progress) { return engine->groups().Create(d, progress); },
-      async, 201, call.respond());
+  return StartJob(call, "create", 201,
+                  [engine = engine_](const GroupDefinition& d, std::shared_ptr<JobProgress> p) {
+                    return engine->groups().Create(d, std::move(p));
+                  });
 }
 
 std::optional<HttpResponse> GroupsApi::Get(RouteCall& call) {
@@ -216,15 +211,11 @@ std::optional<HttpResponse> GroupsApi::Get(RouteCall& call) {
 }
 
 std::optional<HttpResponse> GroupsApi::Update(RouteCall& call) {
-  bool async = false;
-  auto def = ReadDefinition(
-      call.body(), [this](std::string_view id) { return Resolve(id); }, &async);
-  if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
-  return StartJob(
-      "update",
-      [engine = engine_, name = call.param("name"), d = std::get<GroupDefinition>(def)](
-          std::shared_ptr<JobProgress> progress) { return engine->groups().Update(name, d, progress); },
-      async, 200, call.respond());
+  return StartJob(call, "update", 200,
+                  [engine = engine_, name = call.param("name")](const GroupDefinition& d,
+                                                                std::shared_ptr<JobProgress> p) {
+                    return engine->groups().Update(name, d, std::move(p));
+                  });
 }
 
 std::optional<HttpResponse> GroupsApi::Delete(RouteCall& call) {
@@ -300,22 +291,27 @@ std::optional<HttpResponse> GroupsApi::EditMembers(RouteCall& call) {
       accounts->emplace_back(a);
     }
   }
-  auto info = engine_->groups().EditStatic(call.param("name"), add, remove, add_accounts, remove_accounts);
+  auto info =
+      engine_->groups().EditStatic(call.param("name"), add, remove, add_accounts, remove_accounts);
   if (!info.ok()) return StatusReply(info.status());
   return JsonReply(200, GroupJson(*info));
 }
 
-std::optional<HttpResponse> GroupsApi::StartJob(
-    std::string kind, std::function<absl::StatusOr<GroupInfo>(std::shared_ptr<JobProgress>)> run,
-    bool async, int success_status, const Responder& respond) {
+std::optional<HttpResponse> GroupsApi::StartJob(RouteCall& call, std::string kind,
+                                                int success_status, DefinitionChange change) {
+  bool async = false;
+  auto def = ReadDefinition(
+      call.body(), [this](std::string_view id) { return Resolve(id); }, &async);
+  if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
   return jobs_->Start(
-      std::move(kind), "group",
-      [run = std::move(run)](JobProgress& progress) -> absl::StatusOr<std::string> {
-        absl::StatusOr<GroupInfo> info = run(Unowned(progress));
+      call, std::move(kind), "group",
+      [change = std::move(change), d = std::get<GroupDefinition>(std::move(def))](
+          JobProgress& progress) -> absl::StatusOr<std::string> {
+        absl::StatusOr<GroupInfo> info = change(d, Unowned(progress));
         if (!info.ok()) return info.status();
         return GroupJson(*info);
       },
-      async, success_status, respond);
+      async, success_status);
 }
 
 }  // namespace segmenta

@@ -55,10 +55,14 @@ class GroupsApi {
   std::optional<HttpResponse> ContactHistory(RouteCall& call);
 
  private:
-  // Queues a definition change; answers now (202) or when it ends.
-  std::optional<HttpResponse> StartJob(
-      std::string kind, std::function<absl::StatusOr<GroupInfo>(std::shared_ptr<JobProgress>)> run,
-      bool async, int success_status, const Responder& respond);
+  // A change of the engine's groups by a definition, with a job's progress.
+  using DefinitionChange = std::function<absl::StatusOr<GroupInfo>(
+      const GroupDefinition& definition, std::shared_ptr<JobProgress> progress)>;
+  // Reads the definition in `call`'s body and queues `change` of it as a job of `kind`
+  // (JobsApi::Start: answered `success_status` with the group, or 202 with the job).
+  // Returns the 400 naming a bad field of the definition, or what JobsApi::Start returns.
+  std::optional<HttpResponse> StartJob(RouteCall& call, std::string kind, int success_status,
+                                       DefinitionChange change);
   absl::StatusOr<ContactId> Resolve(std::string_view identity) const;
 
   ContactReader reader_;

@@ -58,27 +58,44 @@ std::string JobJson(const JobRecord& job, bool with_result) {
   return w.Take();
 }
 
-std::optional<HttpResponse> JobsApi::Start(std::string kind, std::string result_name,
+std::optional<HttpResponse> JobsApi::Start(RouteCall& call, std::string kind,
+                                           std::string result_name,
                                            JobRunner::Computation computation, bool async,
-                                           int success_status, const Responder& respond) {
+                                           int success_status) {
+  // The answer, from a thread of the runner: the error's, or `ok` with the request's note.
+  auto answer = [respond = call.respond(), note = call.KeyNote()](absl::StatusOr<HttpResponse> ok) {
+    HttpResponse response;
+    if (ok.ok()) {
+      response = *std::move(ok);
+    } else if (absl::IsUnavailable(ok.status())) {
+      response = ShuttingDown();
+    } else {
+      response = StatusReply(ok.status());
+    }
+    response.log_note = note;
+    respond(std::move(response));
+  };
   JobRunner::EndCallback on_end;
-  if (!async) {
-    // Answered by the job's end, on the thread that ended it.
-    on_end = [respond, success_status](const JobRecord& job) {
-      if (job.state == JobState::kDone) return respond(JsonReply(success_status, job.result));
-      respond(absl::IsUnavailable(job.error) ? ShuttingDown() : StatusReply(job.error));
+  JobRunner::RecordedCallback on_recorded;
+  if (async) {
+    on_recorded = [answer](absl::StatusOr<JobRecord> job) {
+      if (!job.ok()) return answer(job.status());
+      HttpResponse r = JsonReply(202, JobJson(*job));
+      r.headers.emplace_back("Location", "/api/jobs/" + JobId(job->id));
+      answer(std::move(r));
+    };
+  } else {
+    on_end = [answer, success_status](const JobRecord& job) {
+      if (job.state != JobState::kDone) return answer(job.error);
+      answer(JsonReply(success_status, job.result));
     };
   }
-  absl::StatusOr<JobRecord> job = runner_->Submit(std::move(kind), std::move(result_name),
-                                                  std::move(computation), std::move(on_end));
-  if (absl::IsUnavailable(job.status())) {
-    return ErrorResponse(503, "shutting_down", "the server is stopping");
-  }
+  absl::StatusOr<JobRecord> job =
+      runner_->Submit(std::move(kind), std::move(result_name), std::move(computation),
+                      std::move(on_end), std::move(on_recorded));
+  if (absl::IsUnavailable(job.status())) return ShuttingDown();
   if (!job.ok()) return StatusReply(job.status());
-  if (!async) return std::nullopt;
-  HttpResponse r = JsonReply(202, JobJson(*job));
-  r.headers.emplace_back("Location", "/api/jobs/" + JobId(job->id));
-  return r;
+  return std::nullopt;
 }
 
 std::optional<HttpResponse> JobsApi::List(RouteCall& call) {

@@ -31,13 +31,15 @@ class JobsApi {
   // `runner` must outlive the API.
   explicit JobsApi(JobRunner* runner) : runner_(runner) {}
 
-  // Queues `computation` as a job. When `async`, returns the 202 with the job (and a
-  // Location to poll); otherwise returns nullopt and `respond` gets `success_status` with
-  // the result when the job is done, or the error's answer (StatusReply; 503 when the
-  // server stopped first).
-  std::optional<HttpResponse> Start(std::string kind, std::string result_name,
+  // Queues `computation` as a job for `call`, and answers it later through call.respond():
+  // when `async`, with 202, the job (queued) and a Location to poll, once the job is kept in
+  // the store (JobRunner::RecordedCallback: its id then outlives a restart); otherwise with
+  // `success_status` and the result once the job is done, or the error's answer
+  // (StatusReply; 503 when the server stopped first). Returns nullopt, or the answer when
+  // the job cannot be queued (503 while the server stops). Never waits for the disk.
+  std::optional<HttpResponse> Start(RouteCall& call, std::string kind, std::string result_name,
                                     JobRunner::Computation computation, bool async,
-                                    int success_status, const Responder& respond);
+                                    int success_status);
 
   // GET /api/jobs?limit=&cursor=: {"jobs": [JOB without its result, newest first],
   // "nextCursor"}; limit 1..1000, default 50.

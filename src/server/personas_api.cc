@@ -436,14 +436,14 @@ std::optional<HttpResponse> PersonasApi::SetStages(RouteCall& call) {
   auto def = ReadLifecycle(call.body(), &async);
   if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
   return jobs_->Start(
-      "stages", "stages",
+      call, "stages", "stages",
       [engine = engine_, d = std::get<LifecycleDefinition>(def)](
           JobProgress& progress) -> absl::StatusOr<std::string> {
         absl::StatusOr<LifecycleInfo> info = engine->stages().Set(d, Unowned(progress));
         if (!info.ok()) return info.status();
         return LifecycleJson(*info);
       },
-      async, 200, call.respond());
+      async, 200);
 }
 
 namespace {
@@ -474,13 +474,14 @@ std::optional<HttpResponse> PersonasApi::Create(RouteCall& call, ScoreList list)
   bool async = false;
   auto def = ReadScore(call.body(), personas, &async);
   if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
-  return jobs_->Start("create", personas ? "persona" : "score",
-                      ScoreChange(engine_,
-                                  [d = std::get<ScoreDefinition>(def)](
-                                      AudienceEngine* engine, std::shared_ptr<JobProgress> progress) {
-                                    return engine->scores().Create(d, std::move(progress));
-                                  }),
-                      async, 201, call.respond());
+  return jobs_->Start(
+      call, "create", personas ? "persona" : "score",
+      ScoreChange(engine_,
+                  [d = std::get<ScoreDefinition>(def)](AudienceEngine* engine,
+                                                       std::shared_ptr<JobProgress> progress) {
+                    return engine->scores().Create(d, std::move(progress));
+                  }),
+      async, 201);
 }
 
 std::optional<HttpResponse> PersonasApi::Update(RouteCall& call, ScoreList list) {
@@ -491,13 +492,14 @@ std::optional<HttpResponse> PersonasApi::Update(RouteCall& call, ScoreList list)
   bool async = false;
   auto def = ReadScore(call.body(), personas, &async);
   if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
-  return jobs_->Start("update", personas ? "persona" : "score",
-                      ScoreChange(engine_,
-                                  [name, d = std::get<ScoreDefinition>(def)](
-                                      AudienceEngine* engine, std::shared_ptr<JobProgress> progress) {
-                                    return engine->scores().Update(name, d, std::move(progress));
-                                  }),
-                      async, 200, call.respond());
+  return jobs_->Start(
+      call, "update", personas ? "persona" : "score",
+      ScoreChange(engine_,
+                  [name, d = std::get<ScoreDefinition>(def)](
+                      AudienceEngine* engine, std::shared_ptr<JobProgress> progress) {
+                    return engine->scores().Update(name, d, std::move(progress));
+                  }),
+      async, 200);
 }
 
 std::optional<HttpResponse> PersonasApi::Delete(RouteCall& call, ScoreList list) {

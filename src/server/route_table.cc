@@ -168,6 +168,11 @@ std::optional<HttpResponse> RouteCall::ReadPage(PageParams* page) const {
   return std::nullopt;
 }
 
+std::string RouteCall::KeyNote() const {
+  if (!key_) return "";
+  return fmt::format("{}={}", key_->kind == KeyKind::kWrite ? "key" : "token", key_->id);
+}
+
 std::optional<HttpResponse> RouteCall::AuthorizeWriteKey(std::string_view key_in_body) {
   if (key_) return std::nullopt;
   if (key_in_body.empty()) {
@@ -277,10 +282,7 @@ void RouteTable::Dispatch(const HttpRequest& request, Responder respond) const {
   RouteCall call(request, std::move(respond), keys_);
   std::optional<HttpResponse> response = Run(*route, raw, call);
   if (!response) return;  // answered later, through call.respond()
-  if (response->log_note.empty() && call.key() != nullptr) {
-    response->log_note =
-        fmt::format("{}={}", route->role == Role::kWrite ? "key" : "token", call.key()->id);
-  }
+  if (response->log_note.empty()) response->log_note = call.KeyNote();
   send(call.respond(), *std::move(response));
 }
 

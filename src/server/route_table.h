@@ -53,6 +53,10 @@ class RouteCall {
   // The key or token that authorized the call; null on open routes, and on write-key
   // routes whose key is in the body until AuthorizeWriteKey() found it.
   const KeyRecord* key() const { return key_ ? &*key_ : nullptr; }
+  // The log note naming key(): "key=ID" for a write key, "token=ID" for a token, "" for
+  // none. Dispatch() puts it on answers the handler returns; one sent later through
+  // respond() carries it when the handler puts it there.
+  std::string KeyNote() const;
 
   // The percent-decoded value of the path parameter `{name}`.
   // REQUIRES: the route's pattern has `{name}`.
@@ -123,8 +127,8 @@ class RouteTable {
   //   400 naming a path parameter with a bad percent escape; on a route that reads query
   //   parameters, one it does not read or a bad escape ("query"); a body that is not a JSON
   //   object ("body");
-  // then the route's handler. A response without a log note gets "token=ID" ("key=ID" on
-  // write-key routes).
+  // then the route's handler. A response it returns without a log note gets
+  // RouteCall::KeyNote().
   void Dispatch(const HttpRequest& request, Responder respond) const;
 
   const std::vector<Route>& routes() const { return routes_; }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <thread>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -71,12 +72,19 @@ class JobRunnerTest : public ::testing::Test {
     store_.reset();
   }
 
+  // Submits a job and waits until it is kept, as JobsApi does before it gives out the id.
   uint64_t Submit(JobRunner::Computation computation, Ended* ended = nullptr,
                   std::string kind = "create") {
-    auto job = runner_->Submit(std::move(kind), "group", std::move(computation),
-                               ended == nullptr ? nullptr : ended->Callback());
+    std::promise<absl::Status> kept;
+    auto job =
+        runner_->Submit(std::move(kind), "group", std::move(computation),
+                        ended == nullptr ? nullptr : ended->Callback(),
+                        [&kept](absl::StatusOr<JobRecord> job) { kept.set_value(job.status()); });
     EXPECT_TRUE(job.ok()) << job.status();
-    return job.ok() ? job->id : 0;
+    if (!job.ok()) return 0;
+    absl::Status status = kept.get_future().get();
+    EXPECT_TRUE(status.ok()) << status;
+    return job->id;
   }
   JobRecord Get(uint64_t id) {
     auto job = runner_->Get(id);
@@ -139,7 +147,7 @@ TEST_F(JobRunnerTest, ACancelledQueuedJobNeverRuns) {
   auto cancelled = runner_->Cancel(b);
   ASSERT_TRUE(cancelled.ok()) << cancelled.status();
   EXPECT_EQ(cancelled->state, JobState::kCancelled);
-  ASSERT_TRUE(ended.Ready());  // told at once
+  EXPECT_EQ(Get(b).state, JobState::kCancelled);  // at once for every reader
   EXPECT_EQ(ended.Wait().state, JobState::kCancelled);
   EXPECT_TRUE(absl::IsCancelled(ended.Wait().error));
   EXPECT_EQ(absl::IsFailedPrecondition(runner_->Cancel(b).status()), true);
@@ -150,6 +158,70 @@ TEST_F(JobRunnerTest, ACancelledQueuedJobNeverRuns) {
   EXPECT_FALSE(ran);
   EXPECT_EQ(Get(a).state, JobState::kDone);
   EXPECT_EQ(Get(b).state, JobState::kCancelled);
+}
+
+// Submit() and Cancel() are called from HTTP io threads: the store's writes (and their
+// fsyncs) happen on the runner's threads, which then tell the submitter.
+TEST_F(JobRunnerTest, SubmitAndCancelLeaveTheStoreToTheRunnersThreads) {
+  absl::Notification started, release;
+  Ended first;
+  Submit(BlocksUntil(&started, &release), &first);
+  started.WaitForNotification();
+  // Queued behind the first: kept by the runner, which says so from its own thread.
+  std::promise<std::thread::id> recorded_on;
+  std::thread::id ended_on;
+  Ended cancelled;
+  auto queued = runner_->Submit(
+      "create", "group", Returns("{}"),
+      [&ended_on, callback = cancelled.Callback()](const JobRecord& job) {
+        ended_on = std::this_thread::get_id();
+        callback(job);
+      },
+      [&recorded_on](absl::StatusOr<JobRecord> job) {
+        EXPECT_TRUE(job.ok()) << job.status();
+        recorded_on.set_value(std::this_thread::get_id());
+      });
+  ASSERT_TRUE(queued.ok()) << queued.status();
+  EXPECT_NE(recorded_on.get_future().get(), std::this_thread::get_id());
+  // Cancelled while queued: the runner keeps its end, then tells.
+  ASSERT_TRUE(runner_->Cancel(queued->id).ok());
+  EXPECT_EQ(cancelled.Wait().state, JobState::kCancelled);
+  EXPECT_NE(ended_on, std::this_thread::get_id());
+  release.Notify();
+  first.Wait();
+  Close();
+  Open();
+  EXPECT_EQ(Get(queued->id).state, JobState::kCancelled);
+}
+
+// A submission the store refuses is not an error of Submit(), which does not write: the
+// submitter hears of it through its callbacks, and the job never runs.
+TEST_F(JobRunnerTest, ASubmissionTheStoreRefusesFailsThroughTheCallbacks) {
+  Close();
+  {
+    auto store = Store::Open(dir_, {.read_only = true});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    auto runner = JobRunner::Start(store_.get(), {.clock = &clock_});
+    ASSERT_TRUE(runner.ok()) << runner.status();
+    runner_ = std::move(*runner);
+  }
+  bool ran = false;
+  Ended ended;
+  std::promise<absl::Status> recorded;
+  auto job = runner_->Submit(
+      "create", "group",
+      [&ran](JobProgress&) -> absl::StatusOr<std::string> {
+        ran = true;
+        return std::string("{}");
+      },
+      ended.Callback(),
+      [&recorded](absl::StatusOr<JobRecord> job) { recorded.set_value(job.status()); });
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_FALSE(recorded.get_future().get().ok());
+  EXPECT_EQ(ended.Wait().state, JobState::kFailed);
+  EXPECT_FALSE(ran);
+  EXPECT_TRUE(absl::IsNotFound(runner_->Get(job->id).status()));
 }
 
 TEST_F(JobRunnerTest, ARunningJobEndsCancelledWhenItsComputationHonoursTheRequest) {
@@ -290,7 +362,8 @@ TEST_F(JobRunnerTest, ListsJobsNewestFirstInPagesWithTheLiveOnesAsTheyStand) {
     ended.Wait();
   }
   absl::Notification started, release;
-  Submit(BlocksUntil(&started, &release));
+  Ended running;
+  Submit(BlocksUntil(&started, &release), &running);
   started.WaitForNotification();
   auto first = runner_->List(0, 2);
   ASSERT_TRUE(first.ok()) << first.status();
@@ -311,6 +384,7 @@ TEST_F(JobRunnerTest, ListsJobsNewestFirstInPagesWithTheLiveOnesAsTheyStand) {
   EXPECT_EQ(last->jobs[0].id, 1u);
   EXPECT_EQ(last->next, 0u);
   release.Notify();
+  running.Wait();  // the computation reads `started` and `release` until it returns
 }
 
 }  // namespace
