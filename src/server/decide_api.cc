@@ -157,23 +157,17 @@ std::optional<HttpResponse> DecideApi::ListExperiences(RouteCall& call) {
 }
 
 std::optional<HttpResponse> DecideApi::GetExperience(RouteCall& call) {
-  auto info = decider_->Get(call.param("slot"));
-  if (!info.ok()) return StatusReply(info.status());
-  return JsonReply(200, ExperienceJson(*info));
+  return JsonReplyOr(decider_->Get(call.param("slot")), ExperienceJson);
 }
 
 std::optional<HttpResponse> DecideApi::DeleteExperience(RouteCall& call) {
-  absl::Status s = decider_->Delete(call.param("slot"));
-  if (!s.ok()) return StatusReply(s);
-  return JsonReply(200, R"({"deleted":true})");
+  return DeletedReply(decider_->Delete(call.param("slot")));
 }
 
 std::optional<HttpResponse> DecideApi::PutExperience(RouteCall& call) {
   auto def = ReadExperience(call.body(), call.param("slot"));
   if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
-  auto info = decider_->Put(std::get<ExperienceDefinition>(std::move(def)));
-  if (!info.ok()) return StatusReply(info.status());
-  return JsonReply(200, ExperienceJson(*info));
+  return JsonReplyOr(decider_->Put(std::get<ExperienceDefinition>(std::move(def))), ExperienceJson);
 }
 
 namespace {
@@ -209,9 +203,7 @@ std::optional<HttpResponse> DecideApi::Render(RouteCall& call) {
   simdjson::dom::element root = call.body();
   std::string_view text;
   if (root["contact"].get(text) == simdjson::SUCCESS) {
-    auto r = decider_->RenderFor(name, text);
-    if (!r.ok()) return StatusReply(r.status());
-    return JsonReply(200, RenderedJson(*r));
+    return JsonReplyOr(decider_->RenderFor(name, text), RenderedJson);
   }
   for (auto [field, kind] :
        {std::pair{"group", AudienceKind::kGroup}, std::pair{"persona", AudienceKind::kPersona},
@@ -247,15 +239,11 @@ std::optional<HttpResponse> DecideApi::Render(RouteCall& call) {
 }
 
 std::optional<HttpResponse> DecideApi::GetTemplate(RouteCall& call) {
-  auto t = decider_->GetTemplate(call.param("name"));
-  if (!t.ok()) return StatusReply(t.status());
-  return JsonReply(200, TemplateJson(*t));
+  return JsonReplyOr(decider_->GetTemplate(call.param("name")), TemplateJson);
 }
 
 std::optional<HttpResponse> DecideApi::DeleteTemplate(RouteCall& call) {
-  absl::Status s = decider_->DeleteTemplate(call.param("name"));
-  if (!s.ok()) return StatusReply(s);
-  return JsonReply(200, R"({"deleted":true})");
+  return DeletedReply(decider_->DeleteTemplate(call.param("name")));
 }
 
 std::optional<HttpResponse> DecideApi::PutTemplate(RouteCall& call) {

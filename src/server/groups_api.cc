@@ -162,31 +162,25 @@ std::optional<HttpResponse> GroupsApi::CheckCondition(RouteCall& call) {
 }
 
 std::optional<HttpResponse> GroupsApi::ContactGroups(RouteCall& call) {
-  absl::StatusOr<ContactId> contact = Resolve(call.param("id"));
-  if (!contact.ok()) return StatusReply(contact.status());
-  JsonWriter w;
-  w.BeginObject().Field("contactId", std::to_string(*contact));
-  w.Key("groups").BeginArray();
-  for (const std::string& g : engine_->groups().Of(*contact)) w.String(g);
-  w.EndArray();
-  w.EndObject();
-  return JsonReply(200, w.Take());
+  return ContactReply(reader_, call.param("id"), [this](ContactId contact, JsonWriter& w) {
+    w.Key("groups").BeginArray();
+    for (const std::string& g : engine_->groups().Of(contact)) w.String(g);
+    w.EndArray();
+    return absl::OkStatus();
+  });
 }
 
 std::optional<HttpResponse> GroupsApi::ContactHistory(RouteCall& call) {
   PageParams page;
   if (auto bad = call.ReadPage(&page)) return bad;
-  absl::StatusOr<ContactId> contact = Resolve(call.param("id"));
-  if (!contact.ok()) return StatusReply(contact.status());
-  JsonWriter w;
-  w.BeginObject().Field("contactId", std::to_string(*contact));
-  auto history = engine_->audiences().ContactHistory(*contact, page.limit);
-  if (!history.ok()) return StatusReply(history.status());
-  w.Key("history").BeginArray();
-  for (const MembershipEvent& e : *history) EventJson(w, e);
-  w.EndArray();
-  w.EndObject();
-  return JsonReply(200, w.Take());
+  return ContactReply(reader_, call.param("id"), [&](ContactId contact, JsonWriter& w) {
+    auto history = engine_->audiences().ContactHistory(contact, page.limit);
+    if (!history.ok()) return history.status();
+    w.Key("history").BeginArray();
+    for (const MembershipEvent& e : *history) EventJson(w, e);
+    w.EndArray();
+    return absl::OkStatus();
+  });
 }
 
 std::optional<HttpResponse> GroupsApi::List(RouteCall& call) {
@@ -205,9 +199,7 @@ std::optional<HttpResponse> GroupsApi::Create(RouteCall& call) {
 }
 
 std::optional<HttpResponse> GroupsApi::Get(RouteCall& call) {
-  auto info = engine_->groups().Get(call.param("name"));
-  if (!info.ok()) return StatusReply(info.status());
-  return JsonReply(200, GroupJson(*info));
+  return JsonReplyOr(engine_->groups().Get(call.param("name")), GroupJson);
 }
 
 std::optional<HttpResponse> GroupsApi::Update(RouteCall& call) {
@@ -291,10 +283,9 @@ std::optional<HttpResponse> GroupsApi::EditMembers(RouteCall& call) {
       accounts->emplace_back(a);
     }
   }
-  auto info =
-      engine_->groups().EditStatic(call.param("name"), add, remove, add_accounts, remove_accounts);
-  if (!info.ok()) return StatusReply(info.status());
-  return JsonReply(200, GroupJson(*info));
+  return JsonReplyOr(
+      engine_->groups().EditStatic(call.param("name"), add, remove, add_accounts, remove_accounts),
+      GroupJson);
 }
 
 std::optional<HttpResponse> GroupsApi::StartJob(RouteCall& call, std::string kind,

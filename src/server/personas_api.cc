@@ -371,54 +371,48 @@ std::optional<HttpResponse> PersonasApi::Profile(RouteCall& call, AudienceKind k
 }
 
 std::optional<HttpResponse> PersonasApi::ScoresOfContact(RouteCall& call) {
-  absl::StatusOr<Contact> contact = reader_.Find(call.param("id"));
-  if (!contact.ok()) return StatusReply(contact.status());
-  JsonWriter w;
-  w.BeginObject().Field("contactId", std::to_string(contact->id));
-  ContactScores scores = engine_->scores().Of(contact->id);
-  w.Key("scores").BeginArray();
-  for (const auto& s : scores.scores) {
-    w.BeginObject().Field("name", s.name).Field("points", s.points);
-    w.Field("persona", s.persona);
-    if (s.persona) w.Field("threshold", s.threshold);
-    w.EndObject();
-  }
-  w.EndArray();
-  for (auto [key, value] :
-       {std::pair{"persona", &scores.persona}, std::pair{"stage", &scores.stage}}) {
-    w.Key(key);
-    if (value->empty()) {
-      w.Null();
-    } else {
-      w.String(*value);
+  return ContactReply(reader_, call.param("id"), [this](ContactId contact, JsonWriter& w) {
+    ContactScores scores = engine_->scores().Of(contact);
+    w.Key("scores").BeginArray();
+    for (const auto& s : scores.scores) {
+      w.BeginObject().Field("name", s.name).Field("points", s.points);
+      w.Field("persona", s.persona);
+      if (s.persona) w.Field("threshold", s.threshold);
+      w.EndObject();
     }
-  }
-  w.EndObject();
-  return JsonReply(200, w.Take());
+    w.EndArray();
+    for (auto [key, value] :
+         {std::pair{"persona", &scores.persona}, std::pair{"stage", &scores.stage}}) {
+      w.Key(key);
+      if (value->empty()) {
+        w.Null();
+      } else {
+        w.String(*value);
+      }
+    }
+    return absl::OkStatus();
+  });
 }
 
 std::optional<HttpResponse> PersonasApi::NextQuestion(RouteCall& call) {
-  absl::StatusOr<Contact> contact = reader_.Find(call.param("id"));
-  if (!contact.ok()) return StatusReply(contact.status());
-  JsonWriter w;
-  w.BeginObject().Field("contactId", std::to_string(contact->id));
-  auto missing = MissingTraitsNow(*worker_, engine_->audiences(), contact->id);
-  if (!missing.ok()) return StatusReply(missing.status());
-  w.Key("question");
-  if (missing->empty()) {
-    w.Null();
-  } else {
-    w.BeginObject().Field("trait", (*missing)[0].trait);
-    w.Field("rules", uint64_t{(*missing)[0].rules}).EndObject();
-  }
-  w.Key("missing").BeginArray();
-  for (const TraitUse& u : *missing) {
-    w.BeginObject().Field("trait", u.trait).Field("rules", uint64_t{u.rules});
-    w.Field("filledOverall", u.filled_overall).EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
-  return JsonReply(200, w.Take());
+  return ContactReply(reader_, call.param("id"), [this](ContactId contact, JsonWriter& w) {
+    auto missing = MissingTraitsNow(*worker_, engine_->audiences(), contact);
+    if (!missing.ok()) return missing.status();
+    w.Key("question");
+    if (missing->empty()) {
+      w.Null();
+    } else {
+      w.BeginObject().Field("trait", (*missing)[0].trait);
+      w.Field("rules", uint64_t{(*missing)[0].rules}).EndObject();
+    }
+    w.Key("missing").BeginArray();
+    for (const TraitUse& u : *missing) {
+      w.BeginObject().Field("trait", u.trait).Field("rules", uint64_t{u.rules});
+      w.Field("filledOverall", u.filled_overall).EndObject();
+    }
+    w.EndArray();
+    return absl::OkStatus();
+  });
 }
 
 std::optional<HttpResponse> PersonasApi::Stages(RouteCall& call) {
@@ -426,9 +420,7 @@ std::optional<HttpResponse> PersonasApi::Stages(RouteCall& call) {
 }
 
 std::optional<HttpResponse> PersonasApi::DeleteStages(RouteCall& call) {
-  absl::Status deleted = engine_->stages().Delete();
-  if (!deleted.ok()) return StatusReply(deleted);
-  return JsonReply(200, R"({"deleted":true})");
+  return DeletedReply(engine_->stages().Delete());
 }
 
 std::optional<HttpResponse> PersonasApi::SetStages(RouteCall& call) {
@@ -446,20 +438,6 @@ std::optional<HttpResponse> PersonasApi::SetStages(RouteCall& call) {
       async, 200);
 }
 
-namespace {
-
-// A change of a score or persona as a job's computation: the score's JSON when done.
-template <typename Change>
-JobRunner::Computation ScoreChange(AudienceEngine* engine, Change change) {
-  return [engine, change](JobProgress& progress) -> absl::StatusOr<std::string> {
-    absl::StatusOr<ScoreInfo> info = change(engine, Unowned(progress));
-    if (!info.ok()) return info.status();
-    return ScoreJson(*info);
-  };
-}
-
-}  // namespace
-
 std::optional<HttpResponse> PersonasApi::List(RouteCall& call, ScoreList list) {
   const bool personas = list == ScoreList::kPersonas;
   JsonWriter w;
@@ -470,36 +448,38 @@ std::optional<HttpResponse> PersonasApi::List(RouteCall& call, ScoreList list) {
 }
 
 std::optional<HttpResponse> PersonasApi::Create(RouteCall& call, ScoreList list) {
-  const bool personas = list == ScoreList::kPersonas;
-  bool async = false;
-  auto def = ReadScore(call.body(), personas, &async);
-  if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
-  return jobs_->Start(
-      call, "create", personas ? "persona" : "score",
-      ScoreChange(engine_,
-                  [d = std::get<ScoreDefinition>(def)](AudienceEngine* engine,
-                                                       std::shared_ptr<JobProgress> progress) {
-                    return engine->scores().Create(d, std::move(progress));
-                  }),
-      async, 201);
+  return StartJob(call, list, "create", 201,
+                  [engine = engine_](const ScoreDefinition& d, std::shared_ptr<JobProgress> p) {
+                    return engine->scores().Create(d, std::move(p));
+                  });
 }
 
 std::optional<HttpResponse> PersonasApi::Update(RouteCall& call, ScoreList list) {
-  const bool personas = list == ScoreList::kPersonas;
   const std::string& name = call.param("name");
   auto info = FindScore(name, list);
   if (!info.ok()) return StatusReply(info.status());
+  return StartJob(
+      call, list, "update", 200,
+      [engine = engine_, name](const ScoreDefinition& d, std::shared_ptr<JobProgress> p) {
+        return engine->scores().Update(name, d, std::move(p));
+      });
+}
+
+std::optional<HttpResponse> PersonasApi::StartJob(RouteCall& call, ScoreList list, std::string kind,
+                                                  int success_status, DefinitionChange change) {
+  const bool personas = list == ScoreList::kPersonas;
   bool async = false;
   auto def = ReadScore(call.body(), personas, &async);
   if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
   return jobs_->Start(
-      call, "update", personas ? "persona" : "score",
-      ScoreChange(engine_,
-                  [name, d = std::get<ScoreDefinition>(def)](
-                      AudienceEngine* engine, std::shared_ptr<JobProgress> progress) {
-                    return engine->scores().Update(name, d, std::move(progress));
-                  }),
-      async, 200);
+      call, std::move(kind), personas ? "persona" : "score",
+      [change = std::move(change), d = std::get<ScoreDefinition>(std::move(def))](
+          JobProgress& progress) -> absl::StatusOr<std::string> {
+        absl::StatusOr<ScoreInfo> info = change(d, Unowned(progress));
+        if (!info.ok()) return info.status();
+        return ScoreJson(*info);
+      },
+      async, success_status);
 }
 
 std::optional<HttpResponse> PersonasApi::Delete(RouteCall& call, ScoreList list) {
@@ -532,8 +512,9 @@ std::optional<HttpResponse> PersonasApi::Get(RouteCall& call, ScoreList list) {
   }
   rest.EndObject();
   // {"distribution": …, "profile": …} spliced into the persona's object.
-  std::string tail = rest.Take();
-  json += "," + tail.substr(1);
+  const std::string tail = rest.Take();
+  json += ',';
+  json.append(tail, 1);
   return JsonReply(200, std::move(json));
 }
 

@@ -2,6 +2,8 @@
 // question, and the audience analysis of groups, personas and stages.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -64,6 +66,15 @@ class PersonasApi {
   std::optional<HttpResponse> NextQuestion(RouteCall& call);
 
  private:
+  // A change of the engine's scores by a definition, with a job's progress.
+  using DefinitionChange = std::function<absl::StatusOr<ScoreInfo>(
+      const ScoreDefinition& definition, std::shared_ptr<JobProgress> progress)>;
+  // Reads the score or persona definition in `call`'s body and queues `change` of it as a
+  // job of `kind` (JobsApi::Start: answered `success_status` with the score, or 202 with the
+  // job). Returns the 400 naming a bad field of the definition, or what JobsApi::Start
+  // returns.
+  std::optional<HttpResponse> StartJob(RouteCall& call, ScoreList list, std::string kind,
+                                       int success_status, DefinitionChange change);
   // The score or persona named `name`; NotFound when there is none of that kind.
   absl::StatusOr<ScoreInfo> FindScore(const std::string& name, ScoreList list) const;
   // The 404 for a persona route whose persona does not exist; nullopt otherwise.

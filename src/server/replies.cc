@@ -50,6 +50,22 @@ HttpResponse StatusReply(const absl::Status& status) {
   }
 }
 
+HttpResponse DeletedReply(const absl::Status& deleted) {
+  if (!deleted.ok()) return StatusReply(deleted);
+  return JsonReply(200, R"({"deleted":true})");
+}
+
+HttpResponse ContactReply(const ContactReader& reader, std::string_view identity,
+                          absl::FunctionRef<absl::Status(ContactId contact, JsonWriter& w)> write) {
+  absl::StatusOr<Contact> contact = reader.Find(identity);
+  if (!contact.ok()) return StatusReply(contact.status());
+  JsonWriter w;
+  w.BeginObject().Field("contactId", std::to_string(contact->id));
+  if (absl::Status written = write(contact->id, w); !written.ok()) return StatusReply(written);
+  w.EndObject();
+  return JsonReply(200, w.Take());
+}
+
 std::optional<HttpResponse> ParseCount(std::string_view name, std::string_view text, size_t min,
                                        size_t max, size_t* value) {
   size_t parsed = 0;
