@@ -77,6 +77,9 @@ bool PostgresInstalled() {
 }
 
 TEST(BenchSmokeTest, IngestAndImportBesidePostgres) {
+  if (!SEGMENTA_BENCH_POSTGRES_PEER) {
+    GTEST_SKIP() << "segmenta-bench was built without its PostgreSQL peer (no libpq)";
+  }
   if (!PostgresInstalled()) {
     GTEST_SKIP() << "no PostgreSQL server binaries in " << BenchOptions{}.postgres_bin_dir
                  << " (scripts/setup installs them)";
@@ -91,6 +94,19 @@ TEST(BenchSmokeTest, IngestAndImportBesidePostgres) {
   EXPECT_THAT(run.out, HasSubstr("  run 1  postgresql  "));
   // Every event sent is in the store (a shortfall is printed after the run's figures).
   EXPECT_THAT(run.out, ::testing::Not(HasSubstr("(store holds"))) << run.out;
+}
+
+// Built where libpq was not found, segmenta-bench says so when asked for the peer, and runs
+// without it when told to.
+TEST(BenchSmokeTest, SaysWhenItWasBuiltWithoutThePostgresPeer) {
+  if (SEGMENTA_BENCH_POSTGRES_PEER) GTEST_SKIP() << "built with the PostgreSQL peer";
+  ProgramRun run = RunProgram(
+      {SEGMENTA_BENCH_BINARY, "ingest", "--events", "200", "--repeats", "1", "--connections", "2"});
+  EXPECT_FALSE(ExitedCleanly(run.status)) << Describe(run);
+  EXPECT_THAT(run.err, HasSubstr("built without its PostgreSQL peer")) << Describe(run);
+  ProgramRun without =
+      RunBench({"ingest", "--events", "200", "--repeats", "1", "--connections", "2", "--no-peer"});
+  EXPECT_THAT(without.out, HasSubstr("\ningest: 200 events"));
 }
 
 TEST(BenchSmokeTest, Memory) {
