@@ -19,8 +19,13 @@ std::string JobId(uint64_t id) { return fmt::format("{}{}", kIdPrefix, id); }
 bool ParseJobId(std::string_view text, uint64_t* id) {
   if (!text.starts_with(kIdPrefix)) return false;
   text.remove_prefix(kIdPrefix.size());
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *id);
-  return !text.empty() && error == std::errc() && end == text.data() + text.size() && *id > 0;
+  uint64_t number = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() || number == 0) {
+    return false;
+  }
+  *id = number;
+  return true;
 }
 
 void TimeField(JsonWriter& w, std::string_view key, int64_t ms) {
