@@ -296,12 +296,9 @@ std::optional<HttpResponse> GroupsApi::StartJob(RouteCall& call, std::string kin
   if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
   return jobs_->Start(
       call, std::move(kind), "group",
-      [change = std::move(change), d = std::get<GroupDefinition>(std::move(def))](
-          JobProgress& progress) -> absl::StatusOr<std::string> {
-        absl::StatusOr<GroupInfo> info = change(d, Unowned(progress));
-        if (!info.ok()) return info.status();
-        return GroupJson(*info);
-      },
+      DefinitionChangeJob([change = std::move(change), d = std::get<GroupDefinition>(def)](
+                              std::shared_ptr<JobProgress> p) { return change(d, std::move(p)); },
+                          GroupJson),
       async, success_status);
 }
 

@@ -25,6 +25,19 @@ inline std::shared_ptr<JobProgress> Unowned(JobProgress& progress) {
   return std::shared_ptr<JobProgress>(std::shared_ptr<JobProgress>(), &progress);
 }
 
+// The computation of a job that changes the audience engine's definitions: calls
+// `change(std::shared_ptr<JobProgress>)` with the job's progress (Unowned) and answers the
+// StatusOr it returns as JSON, as `to_json` writes its value, or as its error.
+template <typename Change, typename ToJson>
+JobRunner::Computation DefinitionChangeJob(Change change, ToJson to_json) {
+  return [change = std::move(change),
+          to_json = std::move(to_json)](JobProgress& progress) -> absl::StatusOr<std::string> {
+    auto changed = change(Unowned(progress));
+    if (!changed.ok()) return changed.status();
+    return to_json(*changed);
+  };
+}
+
 // Thread-safe.
 class JobsApi {
  public:

@@ -429,12 +429,10 @@ std::optional<HttpResponse> PersonasApi::SetStages(RouteCall& call) {
   if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
   return jobs_->Start(
       call, "stages", "stages",
-      [engine = engine_, d = std::get<LifecycleDefinition>(def)](
-          JobProgress& progress) -> absl::StatusOr<std::string> {
-        absl::StatusOr<LifecycleInfo> info = engine->stages().Set(d, Unowned(progress));
-        if (!info.ok()) return info.status();
-        return LifecycleJson(*info);
-      },
+      DefinitionChangeJob(
+          [engine = engine_, d = std::get<LifecycleDefinition>(def)](
+              std::shared_ptr<JobProgress> p) { return engine->stages().Set(d, p); },
+          LifecycleJson),
       async, 200);
 }
 
@@ -473,12 +471,9 @@ std::optional<HttpResponse> PersonasApi::StartJob(RouteCall& call, ScoreList lis
   if (auto* bad = std::get_if<HttpResponse>(&def)) return *bad;
   return jobs_->Start(
       call, std::move(kind), personas ? "persona" : "score",
-      [change = std::move(change), d = std::get<ScoreDefinition>(std::move(def))](
-          JobProgress& progress) -> absl::StatusOr<std::string> {
-        absl::StatusOr<ScoreInfo> info = change(d, Unowned(progress));
-        if (!info.ok()) return info.status();
-        return ScoreJson(*info);
-      },
+      DefinitionChangeJob([change = std::move(change), d = std::get<ScoreDefinition>(def)](
+                              std::shared_ptr<JobProgress> p) { return change(d, std::move(p)); },
+                          ScoreJson),
       async, success_status);
 }
 
